@@ -4,8 +4,11 @@ import Mocha from 'mocha';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { register } from 'tsx/esm/api';
+import { register as registerCjs } from 'tsx/cjs/api';
 
+// The package is CommonJS: tsx's CJS hook compiles the .ts files Node loads with require.
 register();
+registerCjs();
 const dir = process.argv[2] ?? 'test/unit';
 const grep = process.env.MOCHA_GREP;
 const mocha = new Mocha({ timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });

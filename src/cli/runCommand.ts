@@ -1,0 +1,57 @@
+import { exitCodeOf, runReport } from '../core/run/runReport';
+import { WorkflowRun } from '../core/run/workflowRun';
+import { LiveView } from './liveView';
+
+export interface RunFlags {
+  readonly workflow: string;
+  readonly repo?: string;
+  readonly maxParallel?: number;
+  readonly sequential: boolean;
+  readonly runId?: string;
+  readonly json: boolean;
+}
+
+/** `tapps-flow run`: SIGINT/SIGTERM cancel the run cleanly (steps stopped, state recorded). */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  const controller = new AbortController();
+  const run = await WorkflowRun.prepare({
+    workflowFile: flags.workflow, repoDir: flags.repo, maxParallel: flags.maxParallel, sequential: flags.sequential, runId: flags.runId, signal: controller.signal,
+  });
+  const out = flags.json ? process.stderr : process.stdout;
+  out.write(`Run ${run.runId} of ${run.snapshot.workflow.name}: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`);
+  const view = new LiveView(out, () => run.snapshot);
+  const subscription = run.onDidEvent((e) => view.onEvent(e));
+  let signals = 0;
+  const onSignal = (name: string) => {
+    signals += 1;
+    if (signals === 1) {
+      out.write(`\n${name}: cancelling the run; stopping its steps (press Ctrl-C again to leave without waiting)\n`);
+      controller.abort();
+    } else process.exit(130);
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  view.start();
+  try {
+    const snapshot = await run.execute();
+    view.stop();
+    const report = runReport(snapshot, run.stateDir);
+    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      out.write(`\nRun ${snapshot.runId}: ${snapshot.status}\n`);
+      if (snapshot.aggregate) out.write(`Aggregate: ${snapshot.aggregate.commit}${snapshot.aggregate.partial ? ' (partial)' : ''}\n`);
+      for (const c of snapshot.conflicts) out.write(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})\n`);
+      out.write(`State: ${run.stateDir}\n`);
+      if (snapshot.status === 'succeeded' || snapshot.status === 'conflicted') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${flags.repo ? ` --repo ${flags.repo}` : ''}\n`);
+    }
+    return exitCodeOf(snapshot.status);
+  } finally {
+    view.stop();
+    subscription.dispose();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    run.store.dispose();
+  }
+}

@@ -1,0 +1,75 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Base } from '../git/base';
+import { fixedIdentityEnv } from '../git/identity';
+import type { Repository } from '../git/repository';
+import type { Conflict } from '../state/events';
+import type { StepSnapshot } from '../state/snapshot';
+import type { MergeRule } from '../workflow/schema';
+import { foldResults, type FoldDecision, type FoldItem } from './fold';
+import { policyMatcher } from './mergeRules';
+import { conflictsJson, conflictsMarkdown } from './report';
+
+export interface Aggregate {
+  readonly commit: string;
+  readonly tree: string;
+  readonly partial: boolean;
+  readonly conflicts: readonly Conflict[];
+  readonly decisions: readonly FoldDecision[];
+}
+
+export interface AggregateInput {
+  readonly repo: Repository;
+  readonly runId: string;
+  readonly base: Base;
+  readonly workflow: { readonly id: string; readonly name: string; readonly file: string };
+  readonly rules: readonly MergeRule[];
+  /** Every step, in workflow-definition order. */
+  readonly steps: readonly StepSnapshot[];
+  /** The run's state folder, where manifest.json and the conflict reports go. */
+  readonly stateDir: string;
+}
+
+/** The step results that succeeded, as fold items, in workflow-definition order. */
+export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot[]): Promise<FoldItem[]> {
+  const items: FoldItem[] = [];
+  for (const s of steps) {
+    if (s.status !== 'succeeded' || !s.result || !s.base) continue;
+    items.push({ step: s.id, commit: s.result, parent: s.base, parentTree: await repo.git.line(['rev-parse', `${s.base}^{tree}`]), changed: s.changed });
+  }
+  return items;
+}
+
+/**
+ * Folds the successful step results over the base into the aggregate commit (kept under
+ * `refs/tapps-flow/runs/<run-id>/aggregate`) and writes manifest.json, conflicts.json and
+ * conflicts.md. Nothing in them depends on time, pids, temporary paths or completion order.
+ */
+export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
+  const { repo, base } = input;
+  const items = await foldItemsOf(repo, input.steps);
+  const fold = await foldResults(repo, base, items, { policyFor: policyMatcher(input.rules), scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'), time: base.time });
+  const partial = input.steps.some((s) => s.status !== 'succeeded');
+  const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;
+  const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
+  await repo.git.run(['update-ref', `refs/tapps-flow/runs/${input.runId}/aggregate`, commit]);
+  const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions };
+  await writeReports(input, aggregate);
+  return aggregate;
+}
+
+async function writeReports(input: AggregateInput, aggregate: Aggregate): Promise<void> {
+  const manifest = {
+    version: 1,
+    workflow: { id: input.workflow.id, name: input.workflow.name, file: input.workflow.file },
+    base: { commit: input.base.commit, tree: input.base.tree },
+    steps: input.steps.map((s) => ({ id: s.id, status: s.status, base: s.base, result: s.result, tree: s.tree })),
+    policies: input.rules,
+    aggregate: { commit: aggregate.commit, tree: aggregate.tree, partial: aggregate.partial },
+    conflicts: aggregate.conflicts.length,
+  };
+  await mkdir(input.stateDir, { recursive: true });
+  await writeFile(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(path.join(input.stateDir, 'conflicts.json'), conflictsJson(aggregate.conflicts, aggregate.decisions));
+  await writeFile(path.join(input.stateDir, 'conflicts.md'), conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial));
+}

@@ -1,0 +1,94 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+export interface StartOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly onOutput: (chunk: Buffer) => void;
+}
+
+/** A running process and its whole tree (its process group). */
+export interface ProcessTree {
+  readonly pid: number;
+  /** Resolves when the process has exited and its output is drained. */
+  readonly exited: Promise<ProcessExit>;
+  /** Stops the whole group: SIGTERM, up to `graceMs`, then SIGKILL; resolves when the group is gone. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** The process could not be started at all (command not found, not executable). */
+export class StartError extends Error {
+  constructor(readonly command: string, readonly reason: string) {
+    super(reason);
+    this.name = 'StartError';
+  }
+}
+
+/**
+ * Starts `argv` as the leader of a new process group, so that stopping it reaches every
+ * descendant that stays in the group, grandchildren included.
+ */
+export function startProcessTree(argv: readonly string[], options: StartOptions): Promise<ProcessTree> {
+  return new Promise((resolve, reject) => {
+    const [command, ...args] = argv;
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', options.onOutput);
+    child.stderr.on('data', options.onOutput);
+    let settled = false;
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      const reason = error.code === 'ENOENT' ? `command not found: "${command}"` : error.code === 'EACCES' ? `"${command}" is not executable` : error.message;
+      reject(new StartError(command, reason));
+    });
+    child.once('spawn', () => {
+      settled = true;
+      const pid = child.pid!;
+      const exited = new Promise<ProcessExit>((done) => {
+        // `exit` rather than `close`: a grandchild holding the pipes open must not delay the step.
+        child.once('exit', (code, signal) => done({ code, signal }));
+      });
+      resolve({ pid, exited, stop: (graceMs) => stopGroup(pid, graceMs) });
+    });
+  });
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (groupAlive(pid)) {
+    if (Date.now() >= until) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** A polite signal, a grace period, then a kill, for every process of the group. */
+export async function stopGroup(pid: number, graceMs: number): Promise<void> {
+  if (!groupAlive(pid)) return;
+  signalGroup(pid, 'SIGTERM');
+  if (await waitGone(pid, graceMs)) return;
+  signalGroup(pid, 'SIGKILL');
+  await waitGone(pid, 5_000);
+}

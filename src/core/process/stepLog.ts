@@ -1,0 +1,94 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+/** A `::progress:: <percent> <message>` line, parsed. */
+export interface Progress {
+  readonly percent: number;
+  readonly message: string;
+}
+
+const PROGRESS = /^::progress::\s+(\d+(?:\.\d+)?)%?\s*(.*)$/;
+
+/** Parses a progress line; `undefined` for any other line. */
+export function parseProgress(line: string): Progress | undefined {
+  const m = PROGRESS.exec(line.trim());
+  if (!m) return undefined;
+  return { percent: Math.max(0, Math.min(100, Number(m[1]))), message: m[2].trim() };
+}
+
+export interface StepLogOptions {
+  /** @default 10 MiB */
+  readonly maxBytes?: number;
+  readonly onProgress?: (progress: Progress) => void;
+  /** How many trailing lines to keep in memory for error reports. @default 20 */
+  readonly tailLines?: number;
+}
+
+/**
+ * A step's log file: stdout and stderr as they come, capped in size with a visible marker, and
+ * progress lines reported as they complete.
+ */
+export class StepLog {
+  private readonly stream: WriteStream;
+  private written = 0;
+  private truncated = false;
+  private partial = '';
+  private readonly tail: string[] = [];
+
+  private constructor(
+    readonly file: string,
+    private readonly options: StepLogOptions,
+  ) {
+    this.stream = createWriteStream(file, { flags: 'a' });
+  }
+
+  static async open(file: string, options: StepLogOptions = {}): Promise<StepLog> {
+    await mkdir(path.dirname(file), { recursive: true });
+    return new StepLog(file, options);
+  }
+
+  /** Appends output; never throws. */
+  write(chunk: Buffer): void {
+    const max = this.options.maxBytes ?? 10 * 1024 * 1024;
+    if (!this.truncated) {
+      const room = max - this.written;
+      if (chunk.length <= room) {
+        this.stream.write(chunk);
+        this.written += chunk.length;
+      } else {
+        this.stream.write(chunk.subarray(0, Math.max(0, room)));
+        this.stream.write(`\n[tapps-flow] log truncated: it reached ${max} bytes; further output is dropped (raise the log size cap to keep more).\n`);
+        this.written = max;
+        this.truncated = true;
+      }
+    }
+    this.scanLines(chunk.toString('utf8'));
+  }
+
+  /** A line written by Tapps Flow itself (not by the step). */
+  note(text: string): void {
+    this.stream.write(`[tapps-flow] ${text}\n`);
+  }
+
+  /** The last lines of output, for an error report. */
+  lastLines(): string[] {
+    return this.partial ? [...this.tail, this.partial].slice(-(this.options.tailLines ?? 20)) : [...this.tail];
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+  }
+
+  private scanLines(text: string): void {
+    const lines = (this.partial + text).split(/\r?\n/);
+    this.partial = lines.pop() ?? '';
+    if (this.partial.length > 8192) this.partial = this.partial.slice(-8192);
+    for (const line of lines) {
+      const progress = parseProgress(line);
+      if (progress) this.options.onProgress?.(progress);
+      this.tail.push(line.length > 500 ? `${line.slice(0, 500)}…` : line);
+      if (this.tail.length > (this.options.tailLines ?? 20)) this.tail.shift();
+    }
+  }
+}

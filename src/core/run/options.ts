@@ -1,0 +1,61 @@
+import type { KeepWorktrees } from '../workflow/schema';
+
+/** Defaults a host (CLI flags, VS Code settings) supplies; the workflow's own settings win over them. */
+export interface RunDefaults {
+  /** @default 8 */
+  readonly maxParallel?: number;
+  /** Per-step timeout. @default 900 */
+  readonly timeoutSeconds?: number;
+  /** Time between the polite signal and the kill. @default 5 */
+  readonly killGraceSeconds?: number;
+  /** @default 'on_failure' */
+  readonly keepWorktrees?: KeepWorktrees;
+  /** @default 10 MiB */
+  readonly logMaxBytes?: number;
+  /** @default `<git common dir>/tapps-flow/worktrees` */
+  readonly worktreeRoot?: string;
+  /** How many worktrees are created at once. @default 1 */
+  readonly worktreeAddConcurrency?: number;
+  /** Agents configured outside the workflow: name -> command template. */
+  readonly agents?: Readonly<Record<string, readonly string[]>>;
+  /** Fail a step that changes paths outside its `creates`. @default false */
+  readonly failOnUndeclaredChanges?: boolean;
+}
+
+export interface RunOptions {
+  readonly workflowFile: string;
+  /** A folder inside the repository. @default the workflow file's repository */
+  readonly repoDir?: string;
+  readonly runId?: string;
+  /** Overrides the workflow's `max_parallel`. */
+  readonly maxParallel?: number;
+  /** Sequential mode: one step at a time, in a stable topological order. */
+  readonly sequential?: boolean;
+  readonly signal?: AbortSignal;
+  readonly defaults?: RunDefaults;
+  /** The clock for event times. @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** The effective settings of one run. */
+export interface EffectiveSettings {
+  readonly maxParallel: number;
+  readonly sequential: boolean;
+  readonly timeoutSeconds: number;
+  readonly killGraceSeconds: number;
+  readonly keepWorktrees: KeepWorktrees;
+  readonly logMaxBytes: number;
+  readonly failOnUndeclaredChanges: boolean;
+}
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+
+export function checkRunId(id: string): string | undefined {
+  return RUN_ID.test(id) ? undefined : `invalid run id "${id}": expected letters, digits, ".", "_" or "-" (at most 80), starting with a letter or digit`;
+}
+
+/** A new run id: sortable by start time, unique enough for one repository. */
+export function newRunId(now: Date): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+}

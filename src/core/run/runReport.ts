@@ -1,0 +1,50 @@
+import path from 'node:path';
+import type { RunSnapshot } from '../state/snapshot';
+
+/** The shape `run --json` and `status --json` print: the CLI contract scripts rely on. */
+export interface RunReport {
+  readonly runId: string;
+  readonly workflow: string;
+  readonly status: RunSnapshot['status'];
+  readonly base: string;
+  readonly steps: ReadonlyArray<{
+    readonly id: string;
+    readonly status: string;
+    readonly result: string | null;
+    readonly error: string | null;
+    readonly startedAt: string | null;
+    readonly finishedAt: string | null;
+    readonly log: string;
+  }>;
+  readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
+  readonly conflicts: ReadonlyArray<{ readonly path: string; readonly kind: string; readonly steps: readonly string[] }>;
+}
+
+/** The report of a run, steps in workflow-definition order. */
+export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
+  return {
+    runId: snapshot.runId,
+    workflow: snapshot.workflow.file,
+    status: snapshot.status,
+    base: snapshot.base.commit,
+    steps: snapshot.steps.map((s) => ({ id: s.id, status: s.status, result: s.result, error: s.error, startedAt: s.startedAt, finishedAt: s.finishedAt, log: path.join(stateDir, s.log) })),
+    aggregate: snapshot.aggregate,
+    conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
+  };
+}
+
+/** Process exit codes of the CLI. */
+export const EXIT = { succeeded: 0, failed: 1, usage: 2, conflicted: 3, cancelled: 130 } as const;
+
+export function exitCodeOf(status: RunSnapshot['status']): number {
+  switch (status) {
+    case 'succeeded':
+      return EXIT.succeeded;
+    case 'conflicted':
+      return EXIT.conflicted;
+    case 'cancelled':
+      return EXIT.cancelled;
+    default:
+      return EXIT.failed;
+  }
+}

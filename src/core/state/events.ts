@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'];
+
+export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+const Sha = z.string().regex(/^[0-9a-f]{40,64}$/);
+
+export const ConflictSchema = z.object({
+  path: z.string(),
+  kind: z.enum(['content', 'add/add', 'modify/delete', 'rename', 'binary', 'json-key', 'markdown-section', 'policy-fail']),
+  /** The two steps involved, earlier first in workflow order. */
+  steps: z.tuple([z.string(), z.string()]),
+  policy: z.string(),
+  /** Blob ids; null where the file is absent in that version. */
+  base: Sha.nullable(),
+  ours: Sha.nullable(),
+  theirs: Sha.nullable(),
+  /** JSON key path or Markdown heading, for the structural policies. */
+  location: z.string().optional(),
+  detail: z.string(),
+});
+export type Conflict = z.infer<typeof ConflictSchema>;
+
+const common = { seq: z.int().nonnegative(), time: z.string() };
+const step = { ...common, step: z.string() };
+
+/** One line of `events.jsonl`. The event log is the source of truth of a run. */
+export const RunEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...common,
+    type: z.literal('run_started'),
+    runId: z.string(),
+    workflow: z.object({ file: z.string(), id: z.string(), name: z.string() }),
+    repo: z.string(),
+    base: z.object({ commit: Sha, tree: Sha, head: Sha, time: z.number() }),
+    settings: z.object({ maxParallel: z.int(), sequential: z.boolean() }).loose(),
+    steps: z.array(z.object({ id: z.string(), dependencies: z.array(z.string()) })),
+    owner: z.object({ pid: z.int(), host: z.string(), startedAt: z.string() }),
+  }),
+  z.object({ ...step, type: z.literal('step_queued') }),
+  z.object({ ...step, type: z.literal('step_started'), worktree: z.string(), pid: z.int().nullable(), base: Sha }),
+  z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
+  z.object({ ...step, type: z.literal('step_succeeded'), result: Sha, tree: Sha, changed: z.array(z.string()), undeclared: z.array(z.string()) }),
+  z.object({ ...step, type: z.literal('step_failed'), error: z.string(), exitCode: z.int().nullable(), lastLines: z.array(z.string()) }),
+  z.object({ ...step, type: z.literal('step_timed_out'), error: z.string(), lastLines: z.array(z.string()) }),
+  z.object({ ...step, type: z.literal('step_cancelled'), reason: z.string() }),
+  z.object({ ...step, type: z.literal('step_skipped'), reason: z.string() }),
+  z.object({ ...common, type: z.literal('aggregate_made'), commit: Sha, tree: Sha, partial: z.boolean(), conflicts: z.int().nonnegative() }),
+  z.object({ ...common, type: z.literal('conflict_detected'), conflict: ConflictSchema }),
+  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string() }),
+  z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
+  z.object({ ...common, type: z.literal('cancel_requested'), step: z.string().optional() }),
+  z.object({ ...common, type: z.literal('run_finished'), status: z.enum(RUN_STATUSES) }),
+]);
+export type RunEvent = z.infer<typeof RunEventSchema>;
+
+/** An event before the store has numbered and timed it. */
+export type NewRunEvent = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, 'seq' | 'time'> : never) : never;

@@ -1,0 +1,105 @@
+import type { Conflict, RunEvent, RunStatus, StepStatus } from './events';
+
+export const SNAPSHOT_VERSION = 2;
+
+export interface StepSnapshot {
+  readonly id: string;
+  readonly status: StepStatus;
+  readonly dependencies: readonly string[];
+  /** The step result commit, once it succeeded. */
+  readonly result: string | null;
+  readonly tree: string | null;
+  readonly error: string | null;
+  readonly exitCode: number | null;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  /** The log file, relative to the run's state folder. */
+  readonly log: string;
+  readonly worktree: string | null;
+  readonly pid: number | null;
+  /** The commit the step's worktree started from. */
+  readonly base: string | null;
+  readonly progress: { readonly percent: number; readonly message: string } | null;
+  readonly changed: readonly string[];
+  /** Changed paths outside the step's declared `creates`. */
+  readonly undeclared: readonly string[];
+  readonly lastLines: readonly string[];
+}
+
+/** `state.json`: everything known about a run, derived from its events alone. */
+export interface RunSnapshot {
+  readonly version: typeof SNAPSHOT_VERSION;
+  readonly runId: string;
+  readonly workflow: { readonly file: string; readonly id: string; readonly name: string };
+  readonly repo: string;
+  readonly status: RunStatus;
+  readonly base: { readonly commit: string; readonly tree: string; readonly head: string; readonly time: number };
+  readonly settings: Readonly<Record<string, unknown>> & { readonly maxParallel: number; readonly sequential: boolean };
+  readonly owner: { readonly pid: number; readonly host: string; readonly startedAt: string };
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly steps: readonly StepSnapshot[];
+  readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
+  readonly conflicts: readonly Conflict[];
+  readonly cancelRequested: boolean;
+  readonly lastSeq: number;
+}
+
+export function logPathOf(stepId: string): string {
+  return `steps/${stepId}/log.txt`;
+}
+
+function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
+  return {
+    id, status: 'pending', dependencies, result: null, tree: null, error: null, exitCode: null, startedAt: null, finishedAt: null,
+    log: logPathOf(id), worktree: null, pid: null, base: null, progress: null, changed: [], undeclared: [], lastLines: [],
+  };
+}
+
+/** Applies one event to a snapshot. Pure: the same events always give the same snapshot. */
+export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunSnapshot {
+  if (event.type === 'run_started') {
+    return {
+      version: SNAPSHOT_VERSION, runId: event.runId, workflow: event.workflow, repo: event.repo, status: 'running', base: event.base,
+      settings: event.settings, owner: event.owner, startedAt: event.time, finishedAt: null,
+      steps: event.steps.map((s) => newStep(s.id, s.dependencies)), aggregate: null, conflicts: [], cancelRequested: false, lastSeq: event.seq,
+    };
+  }
+  if (!snapshot) throw new Error(`event ${event.seq} (${event.type}) comes before run_started`);
+  const next = { ...snapshot, lastSeq: event.seq };
+  const step = (id: string, patch: Partial<StepSnapshot>): RunSnapshot => ({
+    ...next,
+    steps: next.steps.map((s) => (s.id === id ? { ...s, ...patch } : s)),
+  });
+  const ended = { finishedAt: event.time, pid: null };
+  switch (event.type) {
+    case 'step_queued':
+      return step(event.step, { status: 'queued' });
+    case 'step_started':
+      return step(event.step, { status: 'running', startedAt: event.time, worktree: event.worktree, pid: event.pid, base: event.base, progress: null, error: null, exitCode: null, result: null, tree: null, finishedAt: null });
+    case 'step_progress':
+      return step(event.step, { progress: { percent: event.percent, message: event.message } });
+    case 'step_succeeded':
+      return step(event.step, { ...ended, status: 'succeeded', result: event.result, tree: event.tree, changed: event.changed, undeclared: event.undeclared });
+    case 'step_failed':
+      return step(event.step, { ...ended, status: 'failed', error: event.error, exitCode: event.exitCode, lastLines: event.lastLines });
+    case 'step_timed_out':
+      return step(event.step, { ...ended, status: 'timed_out', error: event.error, lastLines: event.lastLines });
+    case 'step_cancelled':
+      return step(event.step, { ...ended, status: 'cancelled', error: event.reason });
+    case 'step_skipped':
+      return step(event.step, { ...ended, status: 'skipped', error: event.reason });
+    case 'aggregate_made':
+      return { ...next, aggregate: { commit: event.commit, tree: event.tree, partial: event.partial }, conflicts: [] };
+    case 'conflict_detected':
+      return { ...next, conflicts: [...next.conflicts, event.conflict] };
+    case 'conflict_resolved':
+      return { ...next, conflicts: next.conflicts.filter((c) => c.path !== event.path) };
+    case 'cancel_requested':
+      return event.step === undefined ? { ...next, cancelRequested: true } : next;
+    case 'applied':
+      return next;
+    case 'run_finished':
+      return { ...next, status: event.status, finishedAt: event.time };
+  }
+}
