@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { runCommand } from './cli/runCommand';
+import { applyCommand, branchCommand, cancelCommand, cleanupCommand, resolveCommand, statusCommand } from './cli/followUpCommands';
+import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
 import { EXIT } from './core/run/runReport';
 import { TappsError, WorkflowError } from './core/util/errors';
@@ -7,6 +8,13 @@ import { TappsError, WorkflowError } from './core/util/errors';
 const USAGE = `Usage:
   tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--run-id ID] [--json]
   tapps-flow validate <workflow.yaml> [--repo DIR] [--json]
+  tapps-flow status [<run-id>] [--repo DIR] [--json]
+  tapps-flow resume <run-id> [--repo DIR] [--json]
+  tapps-flow cancel <run-id> [--step ID] [--repo DIR]
+  tapps-flow apply <run-id> [--repo DIR]
+  tapps-flow branch <run-id> <name> [--repo DIR]
+  tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
+  tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
 
 Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or workflow,
 3 conflicted, 130 cancelled.`;
@@ -25,6 +33,12 @@ async function main(argv: string[]): Promise<number> {
       'run-id': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      step: { type: 'string' },
+      take: { type: 'string' },
+      file: { type: 'string' },
+      'older-than': { type: 'string' },
+      keep: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
     },
   });
   const [command, ...rest] = positionals;
@@ -32,19 +46,48 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help || command === 'help' ? 0 : EXIT.usage;
   }
-  const needOne = (what: string) => {
-    if (rest.length !== 1) throw new UsageError(`"${command}" takes one ${what}, got ${rest.length === 0 ? 'none' : rest.join(' ')}`);
-    return rest[0];
+  const needArgs = (n: number, what: string) => {
+    if (rest.length !== n) throw new UsageError(`"${command}" takes ${what}, got ${rest.length === 0 ? 'none' : rest.join(' ')}`);
+    return rest;
   };
+  const needOne = (what: string) => needArgs(1, what)[0];
+  const count = (flag: 'older-than' | 'keep') => {
+    const raw = values[flag];
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} expects a number of 0 or more, got "${raw}"`);
+    return n;
+  };
+  const repo = values.repo ?? process.cwd();
   switch (command) {
     case 'run': {
       const raw = values['max-parallel'];
       const maxParallel = raw === undefined ? undefined : Number(raw);
       if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8)) throw new UsageError(`--max-parallel expects a whole number from 1 to 8, got "${raw}"`);
-      return runCommand({ workflow: needOne('workflow file'), repo: values.repo, maxParallel, sequential: values.sequential, runId: values['run-id'], json: values.json });
+      return runCommand({ workflow: needOne('a workflow file'), repo: values.repo, maxParallel, sequential: values.sequential, runId: values['run-id'], json: values.json });
     }
     case 'validate':
-      return validateCommand(needOne('workflow file'), values.repo, values.json);
+      return validateCommand(needOne('a workflow file'), values.repo, values.json);
+    case 'status':
+      if (rest.length > 1) throw new UsageError(`"status" takes at most one run id, got ${rest.join(' ')}`);
+      return statusCommand(repo, rest[0], values.json);
+    case 'resume':
+      return resumeCommand(repo, needOne('a run id'), values.json);
+    case 'cancel':
+      return cancelCommand(repo, needOne('a run id'), values.step);
+    case 'apply':
+      return applyCommand(repo, needOne('a run id'));
+    case 'branch': {
+      const [runId, name] = needArgs(2, 'a run id and a branch name');
+      return branchCommand(repo, runId, name);
+    }
+    case 'resolve': {
+      const [runId, file] = needArgs(2, 'a run id and a path');
+      return resolveCommand(repo, runId, file, values.take, values.file);
+    }
+    case 'cleanup':
+      needArgs(0, 'no arguments');
+      return cleanupCommand(repo, count('older-than'), count('keep'), values['dry-run'], values.json);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -55,7 +98,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
+    if (error instanceof UsageError || (TappsError.is(error) && error.code === 'usage') || (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`tapps-flow: ${error.message}\n\n${USAGE}\n`);
       process.exitCode = EXIT.usage;
     } else if (WorkflowError.is(error)) {

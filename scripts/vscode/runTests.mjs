@@ -49,13 +49,14 @@ export async function runTests(options) {
     await context.exposeFunction('codeAutomationLog', (level, args) => onLog(formatLogArgs(args), level));
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => onLog(`[page error] ${e.message}`, 'error'));
+    const timeout = new Error('timeout');
     const timedOut = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      timer = setTimeout(() => reject(timeout), timeoutMs);
     });
-    await Promise.race([page.goto(testUrl(options)), timedOut]);
     try {
-      return await Promise.race([exited, timedOut]);
-    } catch {
+      return await Promise.race([page.goto(testUrl(options)).then(() => exited), timedOut]);
+    } catch (e) {
+      if (e !== timeout) throw new HarnessError('opening the workbench', e.message, `is code-server still running at ${origin}?`);
       const shot = path.join(runDir, 'timeout.png');
       await page.screenshot({ path: shot }).catch(() => undefined);
       throw new HarnessError('running the integration tests', `the workbench did not report an exit code within ${timeoutMs / 1000} s`, `look at ${shot} and the logs under ${runDir}`);

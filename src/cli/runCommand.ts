@@ -17,8 +17,22 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const run = await WorkflowRun.prepare({
     workflowFile: flags.workflow, repoDir: flags.repo, maxParallel: flags.maxParallel, sequential: flags.sequential, runId: flags.runId, signal: controller.signal,
   });
+  return drive(run, controller, flags.json, flags.repo);
+}
+
+/** `tapps-flow resume <run-id>`: finishes an interrupted, failed or cancelled run. */
+export async function resumeCommand(repoDir: string, runId: string, json: boolean): Promise<number> {
+  const controller = new AbortController();
+  const run = await WorkflowRun.resume({ repoDir, runId, signal: controller.signal });
+  return drive(run, controller, json, repoDir);
+}
+
+/** Runs to the end with a live view; the first SIGINT/SIGTERM cancels, a second one leaves at once. */
+async function drive(run: WorkflowRun, controller: AbortController, json: boolean, repoFlag: string | undefined): Promise<number> {
+  const flags = { json, repo: repoFlag };
   const out = flags.json ? process.stderr : process.stdout;
-  out.write(`Run ${run.runId} of ${run.snapshot.workflow.name}: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`);
+  const pending = run.snapshot.steps.filter((s) => s.status !== 'succeeded').length;
+  out.write(`Run ${run.runId} of ${run.snapshot.workflow.name}: ${pending} step(s) to run, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`);
   const view = new LiveView(out, () => run.snapshot);
   const subscription = run.onDidEvent((e) => view.onEvent(e));
   let signals = 0;

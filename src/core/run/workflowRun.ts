@@ -9,6 +9,9 @@ import { makeAggregate } from '../merge/aggregate';
 import { foldResults } from '../merge/fold';
 import { policyMatcher } from '../merge/mergeRules';
 import type { RunEvent, RunStatus } from '../state/events';
+import { HEARTBEAT_INTERVAL_MS, takeRequests, writeHeartbeat } from '../state/owner';
+import { readRun } from '../state/readRun';
+import { loadRun } from '../state/runs';
 import { RunStore } from '../state/runStore';
 import type { RunSnapshot, StepSnapshot } from '../state/snapshot';
 import { errorMessage, TappsError } from '../util/errors';
@@ -89,6 +92,35 @@ export class WorkflowRun {
     return new WorkflowRun(repo, runId, loaded, base, settings, store, options);
   }
 
+  /**
+   * Takes over a run that did not finish cleanly (interrupted, failed or cancelled): the steps that
+   * succeeded keep their results, the others run again in fresh worktrees from the same bases, and
+   * the aggregate is made as usual.
+   */
+  static async resume(options: { readonly repoDir: string; readonly runId: string; readonly signal?: AbortSignal; readonly defaults?: RunOptions['defaults']; readonly now?: () => Date }): Promise<WorkflowRun> {
+    const repo = await openRepository(options.repoDir);
+    const now = options.now ?? (() => new Date());
+    const dir = runDir(repo.root, options.runId);
+    const found = await loadRun(dir, now).catch((error: unknown) => {
+      throw new TappsError('run-not-found', `No run "${options.runId}" in ${repo.root}: ${errorMessage(error)}. List runs with: tapps-flow status`);
+    });
+    const previous = found.snapshot;
+    if (previous.status === 'running') throw new TappsError('run-active', `Run ${options.runId} is still running (pid ${previous.owner.pid} on ${previous.owner.host}). Cancel it or wait for it to end.`);
+    if (previous.steps.every((s) => s.status === 'succeeded')) throw new TappsError('nothing-to-resume', `Run ${options.runId} has nothing to resume: every step succeeded (status ${previous.status}).`);
+    const workflowFile = path.join(repo.root, previous.workflow.file);
+    const files = new Set((await repo.git.run(['ls-tree', '-r', '-z', '--name-only', previous.base.tree])).split('\0').filter(Boolean));
+    const loaded = await loadWorkflowFile(workflowFile, { baseContains: (p) => [...files].some((f) => f === p || f.startsWith(p.endsWith('/') ? p : `${p}/`)), configuredAgents: options.defaults?.agents });
+    const before = previous.steps.map((s) => s.id).join(', ');
+    const after = loaded.graph.ids.join(', ');
+    if (before !== after) throw new TappsError('workflow-changed', `The workflow file ${previous.workflow.file} changed since run ${options.runId} started (steps then: ${before}; now: ${after}). Start a new run instead.`);
+    const repaired = await readRun(dir, { repair: true });
+    const store = new RunStore(dir, { now }, { snapshot: repaired.snapshot, lastSeq: repaired.snapshot.lastSeq });
+    store.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
+    await store.flush();
+    const s = previous.settings as unknown as EffectiveSettings;
+    return new WorkflowRun(repo, options.runId, loaded, previous.base, s, store, { workflowFile, repoDir: options.repoDir, signal: options.signal, defaults: options.defaults, now });
+  }
+
   get snapshot(): RunSnapshot {
     return this.store.snapshot;
   }
@@ -100,6 +132,7 @@ export class WorkflowRun {
   /** Cancels the run: clears the queue and stops the running steps. */
   cancel(): void {
     if (this.runController.signal.aborted) return;
+    this.store.append({ type: 'cancel_requested' });
     this.runController.abort('run');
     this.queue.clear();
     for (const s of this.snapshot.steps) if (s.status === 'pending' || s.status === 'queued') this.store.append({ type: 'step_cancelled', step: s.id, reason: 'the run was cancelled before the step started' });
@@ -118,8 +151,10 @@ export class WorkflowRun {
 
   /** Runs every step and the aggregate; resolves with the final snapshot. */
   async execute(): Promise<RunSnapshot> {
+    const heartbeat = this.startHeartbeat();
     try {
-      const ready = this.loaded.graph.ids.filter((id) => this.loaded.graph.dependencies.get(id)!.length === 0);
+      // On resume, the steps that had succeeded keep their results; the rest start again.
+      const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.loaded.graph.dependencies.get(id)!.every((d) => this.stepOf(d).status === 'succeeded'));
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
       await this.worktrees.settled();
@@ -128,9 +163,41 @@ export class WorkflowRun {
       this.store.append({ type: 'run_finished', status: 'failed' });
       await this.store.flush().catch(() => undefined);
       throw error;
+    } finally {
+      clearInterval(heartbeat);
     }
     await this.store.flush();
     return this.snapshot;
+  }
+
+  /**
+   * Writes the owner's heartbeat (so that other processes can tell a live run from an orphaned
+   * one) and acts on requests from them, such as the editor cancelling a CLI run.
+   */
+  private startHeartbeat(): NodeJS.Timeout {
+    const owner = this.snapshot.owner;
+    const now = this.options.now ?? (() => new Date());
+    let busy = false;
+    const beat = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        await writeHeartbeat(this.stateDir, owner, now());
+        for (const request of await takeRequests(this.stateDir)) {
+          if (request.type !== 'cancel') continue;
+          if (request.step === undefined) this.cancel();
+          else this.cancelStep(request.step);
+        }
+      } catch {
+        // A missed heartbeat is retried on the next tick; the run goes on.
+      } finally {
+        busy = false;
+      }
+    };
+    void beat();
+    const timer = setInterval(() => void beat(), HEARTBEAT_INTERVAL_MS);
+    timer.unref();
+    return timer;
   }
 
   private controllerOf(stepId: string): AbortController {

@@ -51,10 +51,14 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...step, type: z.literal('step_skipped'), reason: z.string() }),
   z.object({ ...common, type: z.literal('aggregate_made'), commit: Sha, tree: Sha, partial: z.boolean(), conflicts: z.int().nonnegative() }),
   z.object({ ...common, type: z.literal('conflict_detected'), conflict: ConflictSchema }),
-  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string() }),
+  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string(), blob: Sha.nullable() }),
   z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
   z.object({ ...common, type: z.literal('cancel_requested'), step: z.string().optional() }),
   z.object({ ...common, type: z.literal('run_finished'), status: z.enum(RUN_STATUSES) }),
+  /** Another process found the run `running` with its owner gone. */
+  z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),
+  /** `resume` took the run over: steps that had not succeeded run again. */
+  z.object({ ...common, type: z.literal('run_resumed'), owner: z.object({ pid: z.int(), host: z.string(), startedAt: z.string() }) }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 

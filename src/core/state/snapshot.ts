@@ -90,7 +90,7 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
     case 'step_skipped':
       return step(event.step, { ...ended, status: 'skipped', error: event.reason });
     case 'aggregate_made':
-      return { ...next, aggregate: { commit: event.commit, tree: event.tree, partial: event.partial }, conflicts: [] };
+      return { ...next, aggregate: { commit: event.commit, tree: event.tree, partial: event.partial } };
     case 'conflict_detected':
       return { ...next, conflicts: [...next.conflicts, event.conflict] };
     case 'conflict_resolved':
@@ -101,5 +101,15 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return next;
     case 'run_finished':
       return { ...next, status: event.status, finishedAt: event.time };
+    case 'run_interrupted':
+      return {
+        ...next, status: 'interrupted', finishedAt: event.time,
+        steps: next.steps.map((s) => (s.status === 'running' || s.status === 'queued' ? { ...s, status: 'pending', pid: null, progress: null } : s)),
+      };
+    case 'run_resumed':
+      return {
+        ...next, status: 'running', finishedAt: null, owner: event.owner, aggregate: null, conflicts: [], cancelRequested: false,
+        steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),
+      };
   }
 }

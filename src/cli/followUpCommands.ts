@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { applyResult, branchFromResult } from '../core/apply/applyResult';
+import { resolveConflict, type Resolution } from '../core/apply/resolveConflict';
+import { cleanup } from '../core/cleanup/cleanup';
+import { openRepository } from '../core/git/repository';
+import { EXIT, runReport } from '../core/run/runReport';
+import { runDir } from '../core/run/stateDir';
+import { sendRequest } from '../core/state/owner';
+import { listRuns, loadRun } from '../core/state/runs';
+import { TappsError } from '../core/util/errors';
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
+const warn = (text: string) => process.stderr.write(`${text}\n`);
+
+/** `tapps-flow status [<run-id>]`: lists runs newest first, or shows one as `run --json` would. */
+export async function statusCommand(repoDir: string, runId: string | undefined, json: boolean): Promise<number> {
+  const repo = await openRepository(repoDir);
+  if (runId !== undefined) {
+    const run = await loadRun(runDir(repo.root, runId)).catch(() => {
+      throw new TappsError('run-not-found', `No run "${runId}" in ${repo.root}. List runs with: tapps-flow status`);
+    });
+    for (const w of run.warnings) warn(`warning: ${w}`);
+    const report = runReport(run.snapshot, run.dir);
+    if (json) print(JSON.stringify(report, null, 2));
+    else {
+      print(`Run ${report.runId} (${run.snapshot.workflow.name}): ${report.status}`);
+      for (const s of report.steps) print(`  ${s.id}: ${s.status}${s.error ? ` — ${s.error}` : ''}`);
+      if (report.aggregate) print(`Aggregate: ${report.aggregate.commit}${report.aggregate.partial ? ' (partial)' : ''}`);
+      for (const c of report.conflicts) print(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})`);
+    }
+    return EXIT.succeeded;
+  }
+  const { runs, problems } = await listRuns(repo.root);
+  for (const p of problems) warn(`warning: unreadable run ${p}`);
+  if (json) print(JSON.stringify(runs.map((r) => runReport(r.snapshot, r.dir)), null, 2));
+  else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: tapps-flow run <workflow.yaml>`);
+  else for (const r of runs) print(`${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)`);
+  return EXIT.succeeded;
+}
+
+/** `tapps-flow cancel <run-id> [--step ID]`: asks the process that owns the run to cancel. */
+export async function cancelCommand(repoDir: string, runId: string, step: string | undefined): Promise<number> {
+  const repo = await openRepository(repoDir);
+  const dir = runDir(repo.root, runId);
+  const run = await loadRun(dir);
+  if (run.snapshot.status !== 'running') {
+    print(`Run ${runId} is not running (status ${run.snapshot.status}); nothing to cancel.`);
+    return EXIT.succeeded;
+  }
+  await sendRequest(dir, { type: 'cancel', ...(step ? { step } : {}) });
+  print(`Asked the process running ${runId} to cancel ${step ? `step ${step}` : 'the run'}.`);
+  return EXIT.succeeded;
+}
+
+export async function applyCommand(repoDir: string, runId: string): Promise<number> {
+  const result = await applyResult(repoDir, runId);
+  print(result.changed.length === 0 ? `Run ${runId}: nothing to apply, your files already match its result.` : `Applied run ${runId}: ${result.changed.length} path(s) changed in your working tree (your index is untouched):`);
+  for (const p of result.changed) print(`  ${p}`);
+  return EXIT.succeeded;
+}
+
+export async function branchCommand(repoDir: string, runId: string, name: string): Promise<number> {
+  const result = await branchFromResult(repoDir, runId, name);
+  print(`Created branch ${name} at ${result.commit}.`);
+  if (result.unresolved > 0) warn(`warning: the result still has ${result.unresolved} unresolved conflict(s); the branch holds the earlier step's version of those paths.`);
+  return EXIT.succeeded;
+}
+
+export async function resolveCommand(repoDir: string, runId: string, file: string, take: string | undefined, contentFile: string | undefined): Promise<number> {
+  if ((take === undefined) === (contentFile === undefined)) throw new TappsError('usage', 'resolve needs exactly one of --take <step> or --file FILE');
+  const resolution: Resolution = take !== undefined ? { take } : { content: await readFile(contentFile!, 'utf8') };
+  const result = await resolveConflict(repoDir, runId, file, resolution);
+  print(`Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with tapps-flow apply ${runId}` : `${result.remaining} conflict(s) remain.`}`);
+  return EXIT.succeeded;
+}
+
+export async function cleanupCommand(repoDir: string, olderThanDays: number | undefined, keep: number | undefined, dryRun: boolean, json: boolean): Promise<number> {
+  const report = await cleanup(repoDir, { olderThanDays, keep, dryRun });
+  if (json) {
+    print(JSON.stringify(report, null, 2));
+    return EXIT.succeeded;
+  }
+  const verb = dryRun ? 'Would remove' : 'Removed';
+  if (report.runs.length === 0 && report.orphanedWorktrees.length === 0) print('Nothing to clean up.');
+  for (const r of report.runs) print(`${verb} run ${r.runId} (${r.status}): ${r.worktrees.length} worktree(s), ${r.refs.length} ref(s), its state folder`);
+  for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
+  for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
+  return EXIT.succeeded;
+}

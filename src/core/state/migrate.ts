@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { logPathOf, SNAPSHOT_VERSION, type RunSnapshot, type StepSnapshot } from './snapshot';
+import { RUN_STATUSES, STEP_STATUSES } from './events';
+
+/** The first `state.json` shape: flat strings for workflow and base, few step fields. */
+const SnapshotV1Schema = z.object({
+  version: z.literal(1),
+  runId: z.string(),
+  workflow: z.string(),
+  status: z.enum(RUN_STATUSES),
+  base: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable().optional(),
+  steps: z.array(z.object({
+    id: z.string(),
+    status: z.enum(STEP_STATUSES),
+    result: z.string().nullable().optional(),
+    error: z.string().nullable().optional(),
+    startedAt: z.string().nullable().optional(),
+    finishedAt: z.string().nullable().optional(),
+  })),
+});
+
+/** Loads a `state.json` of any known version as the current snapshot shape. */
+export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
+  const version = (raw as { version?: unknown } | null)?.version;
+  if (version === SNAPSHOT_VERSION) return raw as RunSnapshot;
+  if (version !== 1) throw new Error(`unknown state.json version ${JSON.stringify(version)}; expected 1 or ${SNAPSHOT_VERSION}`);
+  const v1 = SnapshotV1Schema.parse(raw);
+  const steps: StepSnapshot[] = v1.steps.map((s) => ({
+    id: s.id, status: s.status, dependencies: [], result: s.result ?? null, tree: null, error: s.error ?? null, exitCode: null,
+    startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null, log: logPathOf(s.id), worktree: null, pid: null, base: null,
+    progress: null, changed: [], undeclared: [], lastLines: [],
+  }));
+  const name = v1.workflow.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
+  return {
+    version: SNAPSHOT_VERSION, runId: v1.runId, workflow: { file: v1.workflow, id: name, name }, repo, status: v1.status,
+    base: { commit: v1.base, tree: '', head: v1.base, time: 0 }, settings: { maxParallel: 8, sequential: false },
+    owner: { pid: 0, host: '', startedAt: v1.startedAt }, startedAt: v1.startedAt, finishedAt: v1.finishedAt ?? null, steps,
+    aggregate: null, conflicts: [], cancelRequested: false, lastSeq: -1,
+  };
+}
