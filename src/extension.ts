@@ -1,8 +1,9 @@
 import type * as vscode from 'vscode';
+import { activateHost, type TappsFlowApi } from './host/activate';
 
-/** Entry point of the extension; the host layer lives in src/host/. */
-export function activate(_context: vscode.ExtensionContext): void {
-  // The host is registered here as it grows (see src/host/).
+/** Entry point of the extension; the host layer lives in src/host/, the engine in src/core/. */
+export function activate(context: vscode.ExtensionContext): TappsFlowApi {
+  return activateHost(context);
 }
 
 export function deactivate(): void {

@@ -58,7 +58,9 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
       if (snapshot.aggregate) out.write(`Aggregate: ${snapshot.aggregate.commit}${snapshot.aggregate.partial ? ' (partial)' : ''}\n`);
       for (const c of snapshot.conflicts) out.write(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})\n`);
       out.write(`State: ${run.stateDir}\n`);
-      if (snapshot.status === 'succeeded' || snapshot.status === 'conflicted') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${flags.repo ? ` --repo ${flags.repo}` : ''}\n`);
+      const repoFlag = flags.repo ? ` --repo ${flags.repo}` : '';
+      if (snapshot.status === 'succeeded') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${repoFlag}\n`);
+      if (snapshot.status === 'conflicted') out.write(`Resolve each conflict with: tapps-flow resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`);
     }
     return exitCodeOf(snapshot.status);
   } finally {

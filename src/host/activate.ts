@@ -1,0 +1,51 @@
+import * as vscode from 'vscode';
+import { openRepository } from '../core/git/repository';
+import { registerCommands } from './commands';
+import { ContentProvider, SCHEME } from './contentProvider';
+import { HostLog } from './log';
+import { RunController } from './runController';
+import { RunsModel } from './runsModel';
+import { RunsTreeProvider } from './runsTree';
+import { RunsStatusBar } from './statusBar';
+import { WorkflowDiagnostics } from './workflowDiagnostics';
+
+/** What the extension exports: the model and tree, for tests and for other extensions. */
+export interface TappsFlowApi {
+  readonly model: RunsModel;
+  readonly tree: RunsTreeProvider;
+  readonly runs: RunController;
+  /** Resolves when the runs of the workspace's repositories have been loaded. */
+  readonly ready: Promise<void>;
+}
+
+/** Wires the host: everything registered is owned by the extension context and disposed with it. */
+export function activateHost(context: vscode.ExtensionContext): TappsFlowApi {
+  const log = new HostLog();
+  const model = new RunsModel(log);
+  const tree = new RunsTreeProvider(model);
+  const content = new ContentProvider();
+  const runs = new RunController(model, log);
+  const diagnostics = new WorkflowDiagnostics();
+  const view = vscode.window.createTreeView('tappsFlow.runs', { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(
+    log, model, tree, content, diagnostics, view, new RunsStatusBar(model),
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
+    model.onDidChange(() => content.refreshLogs()),
+    ...registerCommands(model, runs, diagnostics, log),
+  );
+  const ready = (async () => {
+    const roots: string[] = [];
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      if (folder.uri.scheme !== 'file') continue;
+      try {
+        roots.push((await openRepository(folder.uri.fsPath)).root);
+      } catch (error) {
+        log.info(`${folder.uri.fsPath}: ${error instanceof Error ? error.message : String(error)}; no runs shown for it`);
+      }
+    }
+    await model.load(roots);
+    log.info(`watching runs of ${roots.length} repositor${roots.length === 1 ? 'y' : 'ies'}`);
+  })();
+  ready.catch((error: unknown) => void log.showError('Tapps Flow could not load the runs', error));
+  return { model, tree, runs, ready };
+}

@@ -1,0 +1,35 @@
+import * as vscode from 'vscode';
+import type { StepSnapshot } from '../core/state/snapshot';
+import type { RunEntry, RunsModel } from './runsModel';
+import type { RunsNode } from './runsTree';
+
+/** A command's target run: from the tree node or a run id it was given, else asked with a quick pick. */
+export async function runFrom(model: RunsModel, arg: unknown, filter: (e: RunEntry) => boolean, title: string): Promise<RunEntry | undefined> {
+  const id = typeof arg === 'string' ? arg : (arg as Partial<RunsNode> | undefined)?.runId;
+  if (id !== undefined) return model.get(id);
+  const candidates = model.list().filter(filter);
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage(`Tapps Flow: no run to ${title.toLowerCase()}.`);
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    candidates.map((e) => ({ label: e.snapshot.workflow.name, description: `${e.snapshot.status} · ${e.snapshot.runId}`, entry: e })),
+    { title: `Tapps Flow: ${title}`, placeHolder: 'Pick a run' },
+  );
+  return picked?.entry;
+}
+
+/** A command's target step, likewise. */
+export async function stepFrom(model: RunsModel, arg: unknown, filter: (s: StepSnapshot) => boolean, title: string): Promise<{ entry: RunEntry; step: StepSnapshot } | undefined> {
+  const node = arg as Partial<RunsNode> & { stepId?: string } | undefined;
+  if (node?.runId !== undefined && node.stepId !== undefined) {
+    const entry = model.get(node.runId);
+    const step = entry?.snapshot.steps.find((s) => s.id === node.stepId);
+    return entry && step ? { entry, step } : undefined;
+  }
+  const entry = await runFrom(model, node?.runId, (e) => e.snapshot.steps.some(filter), title);
+  if (!entry) return undefined;
+  const steps = entry.snapshot.steps.filter(filter);
+  const picked = await vscode.window.showQuickPick(steps.map((s) => ({ label: s.id, description: s.status, step: s })), { title: `Tapps Flow: ${title}`, placeHolder: 'Pick a step' });
+  return picked ? { entry, step: picked.step } : undefined;
+}

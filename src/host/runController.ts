@@ -1,0 +1,118 @@
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { openRepository } from '../core/git/repository';
+import { WorkflowRun } from '../core/run/workflowRun';
+import { TERMINAL_STEP_STATUSES } from '../core/state/events';
+import { sendRequest } from '../core/state/owner';
+import type { RunSnapshot } from '../core/state/snapshot';
+import { toAbortSignal } from './abort';
+import type { HostLog } from './log';
+import type { RunsModel } from './runsModel';
+import { readDefaults } from './settings';
+
+/** Starts, resumes and cancels runs for the editor, with a cancellable progress notification per run. */
+export class RunController {
+  constructor(
+    private readonly model: RunsModel,
+    private readonly log: HostLog,
+  ) {}
+
+  /** Refuses in an untrusted workspace: a workflow runs commands. */
+  private checkTrust(): boolean {
+    if (vscode.workspace.isTrusted) return true;
+    void vscode.window.showWarningMessage('Tapps Flow does not run workflows in an untrusted workspace: they execute commands. Past runs stay viewable. Trust this workspace to run.', 'Manage Workspace Trust').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    this.log.warn('refused to run: the workspace is not trusted');
+    return false;
+  }
+
+  /** Runs a workflow file; resolves with the run id once it has started (undefined if refused). */
+  async start(file: vscode.Uri, sequential: boolean): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
+    if (!this.checkTrust()) return undefined;
+    const defaults = readDefaults(file);
+    const controller = new AbortController();
+    const run = await WorkflowRun.prepare({
+      workflowFile: file.fsPath,
+      repoDir: path.dirname(file.fsPath),
+      sequential: sequential || !defaults.parallel,
+      defaults,
+      signal: controller.signal,
+    });
+    return { runId: run.runId, done: this.drive(run, controller) };
+  }
+
+  /** Resumes an interrupted, failed or cancelled run. */
+  async resume(repoRoot: string, runId: string): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
+    if (!this.checkTrust()) return undefined;
+    const controller = new AbortController();
+    const run = await WorkflowRun.resume({ repoDir: repoRoot, runId, defaults: readDefaults(), signal: controller.signal });
+    return { runId, done: this.drive(run, controller) };
+  }
+
+  /** Cancels a run: directly when this window runs it, else through a request to its owner. */
+  async cancel(runId: string, stepId?: string): Promise<void> {
+    const entry = this.model.get(runId);
+    if (!entry) return;
+    if (entry.live) {
+      if (stepId === undefined) entry.live.cancel();
+      else entry.live.cancelStep(stepId);
+      return;
+    }
+    await sendRequest(entry.dir, { type: 'cancel', ...(stepId === undefined ? {} : { step: stepId }) });
+    this.log.info(`asked the process running ${runId} to cancel ${stepId ?? 'the run'}`);
+  }
+
+  private async drive(run: WorkflowRun, controller: AbortController): Promise<RunSnapshot> {
+    const root = (await openRepository(run.repo.root)).root;
+    this.model.track(root, run);
+    this.log.info(`run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`);
+    const total = run.snapshot.steps.length;
+    const done = () => run.snapshot.steps.filter((s) => TERMINAL_STEP_STATUSES.includes(s.status)).length;
+    const result = vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Tapps Flow: ${run.snapshot.workflow.name}`, cancellable: true },
+      async (progress, token) => {
+        // The notification's Cancel is the token that reaches the engine as an AbortSignal.
+        toAbortSignal(token).addEventListener('abort', () => controller.abort(), { once: true });
+        let reported = done();
+        progress.report({ message: `${reported}/${total} steps done`, increment: (reported / total) * 100 });
+        const sub = run.onDidEvent((e) => {
+          if (!e.type.startsWith('step_') || e.type === 'step_progress' || e.type === 'step_queued' || e.type === 'step_started') return;
+          const now = done();
+          progress.report({ message: `${now}/${total} steps done`, increment: ((now - reported) / total) * 100 });
+          reported = now;
+        });
+        try {
+          return await run.execute();
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
+    try {
+      const snapshot = await result;
+      this.log.info(`run ${run.runId}: ${snapshot.status}`);
+      void this.announce(snapshot);
+      return snapshot;
+    } catch (error) {
+      await this.log.showError(`Run ${run.runId} stopped`, error);
+      throw error;
+    } finally {
+      run.store.dispose();
+      this.model.untrack(run.runId);
+    }
+  }
+
+  private async announce(s: RunSnapshot): Promise<void> {
+    const failed = s.steps.filter((x) => x.status === 'failed' || x.status === 'timed_out').map((x) => x.id);
+    const text =
+      s.status === 'succeeded' ? `Tapps Flow: ${s.workflow.name} succeeded. Nothing in your files changed yet.`
+      : s.status === 'conflicted' ? `Tapps Flow: ${s.workflow.name} finished with ${s.conflicts.length} conflict(s).`
+      : s.status === 'failed' ? `Tapps Flow: ${s.workflow.name} failed (${failed.join(', ')}). The other steps' results are kept.`
+      : `Tapps Flow: ${s.workflow.name} ${s.status}.`;
+    const actions = s.status === 'succeeded' ? ['Apply Result', 'Create Branch'] : s.status === 'conflicted' ? ['Open Conflict Report'] : [];
+    const choice = await (s.status === 'failed' ? vscode.window.showErrorMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
+    const command = { 'Apply Result': 'tappsFlow.applyResult', 'Create Branch': 'tappsFlow.createBranch', 'Open Conflict Report': 'tappsFlow.openConflictReport' }[choice ?? ''];
+    if (command) await vscode.commands.executeCommand(command, { kind: 'run', runId: s.runId });
+  }
+}

@@ -1,0 +1,166 @@
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkflowRun } from '../core/run/workflowRun';
+import { runDir, runsDir } from '../core/run/stateDir';
+import { loadRun, listRuns } from '../core/state/runs';
+import type { RunSnapshot } from '../core/state/snapshot';
+import type { HostLog } from './log';
+
+/** A run as the editor knows it: its latest snapshot, and the live engine run if this window owns it. */
+export interface RunEntry {
+  readonly repoRoot: string;
+  readonly dir: string;
+  readonly snapshot: RunSnapshot;
+  readonly live: WorkflowRun | undefined;
+}
+
+/** Refreshes of the views are batched to at most one per this many milliseconds (≤ 10 a second). */
+export const REFRESH_INTERVAL_MS = 100;
+
+/**
+ * The runs of the workspace's repositories, kept in memory and updated by events: the engine's
+ * events for runs of this window, a file watcher on the state folder for runs of other processes
+ * (the CLI). Views read it without I/O.
+ */
+export class RunsModel implements vscode.Disposable {
+  private readonly entries = new Map<string, RunEntry>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private watchers: vscode.Disposable[] = [];
+  private pending: NodeJS.Timeout | undefined;
+  private lastFire = 0;
+  private readonly reloads = new Map<string, NodeJS.Timeout>();
+  private ticker: NodeJS.Timeout | undefined;
+  private roots: string[] = [];
+  /** How many times views were told to refresh (for the benchmark and tests). */
+  refreshCount = 0;
+  /** Fires at most every REFRESH_INTERVAL_MS, however chatty the steps are. */
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly log: HostLog) {}
+
+  /** The repositories whose runs are shown. */
+  get repoRoots(): readonly string[] {
+    return this.roots;
+  }
+
+  /** Loads every run of the given repositories and starts watching their state folders. */
+  async load(repoRoots: readonly string[]): Promise<void> {
+    this.roots = [...new Set(repoRoots)];
+    for (const root of this.roots) {
+      const { runs, problems } = await listRuns(root);
+      for (const p of problems) this.log.warn(`unreadable run in ${root}: ${p}`);
+      for (const r of runs) {
+        for (const w of r.warnings) this.log.warn(`run ${r.snapshot.runId}: ${w}`);
+        if (!this.entries.get(r.snapshot.runId)?.live) this.entries.set(r.snapshot.runId, { repoRoot: root, dir: r.dir, snapshot: r.snapshot, live: undefined });
+      }
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir(root)), '*/events.jsonl'));
+      const onFile = (uri: vscode.Uri) => this.scheduleReload(root, path.basename(path.dirname(uri.fsPath)));
+      this.watchers.push(watcher, watcher.onDidChange(onFile), watcher.onDidCreate(onFile), watcher.onDidDelete((uri) => this.forget(path.basename(path.dirname(uri.fsPath)))));
+    }
+    this.scheduleChange();
+  }
+
+  /** Runs newest first. */
+  list(): RunEntry[] {
+    return [...this.entries.values()].sort((a, b) => (a.snapshot.startedAt < b.snapshot.startedAt ? 1 : a.snapshot.startedAt > b.snapshot.startedAt ? -1 : a.snapshot.runId < b.snapshot.runId ? 1 : -1));
+  }
+
+  get(runId: string): RunEntry | undefined {
+    return this.entries.get(runId);
+  }
+
+  /** Follows a run this window started, from its own events. */
+  track(repoRoot: string, run: WorkflowRun): void {
+    this.entries.set(run.runId, { repoRoot, dir: run.stateDir, snapshot: run.snapshot, live: run });
+    const subscription = run.onDidEvent(() => {
+      const entry = this.entries.get(run.runId);
+      if (entry) this.entries.set(run.runId, { ...entry, snapshot: run.snapshot });
+      this.scheduleChange();
+    });
+    this.disposables.push(subscription);
+    this.scheduleChange();
+  }
+
+  /** The run is no longer driven by this window: later changes come from its files. */
+  untrack(runId: string): void {
+    const entry = this.entries.get(runId);
+    if (entry?.live) this.entries.set(runId, { ...entry, snapshot: entry.live.snapshot, live: undefined });
+    this.scheduleChange();
+  }
+
+  /** Re-reads runs from disk (after apply, resolve, cleanup by another process). */
+  async reload(runId?: string): Promise<void> {
+    if (runId !== undefined) {
+      const entry = this.entries.get(runId);
+      if (entry) await this.reloadNow(entry.repoRoot, runId);
+      return;
+    }
+    const live = new Map([...this.entries].filter(([, e]) => e.live));
+    this.entries.clear();
+    for (const [id, e] of live) this.entries.set(id, e);
+    for (const d of this.watchers) d.dispose();
+    this.watchers = [];
+    await this.load(this.roots);
+  }
+
+  /** True while a run is going on; a ticker then refreshes elapsed times once a second. */
+  get active(): RunEntry[] {
+    return this.list().filter((e) => e.snapshot.status === 'running');
+  }
+
+  private forget(runId: string): void {
+    if (this.entries.get(runId)?.live) return;
+    if (this.entries.delete(runId)) this.scheduleChange();
+  }
+
+  private scheduleReload(root: string, runId: string): void {
+    if (this.entries.get(runId)?.live) return;
+    clearTimeout(this.reloads.get(runId));
+    this.reloads.set(runId, setTimeout(() => {
+      this.reloads.delete(runId);
+      void this.reloadNow(root, runId);
+    }, 150));
+  }
+
+  private async reloadNow(root: string, runId: string): Promise<void> {
+    try {
+      const run = await loadRun(runDir(root, runId));
+      if (this.entries.get(runId)?.live) return;
+      this.entries.set(runId, { repoRoot: root, dir: run.dir, snapshot: run.snapshot, live: undefined });
+      this.scheduleChange();
+    } catch (error) {
+      // A run folder mid-creation or mid-deletion: the next change event reads it again.
+      this.log.warn(`could not read run ${runId}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Coalesces bursts of changes into one refresh per REFRESH_INTERVAL_MS. */
+  scheduleChange(): void {
+    if (this.pending) return;
+    const wait = Math.max(0, this.lastFire + REFRESH_INTERVAL_MS - Date.now());
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.lastFire = Date.now();
+      this.refreshCount += 1;
+      this.changed.fire();
+      this.updateTicker();
+    }, wait);
+  }
+
+  private updateTicker(): void {
+    const running = this.active.length > 0;
+    if (running && !this.ticker) this.ticker = setInterval(() => this.scheduleChange(), 1000);
+    if (!running && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.pending);
+    clearInterval(this.ticker);
+    for (const t of this.reloads.values()) clearTimeout(t);
+    for (const d of [...this.disposables, ...this.watchers]) d.dispose();
+  }
+}

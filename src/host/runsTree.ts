@@ -1,0 +1,198 @@
+import * as vscode from 'vscode';
+import type { Conflict, StepStatus } from '../core/state/events';
+import type { RunSnapshot, StepSnapshot } from '../core/state/snapshot';
+import type { RunEntry, RunsModel } from './runsModel';
+
+/** The nodes of the Runs tree; they carry ids only, the model holds the data. */
+export type RunsNode =
+  | { readonly kind: 'run'; readonly runId: string }
+  | { readonly kind: 'step'; readonly runId: string; readonly stepId: string }
+  | { readonly kind: 'log'; readonly runId: string; readonly stepId: string }
+  | { readonly kind: 'changed'; readonly runId: string; readonly stepId: string; readonly path: string }
+  | { readonly kind: 'conflicts'; readonly runId: string }
+  | { readonly kind: 'conflict'; readonly runId: string; readonly index: number };
+
+const STEP_ICONS: Record<StepStatus, [string, string?]> = {
+  pending: ['circle-outline'],
+  queued: ['clock'],
+  running: ['loading~spin'],
+  succeeded: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  timed_out: ['watch', 'testing.iconFailed'],
+  cancelled: ['circle-slash', 'disabledForeground'],
+  skipped: ['debug-step-over', 'disabledForeground'],
+};
+
+const RUN_ICONS: Record<RunSnapshot['status'], [string, string?]> = {
+  running: ['sync~spin'],
+  succeeded: ['pass-filled', 'testing.iconPassed'],
+  conflicted: ['warning', 'list.warningForeground'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash'],
+  interrupted: ['debug-pause', 'list.warningForeground'],
+};
+
+function icon([id, color]: [string, string?]): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
+
+/** `1m 05s`, `12.3s`. */
+export function formatElapsed(from: string | null, to: string | null, now = Date.now()): string {
+  if (!from) return '';
+  const ms = Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+}
+
+/** "3 running · 2 done · 1 queued" while a run goes on. */
+export function liveCounts(snapshot: RunSnapshot): string {
+  const count = (pred: (s: StepSnapshot) => boolean) => snapshot.steps.filter(pred).length;
+  const parts = [
+    [count((s) => s.status === 'running'), 'running'],
+    [count((s) => ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(s.status)), 'done'],
+    [count((s) => s.status === 'queued' || s.status === 'pending'), 'queued'],
+  ] as const;
+  return parts.filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).join(' · ');
+}
+
+export function conflictTitle(c: Conflict): string {
+  return `${c.path}: ${c.steps[0]} ↔ ${c.steps[1]}`;
+}
+
+/** The Runs view: newest run first, its steps, their logs and changes, and its conflicts. */
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly model: RunsModel) {
+    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getChildren(node?: RunsNode): RunsNode[] {
+    if (!node) return this.model.list().map((e) => ({ kind: 'run', runId: e.snapshot.runId }));
+    const entry = this.model.get(node.runId);
+    if (!entry) return [];
+    const { snapshot } = entry;
+    switch (node.kind) {
+      case 'run': {
+        const steps: RunsNode[] = snapshot.steps.map((s) => ({ kind: 'step', runId: node.runId, stepId: s.id }));
+        return snapshot.conflicts.length > 0 ? [...steps, { kind: 'conflicts', runId: node.runId }] : steps;
+      }
+      case 'step': {
+        const step = snapshot.steps.find((s) => s.id === node.stepId);
+        if (!step) return [];
+        const changed: RunsNode[] = step.changed.map((p) => ({ kind: 'changed', runId: node.runId, stepId: node.stepId, path: p }));
+        return [{ kind: 'log', runId: node.runId, stepId: node.stepId }, ...changed];
+      }
+      case 'conflicts':
+        return snapshot.conflicts.map((_, index) => ({ kind: 'conflict', runId: node.runId, index }));
+      default:
+        return [];
+    }
+  }
+
+  getParent(node: RunsNode): RunsNode | undefined {
+    switch (node.kind) {
+      case 'run':
+        return undefined;
+      case 'step':
+      case 'conflicts':
+        return { kind: 'run', runId: node.runId };
+      case 'log':
+      case 'changed':
+        return { kind: 'step', runId: node.runId, stepId: node.stepId };
+      case 'conflict':
+        return { kind: 'conflicts', runId: node.runId };
+    }
+  }
+
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    const entry = this.model.get(node.runId);
+    if (!entry) return new vscode.TreeItem('(gone)');
+    switch (node.kind) {
+      case 'run':
+        return this.runItem(entry);
+      case 'step':
+        return this.stepItem(entry, node.stepId);
+      case 'log': {
+        const item = new vscode.TreeItem('Log', vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.runId}/${node.stepId}/log`;
+        item.iconPath = new vscode.ThemeIcon('output');
+        item.contextValue = 'log';
+        item.command = { command: 'tappsFlow.showStepLog', title: 'Show Step Log', arguments: [node] };
+        return item;
+      }
+      case 'changed': {
+        const item = new vscode.TreeItem(vscode.Uri.file(node.path), vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.runId}/${node.stepId}/changed/${node.path}`;
+        item.label = node.path;
+        item.iconPath = vscode.ThemeIcon.File;
+        item.contextValue = 'changed';
+        item.tooltip = `${node.path}: base ↔ ${node.stepId}`;
+        item.command = { command: 'tappsFlow.openChangedFile', title: 'Open Change', arguments: [node] };
+        return item;
+      }
+      case 'conflicts': {
+        const n = entry.snapshot.conflicts.length;
+        const item = new vscode.TreeItem(`Conflicts (${n})`, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `${node.runId}/conflicts`;
+        item.iconPath = new vscode.ThemeIcon('git-merge', new vscode.ThemeColor('list.warningForeground'));
+        item.contextValue = 'conflicts';
+        item.tooltip = 'Paths where the steps\' changes could not be combined. Each keeps the earlier step\'s version until resolved.';
+        return item;
+      }
+      case 'conflict': {
+        const c = entry.snapshot.conflicts[node.index];
+        if (!c) return new vscode.TreeItem('(resolved)');
+        const item = new vscode.TreeItem(c.path, vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.runId}/conflict/${c.path}/${c.steps.join('/')}/${c.location ?? ''}`;
+        item.description = `${c.kind} · ${c.steps[0]} ↔ ${c.steps[1]}${c.location ? ` · ${c.location}` : ''}`;
+        item.tooltip = new vscode.MarkdownString(`**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\nClick to compare ${c.steps[0]} ↔ ${c.steps[1]}.`);
+        item.iconPath = new vscode.ThemeIcon('diff');
+        item.contextValue = 'conflict';
+        item.command = { command: 'tappsFlow.openConflictDiff', title: 'Open Conflict Diff', arguments: [node] };
+        return item;
+      }
+    }
+  }
+
+  private runItem(entry: RunEntry): vscode.TreeItem {
+    const s = entry.snapshot;
+    const item = new vscode.TreeItem(s.workflow.name, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = `run/${s.runId}`;
+    const elapsed = formatElapsed(s.startedAt, s.finishedAt);
+    item.description = s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
+    item.iconPath = icon(RUN_ICONS[s.status]);
+    item.contextValue = `run.${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
+    const md = new vscode.MarkdownString(`**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}`);
+    item.tooltip = md;
+    if (s.status === 'running' || s.conflicts.length > 0) item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
+    return item;
+  }
+
+  private stepItem(entry: RunEntry, stepId: string): vscode.TreeItem {
+    const step = entry.snapshot.steps.find((s) => s.id === stepId);
+    if (!step) return new vscode.TreeItem(stepId);
+    const item = new vscode.TreeItem(step.id, step.changed.length > 0 || step.startedAt ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = `${entry.snapshot.runId}/step/${step.id}`;
+    const elapsed = formatElapsed(step.startedAt, step.finishedAt);
+    const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
+    item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress].filter(Boolean).join(' · ');
+    item.iconPath = icon(STEP_ICONS[step.status]);
+    item.contextValue = `step.${step.status}${step.worktree ? '.worktree' : ''}`;
+    const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
+    if (step.error) lines.push(`\n${step.error}`);
+    if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);
+    if (step.result) lines.push(`\nResult \`${step.result.slice(0, 10)}\`: ${step.changed.length} file(s) changed${step.undeclared.length > 0 ? `, ${step.undeclared.length} outside its \`creates\`` : ''}`);
+    if (step.dependencies.length > 0) lines.push(`\nAfter: ${step.dependencies.join(', ')}`);
+    item.tooltip = new vscode.MarkdownString(lines.join('\n'));
+    return item;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

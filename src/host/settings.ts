@@ -1,0 +1,19 @@
+import * as vscode from 'vscode';
+import type { RunDefaults } from '../core/run/options';
+import type { KeepWorktrees } from '../core/workflow/schema';
+
+/** The extension's settings as engine defaults (a workflow's own settings win over them). */
+export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly parallel: boolean } {
+  const c = vscode.workspace.getConfiguration('tappsFlow', scope);
+  const root = c.get<string>('worktreeRoot', '').trim();
+  return {
+    maxParallel: c.get<number>('maxParallel', 8),
+    parallel: c.get<boolean>('parallelExecution', true),
+    timeoutSeconds: c.get<number>('stepTimeoutSeconds', 900),
+    killGraceSeconds: c.get<number>('killGraceSeconds', 5),
+    keepWorktrees: c.get<KeepWorktrees>('keepWorktrees', 'on_failure'),
+    logMaxBytes: c.get<number>('logMaxBytes', 10 * 1024 * 1024),
+    agents: c.get<Record<string, string[]>>('agents', {}),
+    ...(root ? { worktreeRoot: root } : {}),
+  };
+}
