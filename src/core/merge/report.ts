@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConflictSchema, type Conflict } from '../state/events';
 import type { FoldDecision } from './fold';
 

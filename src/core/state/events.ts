@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
@@ -7,7 +7,7 @@ export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'fail
 export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-const Sha = z.string().regex(/^[0-9a-f]{40,64}$/);
+const Sha = z.string().check(z.regex(/^[0-9a-f]{40,64}$/, 'expected a git object id'));
 
 export const ConflictSchema = z.object({
   path: z.string(),
@@ -16,16 +16,16 @@ export const ConflictSchema = z.object({
   steps: z.tuple([z.string(), z.string()]),
   policy: z.string(),
   /** Blob ids; null where the file is absent in that version. */
-  base: Sha.nullable(),
-  ours: Sha.nullable(),
-  theirs: Sha.nullable(),
+  base: z.nullable(Sha),
+  ours: z.nullable(Sha),
+  theirs: z.nullable(Sha),
   /** JSON key path or Markdown heading, for the structural policies. */
-  location: z.string().optional(),
+  location: z.optional(z.string()),
   detail: z.string(),
 });
 export type Conflict = z.infer<typeof ConflictSchema>;
 
-const common = { seq: z.int().nonnegative(), time: z.string() };
+const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
 const step = { ...common, step: z.string() };
 
 /** One line of `events.jsonl`. The event log is the source of truth of a run. */
@@ -37,23 +37,23 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     workflow: z.object({ file: z.string(), id: z.string(), name: z.string() }),
     repo: z.string(),
     base: z.object({ commit: Sha, tree: Sha, head: Sha, time: z.number() }),
-    settings: z.object({ maxParallel: z.int(), sequential: z.boolean() }).loose(),
+    settings: z.looseObject({ maxParallel: z.int(), sequential: z.boolean() }),
     steps: z.array(z.object({ id: z.string(), dependencies: z.array(z.string()) })),
     owner: z.object({ pid: z.int(), host: z.string(), startedAt: z.string() }),
   }),
   z.object({ ...step, type: z.literal('step_queued') }),
-  z.object({ ...step, type: z.literal('step_started'), worktree: z.string(), pid: z.int().nullable(), base: Sha }),
+  z.object({ ...step, type: z.literal('step_started'), worktree: z.string(), pid: z.nullable(z.int()), base: Sha }),
   z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
   z.object({ ...step, type: z.literal('step_succeeded'), result: Sha, tree: Sha, changed: z.array(z.string()), undeclared: z.array(z.string()) }),
-  z.object({ ...step, type: z.literal('step_failed'), error: z.string(), exitCode: z.int().nullable(), lastLines: z.array(z.string()) }),
+  z.object({ ...step, type: z.literal('step_failed'), error: z.string(), exitCode: z.nullable(z.int()), lastLines: z.array(z.string()) }),
   z.object({ ...step, type: z.literal('step_timed_out'), error: z.string(), lastLines: z.array(z.string()) }),
   z.object({ ...step, type: z.literal('step_cancelled'), reason: z.string() }),
   z.object({ ...step, type: z.literal('step_skipped'), reason: z.string() }),
-  z.object({ ...common, type: z.literal('aggregate_made'), commit: Sha, tree: Sha, partial: z.boolean(), conflicts: z.int().nonnegative() }),
+  z.object({ ...common, type: z.literal('aggregate_made'), commit: Sha, tree: Sha, partial: z.boolean(), conflicts: z.int().check(z.nonnegative()) }),
   z.object({ ...common, type: z.literal('conflict_detected'), conflict: ConflictSchema }),
-  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string(), blob: Sha.nullable() }),
+  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string(), blob: z.nullable(Sha) }),
   z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
-  z.object({ ...common, type: z.literal('cancel_requested'), step: z.string().optional() }),
+  z.object({ ...common, type: z.literal('cancel_requested'), step: z.optional(z.string()) }),
   z.object({ ...common, type: z.literal('run_finished'), status: z.enum(RUN_STATUSES) }),
   /** Another process found the run `running` with its owner gone. */
   z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { logPathOf, SNAPSHOT_VERSION, type RunSnapshot, type StepSnapshot } from './snapshot';
 import { RUN_STATUSES, STEP_STATUSES } from './events';
 
@@ -10,14 +10,14 @@ const SnapshotV1Schema = z.object({
   status: z.enum(RUN_STATUSES),
   base: z.string(),
   startedAt: z.string(),
-  finishedAt: z.string().nullable().optional(),
+  finishedAt: z.optional(z.nullable(z.string())),
   steps: z.array(z.object({
     id: z.string(),
     status: z.enum(STEP_STATUSES),
-    result: z.string().nullable().optional(),
-    error: z.string().nullable().optional(),
-    startedAt: z.string().nullable().optional(),
-    finishedAt: z.string().nullable().optional(),
+    result: z.optional(z.nullable(z.string())),
+    error: z.optional(z.nullable(z.string())),
+    startedAt: z.optional(z.nullable(z.string())),
+    finishedAt: z.optional(z.nullable(z.string())),
   })),
 });
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /** What a value is, in a user's words, for "expected X, got Y". */
 export function describeValue(value: unknown): string {
@@ -30,7 +30,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(input)}`;
     case 'invalid_union':
-      return `expected ${issue.message && !issue.message.startsWith('Invalid') ? issue.message : 'a text value or a list of them'}, got ${describeValue(input)}`;
+      return `${issue.message && !issue.message.startsWith('Invalid') ? issue.message : 'expected a text value or a list of them'}, got ${describeValue(input)}`;
     case 'too_big':
     case 'too_small':
       return input === undefined || Array.isArray(input) ? issue.message : `${issue.message}, got ${describeValue(input)}`;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { WorkflowFileSchema } from './schema';
 
 /** The JSON Schema of workflow files, generated from the zod schema (the input side of it). */
