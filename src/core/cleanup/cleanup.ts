@@ -1,7 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Git } from '../git/git';
-import { fixedIdentityEnv } from '../git/identity';
+import { archiveRef, archiveUncaptured } from '../git/archive';
 import { openRepository, type Repository } from '../git/repository';
 import { removeWorktree } from '../git/worktrees';
 import { runDir } from '../run/stateDir';
@@ -54,7 +53,7 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
   const report: CleanupReport = { dryRun: options.dryRun ?? false, runs: [], orphanedWorktrees: [], archived };
 
   const dispose = async (runId: string, worktree: string) => {
-    const ref = `refs/tapps-flow/archive/${runId}/${path.basename(worktree)}`;
+    const ref = archiveRef(runId, path.basename(worktree));
     const saved = await archiveUncaptured(worktree, ref, options.dryRun ?? false);
     if (saved) archived.push({ worktree, ref });
     if (!options.dryRun) await removeWorktree(repo, worktree);
@@ -84,25 +83,4 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
   }
   if (!options.dryRun) await repo.git.run(['worktree', 'prune']);
   return report;
-}
-
-/** Saves a worktree's uncaptured changes (untracked included) to `ref`; false when there are none. */
-async function archiveUncaptured(worktree: string, ref: string, dryRun: boolean): Promise<boolean> {
-  const git = new Git(worktree);
-  const head = await git.line(['rev-parse', 'HEAD']).catch(() => undefined);
-  if (!head) return false; // not a worktree any more: nothing git can read
-  const headTree = await git.line(['rev-parse', 'HEAD^{tree}']);
-  const status = await git.run(['status', '--porcelain', '--untracked-files=all']);
-  // A step may have committed by itself: HEAD then differs from where the worktree started.
-  const started = (await git.run(['reflog', 'show', '--format=%H', 'HEAD']).catch(() => '')).trim().split('\n').pop();
-  const committed = started !== undefined && started !== '' && started !== head;
-  if (status.trim() === '' && !committed) return false;
-  if (dryRun) return true;
-  await git.run(['add', '--all', '--', '.']);
-  const tree = await git.line(['write-tree']);
-  if (tree === headTree && !committed) return false;
-  const time = Number(await git.line(['show', '-s', '--format=%ct', head]));
-  const commit = await git.line(['commit-tree', tree, '-p', head, '-m', `Tapps Flow archive of ${path.basename(worktree)}`], { env: fixedIdentityEnv(time) });
-  await git.run(['update-ref', ref, commit]);
-  return true;
 }

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
+import { archiveRef, archiveUncaptured } from './archive';
 import { Git } from './git';
 import type { Repository } from './repository';
 
@@ -47,8 +49,11 @@ export class Worktrees {
     await this.adds.add(
       async () => {
         await mkdir(this.root, { recursive: true });
-        await rm(dir, { recursive: true, force: true }); // a leftover of an earlier attempt (resume)
-        await this.repo.git.run(['worktree', 'prune']);
+        if (existsSync(dir)) {
+          // A worktree kept from an earlier attempt (resume): save what it holds, then start fresh.
+          await archiveUncaptured(dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
+          await removeWorktree(this.repo, dir);
+        }
         await this.repo.git.run(['worktree', 'add', '--detach', '--quiet', dir, commit], { env: NO_HOOKS });
       },
       { signal },
