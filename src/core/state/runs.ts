@@ -1,9 +1,12 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { runsDir } from '../run/stateDir';
 import { ownerAlive } from './owner';
 import { readRun, type LoadedRun } from './readRun';
+import { stopGroup } from '../process/processTree';
 import { RunStore } from './runStore';
+import type { RunSnapshot } from './snapshot';
 
 /**
  * Loads a run, and when it claims to be running but its owner is gone, marks it `interrupted`:
@@ -14,11 +17,26 @@ export async function loadRun(dir: string, now: () => Date = () => new Date()): 
   if (loaded.snapshot.status !== 'running' || (await ownerAlive(dir, loaded.snapshot.owner, now()))) return loaded;
   // The owner is gone, so this process may write: repair a torn line, then record the interruption.
   const repaired = await readRun(dir, { repair: true });
+  await stopOrphanedSteps(repaired.snapshot);
   const store = new RunStore(dir, { now }, { snapshot: repaired.snapshot, lastSeq: repaired.snapshot.lastSeq });
   store.append({ type: 'run_interrupted', reason: `the process that ran it (pid ${repaired.snapshot.owner.pid} on ${repaired.snapshot.owner.host}) is gone` });
   await store.flush();
   store.dispose();
   return { ...repaired, snapshot: store.snapshot, warnings: repaired.warnings };
+}
+
+/**
+ * Stops the process trees of steps that were running when their owner died: they would go on
+ * writing into worktrees that resume replaces. Only a process still working in the step's own
+ * worktree is stopped, so a reused pid is never hit.
+ */
+async function stopOrphanedSteps(snapshot: RunSnapshot): Promise<void> {
+  if (snapshot.owner.host !== hostname()) return;
+  for (const step of snapshot.steps) {
+    if (step.status !== 'running' || step.pid === null || step.worktree === null) continue;
+    const cwd = await readlink(`/proc/${step.pid}/cwd`).catch(() => undefined);
+    if (cwd !== undefined && (cwd === step.worktree || cwd.startsWith(`${step.worktree}/`))) await stopGroup(step.pid, 1_000);
+  }
 }
 
 /** Every run of a repository, newest first; unreadable folders are reported, not fatal. */
