@@ -62,6 +62,7 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
       if (snapshot.status === 'succeeded') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${repoFlag}\n`);
       if (snapshot.status === 'conflicted') out.write(`Resolve each conflict with: tapps-flow resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`);
     }
+    await run.settled();
     return exitCodeOf(snapshot.status);
   } finally {
     view.stop();

@@ -100,6 +100,7 @@ export class RunController {
     } finally {
       run.store.dispose();
       this.model.untrack(run.runId);
+      run.settled().catch((error: unknown) => this.log.warn(`run ${run.runId}: could not delete removed worktrees: ${error instanceof Error ? error.message : String(error)}`));
     }
   }
 

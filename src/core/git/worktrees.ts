@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { archiveRef, archiveUncaptured } from './archive';
@@ -28,6 +28,7 @@ export class Worktrees {
   readonly root: string;
   private readonly adds: PQueue;
   private readonly removals = new PQueue({ concurrency: 1 });
+  private readonly trash: string[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -61,16 +62,39 @@ export class Worktrees {
     return new Git(dir);
   }
 
-  /** Removes a step's worktree in the background (one at a time); `settled()` waits for all removals. */
+  /**
+   * Detaches a step's worktree at once (a rename and a prune, both cheap) and leaves the deletion
+   * of its files to `settled()`, so that deleting thousands of files never competes with the
+   * checkouts of steps still starting.
+   */
   remove(stepId: string): void {
     const dir = this.pathOf(stepId);
-    void this.removals.add(() => removeWorktree(this.repo, dir));
+    void this.removals.add(async () => {
+      const trash = await detachWorktree(this.repo, dir);
+      if (trash) this.trash.push(trash);
+    });
   }
 
-  /** Resolves when every removal asked for so far has finished. */
+  /** Deletes the files of every removed worktree; call when the run's steps are done. */
   async settled(): Promise<void> {
     await this.removals.onIdle();
+    while (this.trash.length > 0) await rm(this.trash.shift()!, { recursive: true, force: true, maxRetries: 3 });
+    await rmdir(this.root).catch(() => undefined); // only when empty: kept worktrees stay
   }
+}
+
+let trashCounter = 0;
+
+/**
+ * Moves a worktree's folder aside and lets git drop its administrative entry; returns the folder
+ * to delete (undefined if there was none). Only for a worktree whose changes were captured.
+ */
+async function detachWorktree(repo: Repository, dir: string): Promise<string | undefined> {
+  const trash = path.join(path.dirname(dir), `.trash-${process.pid}-${++trashCounter}`);
+  const moved = await rename(dir, trash).then(() => true, () => false);
+  // Prune only drops entries whose folders no longer exist, as `git gc` would.
+  await repo.git.run(['worktree', 'prune']);
+  return moved ? trash : undefined;
 }
 
 /**

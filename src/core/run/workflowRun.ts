@@ -157,7 +157,6 @@ export class WorkflowRun {
       const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.loaded.graph.dependencies.get(id)!.every((d) => this.stepOf(d).status === 'succeeded'));
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
-      await this.worktrees.settled();
       await this.finish();
     } catch (error) {
       this.store.append({ type: 'run_finished', status: 'failed' });
@@ -168,6 +167,14 @@ export class WorkflowRun {
     }
     await this.store.flush();
     return this.snapshot;
+  }
+
+  /**
+   * Resolves when the files of the run's removed worktrees are deleted: after `execute`, off the
+   * path to the run's result. A process that exits should wait for it.
+   */
+  settled(): Promise<void> {
+    return this.worktrees.settled();
   }
 
   /**
