@@ -1,6 +1,7 @@
 // The one wrapper through which the harness spawns short-lived commands, so that every step
 // prints the same way and a failure says which command failed, with its exit code and output tail.
 import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 
 /** Thrown when a step of the harness fails; `hint` says what to do about it. */
 export class HarnessError extends Error {
@@ -40,4 +41,36 @@ export function run(cmd, args, { cwd, env, echo = false, step = `${cmd} ${args.j
       reject(new HarnessError(step, `exit ${code ?? signal}\n${tail}`, hint));
     });
   });
+}
+
+/**
+ * Kills what is left running with its working directory inside `dir`: the step processes of a run
+ * the tests left going when a pass failed (each step runs in a process group of its own, in a
+ * worktree of the workspace, so stopping the server does not reach it).
+ * @returns {number} how many processes it killed
+ */
+export function killStrays(dir) {
+  let killed = 0;
+  let entries = [];
+  try {
+    entries = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return 0; // not Linux: nothing to look at
+  }
+  for (const pid of entries) {
+    let cwd;
+    try {
+      cwd = readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (cwd !== dir && !cwd.startsWith(`${dir}/`)) continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+      killed++;
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+  return killed;
 }

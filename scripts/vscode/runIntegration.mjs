@@ -1,73 +1,150 @@
-// `npm run test:integration`: installs the tools (cached), builds the extension and the test
-// bundles, starts code-server, runs the integration tests in its extension host through
-// Chromium, stops the server, and closes with the plain line `integration: N passed, N failed`.
-import { createWriteStream } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+// `npm run test:integration`: installs the tools (cached), then runs these passes, each test pass
+// on a code-server of its own and a fresh copy of the demo repository:
+//   package    `vsce package` into the run folder, and `vsce ls` checked against what may ship
+//   main       the mocha suite test/integration/*.test.ts in the extension host
+//   untrusted  test/integration/untrusted/ in a workspace the user has not trusted
+//   ui         scripts/vscode/uiTest.mjs: the workbench, with the .vsix installed, driven in
+//              Chromium as a person would
+//   vsix       test/integration/vsix/ against the .vsix installed into the server
+// and closes with the plain line `integration: N passed, N failed` over all of them.
+// TAPPS_INTEGRATION_PASSES=main,ui runs some passes only.
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildIntegration, integrationEntry } from './buildIntegration.mjs';
+import { buildIntegration, integrationOutDir } from './buildIntegration.mjs';
 import { HarnessError, run } from './exec.mjs';
-import { createGitWorkspace } from './gitWorkspace.mjs';
+import { createDemoWorkspace } from './gitWorkspace.mjs';
 import { installTools } from './install.mjs';
+import { checkPackagedFiles, installVsix, packagedFiles, packageExtension } from './packageExtension.mjs';
 import { projectRoot, runStamp, testRunsDir } from './paths.mjs';
-import { runTests } from './runTests.mjs';
-import { startServer } from './server.mjs';
+import { log, runSuitePass, secondsSince } from './suitePass.mjs';
+import { runUiTest } from './uiTest.mjs';
 
 /** Run folders kept for debugging; older ones are removed at the start of a run. */
 const keepRuns = 5;
-/**
- * Workbench chatter that repeats dozens of times per run and says nothing about the extension
- * (`Canceled` is the workbench disposing the extension host's pending requests on exit):
- * left out of stdout (unless TAPPS_INTEGRATION_VERBOSE=1), always kept in <run>/workbench.log.
- */
-const noise = /^(\[AgentHost|\[ChatModelSelection\]|\[AccountPolicyGate\]|Ignoring fetching additional builtin extensions|Updating additional builtin extensions cache|Creating a socket|Resolv(ing|ed) connection token|Canceled: Canceled)/;
-const verbose = process.env.TAPPS_INTEGRATION_VERBOSE === '1';
-const summaryPattern = /integration: (\d+) passed, (\d+) failed/;
+const allPasses = ['package', 'main', 'untrusted', 'ui', 'vsix'];
+const selected = process.env.TAPPS_INTEGRATION_PASSES?.split(',').map((s) => s.trim()) ?? allPasses;
 
-async function main() {
+/** Adds up the passes; a pass that could not run at all counts as one failure. */
+class Tally {
+  passed = 0;
+  failed = 0;
+  lines = [];
+
+  async pass(name, fn) {
+    const t = Date.now();
+    let r;
+    try {
+      r = await fn();
+    } catch (e) {
+      console.error(`[integration] ${name}: ${HarnessError.is(e) ? e.message : e.stack}`);
+      r = { passed: 0, failed: 1 };
+    }
+    this.passed += r.passed;
+    this.failed += r.failed;
+    this.lines.push(`${name}: ${r.passed} passed, ${r.failed} failed (${secondsSince(t)})`);
+    return r;
+  }
+}
+
+async function main(tally) {
   const runDir = path.join(testRunsDir, runStamp());
   await pruneOldRuns();
   await installTools();
+  const passes = new Set(selected);
+  for (const p of passes) if (!allPasses.includes(p)) throw new HarnessError('TAPPS_INTEGRATION_PASSES', `unknown pass "${p}"`, `expected some of ${allPasses.join(', ')}`);
 
-  let t = Date.now();
+  // First, because vsce's prepublish writes the production bundle into dist/; the build below
+  // puts the development bundle (with source maps) back for the other passes.
+  let vsix = null;
+  if (passes.has('package') || passes.has('ui') || passes.has('vsix')) {
+    await tally.pass('package', async () => {
+      const t = Date.now();
+      vsix = await packageExtension(path.join(runDir, 'package'));
+      const files = await packagedFiles();
+      log(`packaged ${path.relative(projectRoot, vsix)} in ${secondsSince(t)}: ${files.join(', ')}`);
+      const problems = checkPackagedFiles(files);
+      for (const p of problems) console.error(`[integration] package: ${p}`);
+      return { passed: 1 + (problems.length === 0 ? 1 : 0), failed: problems.length === 0 ? 0 : 1 };
+    });
+  }
+
+  const t = Date.now();
   await run(process.execPath, ['esbuild.js'], { cwd: projectRoot, echo: true, step: 'building the extension (node esbuild.js)' });
   await buildIntegration().catch((e) => {
     throw new HarnessError('bundling test/integration', e.message);
   });
   log(`built in ${secondsSince(t)}`);
 
-  const workspace = await createGitWorkspace(path.join(runDir, 'workspace'));
-  t = Date.now();
-  const server = await startServer({ runDir });
-  const stopOnSignal = () => void server.stop().finally(() => process.exit(130));
-  process.once('SIGINT', stopOnSignal).once('SIGTERM', stopOnSignal);
-  log(`code-server ready at ${server.origin} in ${secondsSince(t)}`);
-
-  let summary = null;
-  const workbenchLog = createWriteStream(path.join(runDir, 'workbench.log'));
-  try {
-    t = Date.now();
-    const code = await runTests({
-      origin: server.origin,
-      workspace,
-      extensionDevelopmentPath: projectRoot,
-      extensionTestsPath: integrationEntry,
-      runDir,
-      ...(process.env.TAPPS_INTEGRATION_TIMEOUT_MS ? { timeoutMs: Number(process.env.TAPPS_INTEGRATION_TIMEOUT_MS) } : {}),
-      env: { TAPPS_TEST_WORKSPACE: workspace, ...(process.env.MOCHA_GREP ? { MOCHA_GREP: process.env.MOCHA_GREP } : {}) },
-      onLog: (line, level) => {
-        workbenchLog.write(`[${level}] ${line}\n`);
-        if (verbose || !noise.test(line)) console.log(line);
-        const m = summaryPattern.exec(line);
-        if (m) summary = { passed: Number(m[1]), failed: Number(m[2]) };
-      },
+  if (passes.has('main')) {
+    await tally.pass('main', async () => {
+      const passDir = path.join(runDir, 'main');
+      return runSuitePass({ suite: 'main', passDir, workspace: await createDemoWorkspace(path.join(passDir, 'workspace')) });
     });
-    log(`tests ran in ${secondsSince(t)}, exit code ${code}; run folder ${path.relative(projectRoot, runDir)}`);
-    // The extension host can exit non-zero after a clean report (a crash in teardown): count it.
-    if (!summary) return { passed: 0, failed: 1 };
-    return code === 0 ? summary : { passed: summary.passed, failed: Math.max(summary.failed, 1) };
-  } finally {
-    workbenchLog.end();
-    await server.stop();
+  }
+
+  if (passes.has('untrusted')) {
+    await tally.pass('untrusted', async () => {
+      const passDir = path.join(runDir, 'untrusted');
+      const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
+      // A run made before the window opens, by the CLI: history the untrusted window must still show.
+      const cliRun = 'cli-before-untrusted';
+      await run(process.execPath, [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun], { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' });
+      return runSuitePass({
+        suite: 'untrusted',
+        passDir,
+        workspace,
+        // Without --disable-workspace-trust, trust is the workbench's to decide: a folder is trusted
+        // only when listed in the browser profile's storage (empty here) or when the remote resolver
+        // says so (code-server's does not). The startup prompt is a modal dialog: never show it.
+        server: {
+          disableWorkspaceTrust: false,
+          settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false },
+        },
+        env: { TAPPS_TEST_CLI_RUN: cliRun },
+      });
+    });
+  }
+
+  if (passes.has('ui')) {
+    await tally.pass('ui', async () => {
+      if (!vsix) throw new HarnessError('the ui pass', 'there is no .vsix: packaging failed');
+      const passDir = path.join(runDir, 'ui');
+      // The workbench as a user has it: the packaged extension installed, no development host.
+      const extensionsDir = path.join(passDir, 'extensions');
+      await installVsix(vsix, extensionsDir, path.join(passDir, 'server', 'home'));
+      const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
+      // The README's screenshots change only when asked (TAPPS_UPDATE_SCREENSHOTS=1); a plain run
+      // keeps its screenshots with the pass, so that running the tests leaves the tree clean.
+      const screenshotsDir = process.env.TAPPS_UPDATE_SCREENSHOTS === '1' ? path.join(projectRoot, 'media', 'screenshots') : path.join(passDir, 'screenshots');
+      return runUiTest({ passDir, workspace, extensionsDir, screenshotsDir });
+    });
+  }
+
+  if (passes.has('vsix')) {
+    await tally.pass('vsix', async () => {
+      if (!vsix) throw new HarnessError('the vsix pass', 'there is no .vsix: packaging failed');
+      const passDir = path.join(runDir, 'vsix');
+      const extensionsDir = path.join(passDir, 'extensions');
+      await installVsix(vsix, extensionsDir, path.join(passDir, 'server', 'home'));
+      // The test runner needs an extension under development; a probe with no code of its own
+      // stands in, so that Tapps Flow itself is only the installed copy. The test bundles go inside
+      // the probe, where the extension host expects the code that requires 'vscode' to live.
+      const probe = path.join(passDir, 'probe');
+      await mkdir(probe, { recursive: true });
+      // (With a `main`: the host maps only extensions with code to their folders.)
+      await writeFile(path.join(probe, 'package.json'), `${JSON.stringify({ name: 'tapps-flow-vsix-probe', publisher: 'tapps-test', version: '0.0.0', engines: { vscode: '^1.90.0' }, main: './probe.js' }, null, 2)}\n`);
+      await writeFile(path.join(probe, 'probe.js'), 'exports.activate = () => undefined;\n');
+      await cp(integrationOutDir, path.join(probe, 'integration'), { recursive: true });
+      return runSuitePass({
+        suite: 'vsix',
+        passDir,
+        workspace: await createDemoWorkspace(path.join(passDir, 'workspace')),
+        extensionDevelopmentPath: probe,
+        extensionTestsPath: path.join(probe, 'integration', 'index.js'),
+        server: { extensionsDir },
+        env: { TAPPS_TEST_EXTENSIONS_DIR: extensionsDir },
+      });
+    });
   }
 }
 
@@ -78,22 +155,16 @@ async function pruneOldRuns() {
   }
 }
 
-function log(line) {
-  console.log(`[integration] ${line}`);
-}
-
-function secondsSince(t) {
-  return `${((Date.now() - t) / 1000).toFixed(1)} s`;
-}
-
 const started = Date.now();
-main()
+const tally = new Tally();
+main(tally)
   .catch((e) => {
     console.error(`[integration] ${HarnessError.is(e) ? e.message : e.stack}`);
-    return { passed: 0, failed: 1 };
+    tally.failed += 1;
   })
-  .then(({ passed, failed }) => {
+  .then(() => {
+    for (const line of tally.lines) log(`summary: ${line}`);
     log(`total ${secondsSince(started)}`);
-    console.log(`integration: ${passed} passed, ${failed} failed`);
-    process.exitCode = failed > 0 ? 1 : 0;
+    console.log(`integration: ${tally.passed} passed, ${tally.failed} failed`);
+    process.exitCode = tally.failed > 0 ? 1 : 0;
   });

@@ -28,14 +28,7 @@ import { chromiumBin, playwrightDir } from './paths.mjs';
  */
 export async function runTests(options) {
   const { origin, runDir, timeoutMs = 300_000, onLog = (line) => console.log(line) } = options;
-  // playwright-core lives in the tools cache, not in the project's node_modules.
-  const { chromium } = createRequire(path.join(playwrightDir, 'package.json'))('playwright-core');
-  const context = await chromium.launchPersistentContext(path.join(runDir, 'browser-profile'), {
-    executablePath: chromiumBin,
-    headless: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const context = await launchBrowser(path.join(runDir, 'browser-profile'));
   let timer;
   try {
     // The workbench reports through these two globals when they exist (its smoke-test hooks);
@@ -65,6 +58,22 @@ export async function runTests(options) {
     clearTimeout(timer);
     await context.close().catch(() => undefined);
   }
+}
+
+/**
+ * Debian's Chromium, headless, driven by playwright-core, with a fresh profile in `profileDir`
+ * (the workbench keeps its state, trusted folders included, in the browser's storage).
+ * @returns {Promise<import('playwright-core').BrowserContext>}
+ */
+export function launchBrowser(profileDir) {
+  // playwright-core lives in the tools cache, not in the project's node_modules.
+  const { chromium } = createRequire(path.join(playwrightDir, 'package.json'))('playwright-core');
+  return chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumBin,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
 }
 
 /** The workbench URL whose `payload` makes it run the tests (honoured with enable-smoke-test-driver only). */

@@ -2,7 +2,7 @@
 // process group of its own, with every folder it writes to under the run's scratch folder.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +16,10 @@ import { codeServerDir, node24Bin } from './paths.mjs';
  *   extensions folder, working directory and log go under `<runDir>/server/`.
  * @property {boolean} [disableWorkspaceTrust] pass `--disable-workspace-trust`; false starts a
  *   server whose workspaces open untrusted, for the tests of restricted mode. @default true
+ * @property {Record<string, unknown>} [settings] user settings, written to the profile's
+ *   `User/settings.json` before the server starts. @default {}
+ * @property {string} [extensionsDir] the `--extensions-dir` (where an installed `.vsix` lives).
+ *   @default `<runDir>/server/extensions`
  * @property {number} [readyTimeoutMs] how long to wait for GET /healthz. @default 30000
  */
 
@@ -28,12 +32,14 @@ import { codeServerDir, node24Bin } from './paths.mjs';
  */
 
 /** @param {ServerOptions} options @returns {Promise<RunningServer>} */
-export async function startServer({ runDir, disableWorkspaceTrust = true, readyTimeoutMs = 30_000 }) {
+export async function startServer({ runDir, disableWorkspaceTrust = true, settings = {}, extensionsDir, readyTimeoutMs = 30_000 }) {
   const dir = path.join(runDir, 'server');
-  const home = path.join(dir, 'home');
   const cwd = path.join(dir, 'cwd');
-  const folders = { home, cwd, userData: path.join(dir, 'user-data'), extensions: path.join(dir, 'extensions') };
+  const folders = { home: path.join(dir, 'home'), cwd, userData: path.join(dir, 'user-data'), extensions: extensionsDir ?? path.join(dir, 'extensions') };
   for (const d of Object.values(folders)) await mkdir(d, { recursive: true });
+  // code-server keeps the user's settings on the server side, in the profile folder.
+  await mkdir(path.join(folders.userData, 'User'), { recursive: true });
+  await writeFile(path.join(folders.userData, 'User', 'settings.json'), `${JSON.stringify(settings, null, 2)}\n`);
   const port = await freePort();
   const logFile = path.join(dir, 'server.log');
   const args = [
@@ -50,18 +56,7 @@ export async function startServer({ runDir, disableWorkspaceTrust = true, readyT
     // Without it the built workbench ignores the test payload in the URL and runs nothing.
     '--vscode-option', 'enable-smoke-test-driver',
   ];
-  const env = {
-    ...cleanEnv(),
-    PATH: `${path.dirname(node24Bin)}:${process.env.PATH}`,
-    // Even `--help` writes config under HOME; keep the real one untouched.
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_DATA_HOME: path.join(home, '.local', 'share'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    XDG_STATE_HOME: path.join(home, '.local', 'state'),
-    // Otherwise the workbench tries to reach the marketplace.
-    EXTENSIONS_GALLERY: '{}',
-  };
+  const env = serverEnv(folders.home);
   const out = openSync(logFile, 'a');
   // detached = setsid(): the server, its extension hosts and its file watcher share one process
   // group that stop() kills at once; killing the server's pid alone leaves them running.
@@ -70,7 +65,12 @@ export async function startServer({ runDir, disableWorkspaceTrust = true, readyT
   child.unref();
   let exited = null;
   child.on('exit', (code, signal) => (exited = code ?? signal));
-  const stop = once(() => killGroup(child.pid));
+  const stop = once(() => {
+    running.delete(stop);
+    return killGroup(child.pid);
+  });
+  running.add(stop);
+  stopAllOnSignal();
 
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
@@ -83,6 +83,34 @@ export async function startServer({ runDir, disableWorkspaceTrust = true, readyT
     }
     await sleep(200);
   }
+}
+
+/** The stop functions of the servers still running, for a Ctrl-C in the middle of a pass. */
+const running = new Set();
+let signalsHooked = false;
+
+/** On SIGINT or SIGTERM, stops every server this process started (whole process groups), then exits. */
+function stopAllOnSignal() {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  const stopAll = () => void Promise.allSettled([...running].map((stop) => stop())).finally(() => process.exit(130));
+  process.once('SIGINT', stopAll).once('SIGTERM', stopAll);
+}
+
+/** The environment of code-server and of its CLI: Node 24 first on PATH, a scratch HOME. */
+export function serverEnv(home) {
+  return {
+    ...cleanEnv(),
+    PATH: `${path.dirname(node24Bin)}:${process.env.PATH}`,
+    // Even `--help` writes config under HOME; keep the real one untouched.
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    // Otherwise the workbench tries to reach the marketplace.
+    EXTENSIONS_GALLERY: '{}',
+  };
 }
 
 async function isHealthy(origin) {

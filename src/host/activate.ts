@@ -28,7 +28,7 @@ export function activateHost(context: vscode.ExtensionContext): TappsFlowApi {
   const diagnostics = new WorkflowDiagnostics();
   const view = vscode.window.createTreeView('tappsFlow.runs', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(
-    log, model, tree, content, diagnostics, view, new RunsStatusBar(model),
+    log, model, tree, content, diagnostics, view, new RunsStatusBar(model), runs,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
     model.onDidChange(() => content.refreshLogs()),
     ...registerCommands(model, runs, diagnostics, log),
@@ -46,6 +46,6 @@ export function activateHost(context: vscode.ExtensionContext): TappsFlowApi {
     await model.load(roots);
     log.info(`watching runs of ${roots.length} repositor${roots.length === 1 ? 'y' : 'ies'}`);
   })();
-  ready.catch((error: unknown) => void log.showError('Tapps Flow could not load the runs', error));
+  ready.catch((error: unknown) => log.showError('Tapps Flow could not load the runs', error));
   return { model, tree, runs, ready };
 }

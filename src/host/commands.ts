@@ -23,7 +23,7 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
       try {
         return await fn(...args);
       } catch (error) {
-        await log.showError(`Tapps Flow: ${name}`, error);
+        log.showError(`Tapps Flow: ${name}`, error);
         return undefined;
       }
     });

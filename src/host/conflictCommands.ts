@@ -48,7 +48,7 @@ export async function takeSide(model: RunsModel, log: HostLog, arg: unknown, sid
     log.info(`resolved ${found.conflict.path} in run ${found.entry.snapshot.runId}: took ${step}; ${r.remaining} conflict(s) remain`);
     await model.reload(found.entry.snapshot.runId);
   } catch (error) {
-    await log.showError(`Could not resolve ${found.conflict.path}`, error);
+    log.showError(`Could not resolve ${found.conflict.path}`, error);
   }
 }
 
@@ -99,6 +99,6 @@ export async function markResolved(model: RunsModel, log: HostLog, arg: unknown)
     await resolveConflict(found.entry.repoRoot, found.entry.snapshot.runId, found.conflict.path, { content });
     await model.reload(found.entry.snapshot.runId);
   } catch (error) {
-    await log.showError(`Could not resolve ${found.conflict.path}`, error);
+    log.showError(`Could not resolve ${found.conflict.path}`, error);
   }
 }

@@ -13,18 +13,24 @@ export class HostLog implements vscode.Disposable {
     this.channel.warn(message);
   }
 
-  /** Logs an error and tells the user what happened and what to do, with a button to the log. */
-  async showError(context: string, error: unknown): Promise<void> {
+  /**
+   * Logs an error and tells the user what happened and what to do, with a button to the log.
+   * Returns at once: the notification's promise settles only when the user closes it, and a failed
+   * command awaiting it would never return to its caller (`executeCommand` would hang).
+   */
+  showError(context: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.channel.error(`${context}: ${message}`);
     if (WorkflowError.is(error)) {
       const first = error.issues[0];
-      const choice = await vscode.window.showErrorMessage(`${context}: the workflow file has ${error.issues.length} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`, 'Show Problems');
-      if (choice === 'Show Problems') await vscode.commands.executeCommand('workbench.actions.view.problems');
+      void vscode.window.showErrorMessage(`${context}: the workflow file has ${error.issues.length} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`, 'Show Problems').then((choice) => {
+        if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
+      });
       return;
     }
-    const choice = await vscode.window.showErrorMessage(`${context}: ${message}`, ...(TappsError.is(error) ? [] : ['Show Log']));
-    if (choice === 'Show Log') this.channel.show(true);
+    void vscode.window.showErrorMessage(`${context}: ${message}`, ...(TappsError.is(error) ? [] : ['Show Log'])).then((choice) => {
+      if (choice === 'Show Log') this.channel.show(true);
+    });
   }
 
   dispose(): void {

@@ -11,7 +11,7 @@ import type { RunsModel } from './runsModel';
 import { readDefaults } from './settings';
 
 /** Starts, resumes and cancels runs for the editor, with a cancellable progress notification per run. */
-export class RunController {
+export class RunController implements vscode.Disposable {
   constructor(
     private readonly model: RunsModel,
     private readonly log: HostLog,
@@ -95,12 +95,31 @@ export class RunController {
       void this.announce(snapshot);
       return snapshot;
     } catch (error) {
-      await this.log.showError(`Run ${run.runId} stopped`, error);
+      this.log.showError(`Run ${run.runId} stopped`, error);
       throw error;
     } finally {
       run.store.dispose();
       this.model.untrack(run.runId);
       run.settled().catch((error: unknown) => this.log.warn(`run ${run.runId}: could not delete removed worktrees: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }
+
+  /**
+   * The window is closing: its runs cannot finish. Their step process trees get the polite
+   * signal now, so that nothing keeps writing into their worktrees; the runs show as
+   * `interrupted` (their owner is gone) and can be resumed.
+   */
+  dispose(): void {
+    for (const entry of this.model.list()) {
+      if (!entry.live) continue;
+      for (const step of entry.snapshot.steps) {
+        if (step.status !== 'running' || step.pid === null) continue;
+        try {
+          process.kill(-step.pid, 'SIGTERM');
+        } catch {
+          // Already gone.
+        }
+      }
     }
   }
 
