@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { archiveRef, archiveUncaptured } from './archive';
@@ -15,6 +15,7 @@ export interface WorktreeOptions {
   /**
    * How many `git worktree add` run at once. Checkouts compete for the same disk and cores: on
    * 2 cores, 8 at once took 2-4x longer in all than 8 one after another (see BENCHMARKS.md).
+   * The git command itself is serialized per repository in any case (see `entryLock`).
    * @default 1
    */
   readonly addConcurrency?: number;
@@ -29,6 +30,7 @@ export class Worktrees {
   private readonly adds: PQueue;
   private readonly removals = new PQueue({ concurrency: 1 });
   private readonly trash: string[] = [];
+  private readonly entries: string[] = [];
 
   constructor(
     private readonly repo: Repository,
@@ -55,7 +57,7 @@ export class Worktrees {
           await archiveUncaptured(dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
           await removeWorktree(this.repo, dir);
         }
-        await this.repo.git.run(['worktree', 'add', '--detach', '--quiet', dir, commit], { env: NO_HOOKS });
+        await entryLock(this.repo).add(() => this.repo.git.run(['worktree', 'add', '--detach', '--quiet', dir, commit], { env: NO_HOOKS }));
       },
       { signal },
     );
@@ -63,21 +65,26 @@ export class Worktrees {
   }
 
   /**
-   * Detaches a step's worktree at once (a rename and a prune, both cheap) and leaves the deletion
-   * of its files to `settled()`, so that deleting thousands of files never competes with the
-   * checkouts of steps still starting.
+   * Moves a step's worktree folder aside at once (a rename, cheap) and leaves the deletion of its
+   * files and of git's entry for it to `settled()`: deleting thousands of files never competes
+   * with the checkouts of steps still starting, and no entry disappears while a `git worktree
+   * add` of this run may be reading the entries (see `dropEntry`).
    */
   remove(stepId: string): void {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
-      const trash = await detachWorktree(this.repo, dir);
-      if (trash) this.trash.push(trash);
+      const entry = await entryOf(this.repo, dir);
+      const trash = path.join(path.dirname(dir), `.trash-${process.pid}-${++trashCounter}`);
+      if (await rename(dir, trash).then(() => true, () => false)) this.trash.push(trash);
+      if (entry) this.entries.push(entry);
     });
   }
 
-  /** Deletes the files of every removed worktree; call when the run's steps are done. */
+  /** Deletes the files and git entries of every removed worktree; call when the run's steps are done. */
   async settled(): Promise<void> {
     await this.removals.onIdle();
+    await this.adds.onIdle();
+    while (this.entries.length > 0) await dropEntry(this.repo, this.entries.shift()!);
     while (this.trash.length > 0) await rm(this.trash.shift()!, { recursive: true, force: true, maxRetries: 3 });
     await rmdir(this.root).catch(() => undefined); // only when empty: kept worktrees stay
   }
@@ -86,24 +93,57 @@ export class Worktrees {
 let trashCounter = 0;
 
 /**
- * Moves a worktree's folder aside and lets git drop its administrative entry; returns the folder
- * to delete (undefined if there was none). Only for a worktree whose changes were captured.
+ * Deletes a worktree's folder and git's entry for it. Deleting the folder ourselves skips
+ * `git worktree remove`'s status scan of every file; only call this for a worktree whose changes
+ * were captured (or that is archived first).
  */
-async function detachWorktree(repo: Repository, dir: string): Promise<string | undefined> {
-  const trash = path.join(path.dirname(dir), `.trash-${process.pid}-${++trashCounter}`);
-  const moved = await rename(dir, trash).then(() => true, () => false);
-  // Prune only drops entries whose folders no longer exist, as `git gc` would.
-  await repo.git.run(['worktree', 'prune']);
-  return moved ? trash : undefined;
+export async function removeWorktree(repo: Repository, dir: string): Promise<void> {
+  const entry = await entryOf(repo, dir);
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  if (entry) await dropEntry(repo, entry);
 }
 
 /**
- * Deletes a worktree's folder, then lets git drop its administrative entry. Deleting the folder
- * ourselves skips `git worktree remove`'s status scan of every file; only call this for a
- * worktree whose changes were captured (or that is archived first).
+ * The administrative folder git keeps for a linked worktree (`<common dir>/worktrees/<name>`),
+ * read from the worktree's `.git` file; undefined when there is none.
  */
-export async function removeWorktree(repo: Repository, dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-  // Prune only drops entries whose folders no longer exist, as `git gc` would.
-  await repo.git.run(['worktree', 'prune']);
+async function entryOf(repo: Repository, dir: string): Promise<string | undefined> {
+  const text = await readFile(path.join(dir, '.git'), 'utf8').catch(() => undefined);
+  const gitdir = text === undefined ? undefined : /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
+  if (gitdir === undefined) return undefined;
+  const entry = path.resolve(dir, gitdir);
+  // Only ever a folder directly inside the repository's own worktrees folder.
+  const [parent, expected] = await Promise.all([realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))].map((p) => p.catch(() => undefined)));
+  return parent !== undefined && parent === expected ? entry : undefined;
+}
+
+/**
+ * Drops git's entry for one worktree: moved out of `<common dir>/worktrees` in one rename, then
+ * deleted. Not `git worktree prune`, and not a recursive delete in place: both race with a
+ * `git worktree add` running at the same time (another run's, another process's). Prune can
+ * delete the entry that add has just made and not yet locked ("could not open
+ * '.git/worktrees/<name>/gitdir' for writing"), and an entry deleted file by file can be half
+ * gone while add reads it ("failed to read .git/worktrees/<name>/commondir"). With git 2.39, a
+ * loop of adds beside a loop of prunes fails about one add in five.
+ */
+async function dropEntry(repo: Repository, entry: string): Promise<void> {
+  const aside = path.join(repo.commonDir, 'tapps-flow', 'tmp', `worktree-entry-${process.pid}-${++trashCounter}`);
+  await mkdir(path.dirname(aside), { recursive: true });
+  const moved = await entryLock(repo).add(() => rename(entry, aside).then(() => true, () => false));
+  if (moved) await rm(aside, { recursive: true, force: true });
+}
+
+const entryLocks = new Map<string, PQueue>();
+
+/**
+ * One lock per repository, shared by every run of this process, for changes to git's worktree
+ * entries. Git's worktree commands read every entry without locking: two `git worktree add` at
+ * once fail when one reads the entry the other is still writing ("failed to read
+ * .git/worktrees/<name>/commondir: Success"), so adds are serialized, whatever `addConcurrency`
+ * says. Runs in other processes are not covered.
+ */
+function entryLock(repo: Repository): PQueue {
+  let lock = entryLocks.get(repo.commonDir);
+  if (!lock) entryLocks.set(repo.commonDir, (lock = new PQueue({ concurrency: 1 })));
+  return lock;
 }

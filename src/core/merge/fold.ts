@@ -69,19 +69,32 @@ export async function foldResults(repo: Repository, base: { commit: string; tree
     for (const p of item.changed) if (touchedBy.has(p)) candidates.add(p);
     const edits = new Map<string, TreeEdit>();
     const policyPaths: string[] = [];
+    const renames: Array<{ readonly paths: readonly string[]; readonly steps: [string, string] }> = [];
     for (const path of [...candidates].sort()) {
       const policy = options.policyFor(path);
       const pair: [string, string] = [touchedBy.get(path) ?? item.step, item.step];
       const conflict = merged.conflicts.get(path);
       if (policy === 'text') {
-        if (conflict) {
-          conflicts.push(textConflict(path, pair, conflict));
-          const ours = conflict.stages[2];
-          edits.set(path, ours ? { mode: ours.mode, oid: ours.oid } : null);
+        if (!conflict) continue;
+        const renamed = renameGroupOf(path, merged.conflicts, options.policyFor);
+        if (renamed.length > 1) {
+          // Reported once for the whole group, below; its paths keep the fold's versions.
+          if (renamed[0] === path) renames.push({ paths: renamed, steps: [renamed.map((p) => touchedBy.get(p)).find((s) => s !== undefined) ?? item.step, item.step] });
+          continue;
         }
+        conflicts.push(textConflict(path, pair, conflict));
+        const ours = conflict.stages[2];
+        edits.set(path, ours ? { mode: ours.mode, oid: ours.oid } : null);
       } else {
         policyPaths.push(path);
       }
+    }
+    for (const group of renames) {
+      // Git records its content merge of the renamed file under both new names, so the stages do
+      // not hold the steps' own versions: those come from the trees.
+      const [baseEntries, oursEntries, theirsEntries] = await Promise.all([item.parentTree, tree, item.commit].map((t) => treeEntries(git, t, group.paths)));
+      conflicts.push(renameConflict(group.paths, group.steps, baseEntries, oursEntries, theirsEntries));
+      for (const p of group.paths) edits.set(p, toEdit(oursEntries.get(p)));
     }
     if (policyPaths.length > 0) {
       const [baseEntries, oursEntries, theirsEntries] = await Promise.all([
@@ -116,6 +129,31 @@ function toEdit(entry: TreeEntry | undefined): TreeEdit {
 export function sortConflicts(conflicts: readonly Conflict[]): Conflict[] {
   const key = (c: Conflict) => `${c.path}\0${c.steps[0]}\0${c.steps[1]}\0${c.location ?? ''}`;
   return [...conflicts].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * The conflicted text-policy paths of the rename conflict that `path` belongs to: the original
+ * path (the one with a base version) first, then the others by path; `[path]` when it is in none.
+ */
+function renameGroupOf(path: string, all: ReadonlyMap<string, MergeTreeConflict>, policyFor: (path: string) => MergePolicyName): string[] {
+  const members = (all.get(path)?.renameGroup ?? []).filter((p) => all.has(p) && policyFor(p) === 'text');
+  if (members.length <= 1) return [path];
+  const original = (p: string) => (all.get(p)!.stages[1] !== undefined ? 0 : 1);
+  return members.sort((a, b) => original(a) - original(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** One rename conflict at the original path, with each side's version wherever that side put it. */
+function renameConflict(paths: readonly string[], steps: [string, string], base: Map<string, TreeEntry>, ours: Map<string, TreeEntry>, theirs: Map<string, TreeEntry>): Conflict {
+  const find = (entries: Map<string, TreeEntry>) => paths.find((p) => entries.has(p));
+  const [oursPath, theirsPath, basePath] = [find(ours), find(theirs), find(base)];
+  const where = (p: string | undefined, step: string) => (p === undefined ? `${step} deleted it` : `${step} has it as ${p}`);
+  return {
+    path: basePath ?? paths[0], kind: 'rename', steps, policy: 'text',
+    base: basePath === undefined ? null : base.get(basePath)!.oid,
+    ours: oursPath === undefined ? null : ours.get(oursPath)!.oid,
+    theirs: theirsPath === undefined ? null : theirs.get(theirsPath)!.oid,
+    detail: `the steps renamed or moved this file in ways that clash: ${where(oursPath, steps[0])}, ${where(theirsPath, steps[1])}`,
+  };
 }
 
 function textConflict(path: string, steps: [string, string], c: MergeTreeConflict): Conflict {

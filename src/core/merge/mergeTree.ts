@@ -6,6 +6,12 @@ export interface MergeTreeConflict {
   readonly stages: Partial<Record<1 | 2 | 3, { mode: string; oid: string }>>;
   /** Conflict types git gave for the path, e.g. `CONFLICT (binary)`, `CONFLICT (rename/delete)`. */
   readonly types: string[];
+  /**
+   * Every path git named in a rename message about this path, itself included, sorted; empty
+   * when none. A rename/rename conflict spreads its three versions over three paths (the
+   * original at stage 1, each side's new name at stage 2 or 3): this ties them back together.
+   */
+  readonly renameGroup: string[];
 }
 
 export interface MergeTreeResult {
@@ -26,14 +32,14 @@ export async function mergeTree(git: Git, ours: string, theirs: string): Promise
 export function parseMergeTree(out: string): MergeTreeResult {
   const fields = out.split('\0');
   const tree = fields[0];
-  const conflicts = new Map<string, { stages: MergeTreeConflict['stages']; types: string[] }>();
+  const conflicts = new Map<string, MergeTreeConflict>();
   let i = 1;
   for (; i < fields.length && fields[i] !== ''; i++) {
     const record = fields[i];
     const tab = record.indexOf('\t');
     const [mode, oid, stage] = record.slice(0, tab).split(' ');
     const file = record.slice(tab + 1);
-    const entry = conflicts.get(file) ?? { stages: {}, types: [] };
+    const entry = conflicts.get(file) ?? { stages: {}, types: [], renameGroup: [] };
     entry.stages[Number(stage) as 1 | 2 | 3] = { mode: mode, oid: oid };
     conflicts.set(file, entry);
   }
@@ -44,7 +50,14 @@ export function parseMergeTree(out: string): MergeTreeResult {
     const paths = fields.slice(i + 1, i + 1 + count);
     const type = fields[i + 1 + count] ?? '';
     i += count + 3;
-    for (const p of paths) conflicts.get(p)?.types.push(type);
+    for (const p of paths) {
+      const entry = conflicts.get(p);
+      if (!entry) continue;
+      entry.types.push(type);
+      if (!type.includes('rename') || paths.length < 2) continue;
+      for (const q of paths) if (!entry.renameGroup.includes(q)) entry.renameGroup.push(q);
+      entry.renameGroup.sort();
+    }
   }
   return { tree, conflicts };
 }

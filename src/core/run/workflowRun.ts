@@ -134,6 +134,7 @@ export class WorkflowRun {
     if (this.runController.signal.aborted) return;
     this.store.append({ type: 'cancel_requested' });
     this.runController.abort('run');
+    for (const c of this.stepControllers.values()) c.abort('run');
     this.queue.clear();
     for (const s of this.snapshot.steps) if (s.status === 'pending' || s.status === 'queued') this.store.append({ type: 'step_cancelled', step: s.id, reason: 'the run was cancelled before the step started' });
   }
@@ -210,12 +211,11 @@ export class WorkflowRun {
   private controllerOf(stepId: string): AbortController {
     let c = this.stepControllers.get(stepId);
     if (!c) {
+      // Not chained to the run's signal with a listener per step (more than 10 would warn of a
+      // leak): `cancel()` aborts every step's controller itself.
       c = new AbortController();
       this.stepControllers.set(stepId, c);
-      const run = this.runController.signal;
-      const onRunAbort = () => c!.abort('run');
-      if (run.aborted) onRunAbort();
-      else run.addEventListener('abort', onRunAbort, { once: true });
+      if (this.runController.signal.aborted) c.abort('run');
     }
     return c;
   }

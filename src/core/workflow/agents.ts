@@ -26,7 +26,7 @@ export const PLACEHOLDERS = ['prompt', 'step', 'worktree', 'run', 'action', 'age
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** The agent names a workflow may use: its own, the host's configured ones, `shell`, and the TappsCodingAgents names. */
-export function knownAgents(workflow: Workflow, configured: Readonly<Record<string, readonly string[]>> = {}): string[] {
+export function knownAgents(workflow: Pick<Workflow, 'agents'>, configured: Readonly<Record<string, readonly string[]>> = {}): string[] {
   return [...new Set([SHELL_AGENT, ...Object.keys(workflow.agents), ...Object.keys(configured), ...TAPPS_AGENT_NAMES])].sort();
 }
 

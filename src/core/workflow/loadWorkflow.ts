@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { didYouMean } from '../util/didYouMean';
 import { TappsError, WorkflowError, type WorkflowIssue } from '../util/errors';
 import { knownAgents, SHELL_AGENT, unknownPlaceholders } from './agents';
 import { describeIssue } from './describeIssue';
+import { readableParts } from './lenientWorkflow';
 import { buildGraph, type StepGraph } from './graph';
 import { AgentSchema, MergeRuleSchema, SettingsSchema, StepSchema, WorkflowFileSchema, WorkflowSchema, type Workflow } from './schema';
 import { YamlPositions } from './yamlPositions';
@@ -51,12 +52,13 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
   }
   const data: unknown = doc.toJS();
   const parsed = WorkflowFileSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new WorkflowError(sortIssues(parsed.error.issues.flatMap((zi) => schemaIssues(zi, data, positions, issue))));
-  }
-  const workflow = parsed.data.workflow;
-  const problems: WorkflowIssue[] = [];
-  const stepAt = (i: number, ...rest: PropertyKey[]) => positions.valueAt(['workflow', 'steps', i, ...rest]);
+  const problems: WorkflowIssue[] = parsed.success ? [] : parsed.error.issues.flatMap((zi) => schemaIssues(zi, data, positions, issue));
+  // The graph and agent checks run even when the schema rejected the file, on what can be read
+  // of it, so that one pass reports every problem of the file rather than the first kind found.
+  const readable = parsed.success ? undefined : readableParts(data);
+  const workflow = parsed.success ? parsed.data.workflow : readable;
+  if (!workflow) throw new WorkflowError(sortIssues(problems));
+  const stepAt = (i: number, ...rest: PropertyKey[]) => positions.valueAt(['workflow', 'steps', readable?.stepIndexes?.[i] ?? i, ...rest]);
 
   const { graph, problems: graphProblems } = buildGraph(workflow.steps, options.baseContains ?? (() => true));
   for (const p of graphProblems) {
@@ -66,6 +68,7 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
 
   const agents = knownAgents(workflow, options.configuredAgents);
   workflow.steps.forEach((step, i) => {
+    if (step.agent === '') return; // unreadable: the schema reported it
     if (!agents.includes(step.agent)) {
       problems.push(issue(stepAt(i, 'agent'), `step "${step.id}": unknown agent "${step.agent}"${didYouMean(step.agent, agents)}; expected "shell" or an agent defined under "agents:"`));
     }
@@ -83,8 +86,8 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
       }
     });
   }
-  if (problems.length > 0) throw new WorkflowError(sortIssues(problems));
-  return { file, workflow, graph };
+  if (!parsed.success || problems.length > 0) throw new WorkflowError(sortIssues(problems));
+  return { file, workflow: parsed.data.workflow, graph };
 }
 
 function sortIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
@@ -93,6 +96,12 @@ function sortIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
 
 function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: YamlPositions, issue: (at: { line: number; column: number }, message: string) => WorkflowIssue): WorkflowIssue[] {
   const where = zi.path.length > 0 ? `${formatPath(zi.path)}: ` : '';
+  if (zi.code === 'invalid_union' && zi.errors.length > 0) {
+    // The branch that got furthest into the value (a list whose item is wrong, say) explains best.
+    const depth = (branch: readonly z.core.$ZodIssue[]) => Math.max(...branch.map((b) => b.path.length));
+    const best = [...zi.errors].sort((a, b) => depth(b) - depth(a))[0];
+    if (depth(best) > 0) return best.flatMap((b) => schemaIssues({ ...b, path: [...zi.path, ...b.path] }, data, positions, issue));
+  }
   if (zi.code === 'unrecognized_keys') {
     const allowed = keysAt(zi.path);
     return zi.keys.map((key) => issue(positions.keyAt(zi.path, key), `${where}unknown key "${key}"${didYouMean(key, allowed)}; expected one of: ${allowed.join(', ')}`));
