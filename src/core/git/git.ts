@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { GitError } from '../util/errors';
 
 export interface GitCall {
@@ -20,20 +19,20 @@ export interface GitResult {
 export type GitObserver = (args: readonly string[], milliseconds: number, exitCode: number) => void;
 
 /**
- * Every git command of the engine goes through here: one instance per repository or worktree.
- * Plain commands use simple-git. Commands that need stdin, a per-call environment or a meaningful
- * non-zero exit code are spawned directly, because simple-git resolves a non-zero exit with an
- * empty stderr as success (so `merge-tree` conflicts would look clean) and has no stdin.
+ * Every git command of the engine goes through here: one instance per repository or worktree,
+ * one place for errors, exit codes, stdin and timing.
+ *
+ * It spawns git itself rather than through simple-git, which the engine used at first: simple-git
+ * waits a fixed 50 ms after every command that prints nothing (its completion detection), and
+ * most commands on a step's path print nothing (`worktree add --quiet`, `add`, `update-ref`):
+ * the benchmark measured 57 ms against 4.6 ms for a raw spawn. It also resolves a non-zero exit
+ * with an empty stderr as success (so `merge-tree` conflicts would look clean) and has no stdin.
  */
 export class Git {
-  private readonly simple: SimpleGit;
-
   constructor(
     readonly cwd: string,
     private readonly observer?: GitObserver,
-  ) {
-    this.simple = simpleGit({ baseDir: cwd, maxConcurrentProcesses: 8, trimmed: false });
-  }
+  ) {}
 
   /** Runs git and returns stdout; throws `GitError` with git's stderr on failure. */
   async run(args: readonly string[], call: GitCall = {}): Promise<string> {
@@ -63,14 +62,6 @@ export class Git {
     const started = performance.now();
     let exitCode = 0;
     try {
-      if (call.env === undefined && call.input === undefined && call.okExitCodes === undefined) {
-        try {
-          return { stdout: await this.simple.raw([...args]), exitCode: 0 };
-        } catch (error) {
-          exitCode = 1;
-          throw new GitError(args, null, error instanceof Error ? error.message : String(error));
-        }
-      }
       const result = await spawnGit(this.cwd, args, call);
       exitCode = result.exitCode;
       if (result.exitCode !== 0 && !(call.okExitCodes ?? []).includes(result.exitCode)) {
