@@ -2,6 +2,7 @@ import path from 'node:path';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
 import type { Worktrees } from '../git/worktrees';
 import { startProcessTree, StartError, stopGroup } from '../process/processTree';
+import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
 import { errorMessage } from '../util/errors';
 import { resolveInvocation, stepPrompt, SHELL_AGENT } from '../workflow/agents';
@@ -36,7 +37,8 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   const { step, settings } = ctx;
   const cancelled = (): StepOutcome => ({ status: 'cancelled', reason: ctx.signal.reason === 'step' ? 'cancelled by the user' : 'the run was cancelled' });
   if (ctx.signal.aborted) return cancelled();
-  const log = await StepLog.open(ctx.logFile, { maxBytes: settings.logMaxBytes, onProgress: ctx.onProgress });
+  const progress = new ProgressThrottle(ctx.onProgress);
+  const log = await StepLog.open(ctx.logFile, { maxBytes: settings.logMaxBytes, onProgress: (p) => progress.push(p) });
   let outcome: StepOutcome | undefined;
   try {
     const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit);
@@ -90,6 +92,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     log.note(`error: ${errorMessage(error)}`);
     return (outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: log.lastLines() });
   } finally {
+    progress.flush(); // the step's last progress line is recorded before its terminal event
     if (outcome) log.note(`step ${step.id}: ${outcome.status}`);
     await log.close();
     const keep = settings.keepWorktrees === 'always' || (settings.keepWorktrees === 'on_failure' && outcome?.status !== 'succeeded');
