@@ -20,7 +20,16 @@ const common = {
 
 async function main() {
   const contexts = await Promise.all([
-    esbuild.context({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+    esbuild.context({
+      ...common,
+      entryPoints: ['src/extension.ts'],
+      outfile: 'dist/extension.js',
+      // The engine is its own bundle, required on first use (src/host/lazyEngine.ts).
+      external: ['vscode', './engine.js'],
+      // When the bundle starts loading: activate() reports load and activation times from it.
+      banner: { js: 'globalThis.__tappsFlowLoadStart = performance.now();' },
+    }),
+    esbuild.context({ ...common, entryPoints: ['src/host/engine.ts'], outfile: 'dist/engine.js' }),
     esbuild.context({
       ...common,
       entryPoints: ['src/cli.ts'],

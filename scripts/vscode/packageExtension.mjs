@@ -33,7 +33,7 @@ export async function packagedFiles() {
 }
 
 /** Files the package must hold, and the only ones it may (`.vscodeignore` ships what runs). */
-const required = ['dist/extension.js', 'dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'schema/workflow.schema.json'];
+const required = ['dist/extension.js', 'dist/engine.js', 'dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'schema/workflow.schema.json'];
 const allowed = (f) => required.includes(f) || f.startsWith('media/') || f.startsWith('schema/');
 
 /** @returns {string[]} what is wrong with the file list (empty when it is right) */

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { applyResult, branchFromResult } from '../core/apply/applyResult';
-import { cleanup } from '../core/cleanup/cleanup';
 import { Git } from '../core/git/git';
 import type { RunSnapshot } from '../core/state/snapshot';
+import { engine } from './lazyEngine';
 import { editMerged, markResolved, openConflictDiff, takeSide } from './conflictCommands';
 import { contentUri } from './contentProvider';
 import type { HostLog } from './log';
@@ -54,7 +53,7 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
     guard('applyResult', async (arg) => {
       const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Apply Result');
       if (!entry) return undefined;
-      const result = await applyResult(entry.repoRoot, entry.snapshot.runId);
+      const result = await engine().applyResult(entry.repoRoot, entry.snapshot.runId);
       await model.reload(entry.snapshot.runId);
       void vscode.window.showInformationMessage(result.changed.length === 0 ? 'Tapps Flow: your files already match the result.' : `Tapps Flow: applied ${result.changed.length} change(s) to your working tree (your index is untouched).`);
       return result.changed;
@@ -64,7 +63,7 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
       if (!entry) return undefined;
       const name = await vscode.window.showInputBox({ title: 'Tapps Flow: Create Branch from Result', value: `tapps/${entry.snapshot.runId}`, prompt: 'Name of the new branch (it points at the run\'s aggregate commit)' });
       if (!name) return undefined;
-      const result = await branchFromResult(entry.repoRoot, entry.snapshot.runId, name);
+      const result = await engine().branchFromResult(entry.repoRoot, entry.snapshot.runId, name);
       void vscode.window.showInformationMessage(`Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${result.unresolved} conflict(s) unresolved: the earlier step's versions are in it)` : ''}.`);
       return result.ref;
     }),
@@ -86,7 +85,7 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
     guard('cleanUpRuns', async () => {
       const roots = model.repoRoots;
       if (roots.length === 0) return;
-      const previews = await Promise.all(roots.map((r) => cleanup(r, { dryRun: true })));
+      const previews = await Promise.all(roots.map((r) => engine().cleanup(r, { dryRun: true })));
       const count = previews.reduce((n, p) => n + p.runs.length + p.orphanedWorktrees.length, 0);
       if (count === 0) {
         void vscode.window.showInformationMessage('Tapps Flow: nothing to clean up (the newest 5 finished runs are kept).');
@@ -94,7 +93,7 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
       }
       const ok = await vscode.window.showWarningMessage(`Tapps Flow: remove ${count} old run(s) and worktree(s)? Uncaptured changes are saved to archive refs first.`, { modal: true }, 'Clean Up');
       if (ok !== 'Clean Up') return;
-      for (const r of roots) await cleanup(r, {});
+      for (const r of roots) await engine().cleanup(r, {});
       await model.reload();
     }),
     guard('validateWorkflow', async (arg) => {

@@ -1,10 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { resolveConflict } from '../core/apply/resolveConflict';
 import { Git } from '../core/git/git';
 import type { Conflict } from '../core/state/events';
 import { contentUri } from './contentProvider';
+import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import type { RunEntry, RunsModel } from './runsModel';
 import { conflictTitle, type RunsNode } from './runsTree';
@@ -44,7 +44,7 @@ export async function takeSide(model: RunsModel, log: HostLog, arg: unknown, sid
   if (!found) return;
   const step = side === 'ours' ? found.conflict.steps[0] : found.conflict.steps[1];
   try {
-    const r = await resolveConflict(found.entry.repoRoot, found.entry.snapshot.runId, found.conflict.path, { take: step });
+    const r = await engine().resolveConflict(found.entry.repoRoot, found.entry.snapshot.runId, found.conflict.path, { take: step });
     log.info(`resolved ${found.conflict.path} in run ${found.entry.snapshot.runId}: took ${step}; ${r.remaining} conflict(s) remain`);
     await model.reload(found.entry.snapshot.runId);
   } catch (error) {
@@ -96,7 +96,7 @@ export async function markResolved(model: RunsModel, log: HostLog, arg: unknown)
     return;
   }
   try {
-    await resolveConflict(found.entry.repoRoot, found.entry.snapshot.runId, found.conflict.path, { content });
+    await engine().resolveConflict(found.entry.repoRoot, found.entry.snapshot.runId, found.conflict.path, { content });
     await model.reload(found.entry.snapshot.runId);
   } catch (error) {
     log.showError(`Could not resolve ${found.conflict.path}`, error);

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { openRepository } from '../core/git/repository';
-import { WorkflowRun } from '../core/run/workflowRun';
-import { TERMINAL_STEP_STATUSES } from '../core/state/events';
+import type { WorkflowRun } from '../core/run/workflowRun';
 import { sendRequest } from '../core/state/owner';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { toAbortSignal } from './abort';
+import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import type { RunsModel } from './runsModel';
 import { readDefaults } from './settings';
@@ -32,7 +32,7 @@ export class RunController implements vscode.Disposable {
     if (!this.checkTrust()) return undefined;
     const defaults = readDefaults(file);
     const controller = new AbortController();
-    const run = await WorkflowRun.prepare({
+    const run = await engine().WorkflowRun.prepare({
       workflowFile: file.fsPath,
       repoDir: path.dirname(file.fsPath),
       sequential: sequential || !defaults.parallel,
@@ -46,7 +46,7 @@ export class RunController implements vscode.Disposable {
   async resume(repoRoot: string, runId: string): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
     if (!this.checkTrust()) return undefined;
     const controller = new AbortController();
-    const run = await WorkflowRun.resume({ repoDir: repoRoot, runId, defaults: readDefaults(), signal: controller.signal });
+    const run = await engine().WorkflowRun.resume({ repoDir: repoRoot, runId, defaults: readDefaults(), signal: controller.signal });
     return { runId, done: this.drive(run, controller) };
   }
 
@@ -68,7 +68,7 @@ export class RunController implements vscode.Disposable {
     this.model.track(root, run);
     this.log.info(`run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`);
     const total = run.snapshot.steps.length;
-    const done = () => run.snapshot.steps.filter((s) => TERMINAL_STEP_STATUSES.includes(s.status)).length;
+    const done = () => run.snapshot.steps.filter((s) => engine().TERMINAL_STEP_STATUSES.includes(s.status)).length;
     const result = vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Tapps Flow: ${run.snapshot.workflow.name}`, cancellable: true },
       async (progress, token) => {

@@ -2,8 +2,8 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkflowRun } from '../core/run/workflowRun';
 import { runDir, runsDir } from '../core/run/stateDir';
-import { loadRun, listRuns } from '../core/state/runs';
 import type { RunSnapshot } from '../core/state/snapshot';
+import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 
 /** A run as the editor knows it: its latest snapshot, and the live engine run if this window owns it. */
@@ -48,7 +48,7 @@ export class RunsModel implements vscode.Disposable {
   async load(repoRoots: readonly string[]): Promise<void> {
     this.roots = [...new Set(repoRoots)];
     for (const root of this.roots) {
-      const { runs, problems } = await listRuns(root);
+      const { runs, problems } = await engine().listRuns(root);
       for (const p of problems) this.log.warn(`unreadable run in ${root}: ${p}`);
       for (const r of runs) {
         for (const w of r.warnings) this.log.warn(`run ${r.snapshot.runId}: ${w}`);
@@ -125,7 +125,7 @@ export class RunsModel implements vscode.Disposable {
 
   private async reloadNow(root: string, runId: string): Promise<void> {
     try {
-      const run = await loadRun(runDir(root, runId));
+      const run = await engine().loadRun(runDir(root, runId));
       if (this.entries.get(runId)?.live) return;
       this.entries.set(runId, { repoRoot: root, dir: run.dir, snapshot: run.snapshot, live: undefined });
       this.scheduleChange();

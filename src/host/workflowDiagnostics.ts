@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { WorkflowError } from '../core/util/errors';
-import { parseWorkflow } from '../core/workflow/loadWorkflow';
+import { engine } from './lazyEngine';
 import { readDefaults } from './settings';
 import { looksLikeWorkflow } from './workflowFiles';
 
@@ -13,6 +13,7 @@ import { looksLikeWorkflow } from './workflowFiles';
 export class WorkflowDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('tapps-flow');
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly initial: NodeJS.Timeout;
   private readonly disposables: vscode.Disposable[] = [this.collection];
 
   constructor() {
@@ -21,7 +22,10 @@ export class WorkflowDiagnostics implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
       vscode.workspace.onDidCloseTextDocument((d) => this.collection.delete(d.uri)),
     );
-    for (const d of vscode.workspace.textDocuments) void this.validate(d);
+    // After activation returns: validating loads the engine, which activation need not wait for.
+    this.initial = setTimeout(() => {
+      for (const d of vscode.workspace.textDocuments) void this.validate(d);
+    }, 0);
   }
 
   private schedule(doc: vscode.TextDocument): void {
@@ -43,7 +47,7 @@ export class WorkflowDiagnostics implements vscode.Disposable {
     // The files on disk stand in for the run's base: a required path must exist or be created.
     const baseContains = (p: string) => existsSync(path.join(root, p));
     try {
-      parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), { baseContains, configuredAgents: readDefaults(doc.uri).agents });
+      engine().parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), { baseContains, configuredAgents: readDefaults(doc.uri).agents });
       this.collection.set(doc.uri, []);
       return Promise.resolve(0);
     } catch (error) {
@@ -61,6 +65,7 @@ export class WorkflowDiagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearTimeout(this.initial);
     for (const t of this.timers.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
   }

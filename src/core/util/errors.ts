@@ -1,3 +1,13 @@
+/**
+ * Marks the engine's errors. The extension loads the engine as a bundle of its own, with its own
+ * copy of these classes, so `instanceof` across that boundary fails: `is()` reads this brand.
+ */
+const BRAND = Symbol.for('tapps-flow.error');
+
+function branded(value: unknown, name?: string): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true && (name === undefined || (value as Error).name === name);
+}
+
 /** Base of the errors the engine reports to a user: the message says what happened and what to do. */
 export class TappsError extends Error {
   readonly code: string;
@@ -5,9 +15,10 @@ export class TappsError extends Error {
     super(message);
     this.name = 'TappsError';
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
   }
   static is(value: unknown): value is TappsError {
-    return value instanceof TappsError;
+    return value instanceof TappsError || branded(value);
   }
 }
 
@@ -28,7 +39,7 @@ export class WorkflowError extends TappsError {
     this.issues = issues;
   }
   static override is(value: unknown): value is WorkflowError {
-    return value instanceof WorkflowError;
+    return value instanceof WorkflowError || branded(value, 'WorkflowError');
   }
 }
 
@@ -55,7 +66,7 @@ export class GitError extends TappsError {
     this.exitCode = exitCode;
   }
   static override is(value: unknown): value is GitError {
-    return value instanceof GitError;
+    return value instanceof GitError || branded(value, 'GitError');
   }
 }
 

@@ -21,7 +21,7 @@ describe('the installed .vsix', () => {
     // (vsce stores README, CHANGELOG and LICENSE as readme.md, changelog.md and LICENSE.txt.)
     const top = readdirSync(extension.extensionPath).filter((f) => !f.startsWith('.')).map((f) => f.toLowerCase()).sort();
     assert.deepEqual(top, ['changelog.md', 'dist', 'license.txt', 'media', 'package.json', 'readme.md', 'schema']);
-    assert.deepEqual(readdirSync(path.join(extension.extensionPath, 'dist')).sort(), ['cli.js', 'extension.js']);
+    assert.deepEqual(readdirSync(path.join(extension.extensionPath, 'dist')).sort(), ['cli.js', 'engine.js', 'extension.js']);
   });
 
   it('activates by itself on the workspace (workflows/*.yaml) and exports its API', async () => {
