@@ -13,10 +13,11 @@ export interface WorktreeOptions {
    */
   readonly root?: string;
   /**
-   * How many `git worktree add` run at once. Checkouts compete for the same disk and cores: on
-   * 2 cores, 8 at once took 2-4x longer in all than 8 one after another (see BENCHMARKS.md).
-   * The git command itself is serialized per repository in any case (see `entryLock`).
-   * @default 1
+   * How many worktree checkouts run at once. Checkouts compete for the same disk and cores: on
+   * 2 cores, 2 at once made 8 in about half the time of one after another, and 8 at once were
+   * slower than 2 (see BENCHMARKS.md). Registering a worktree with git is serialized per
+   * repository in any case (see `entryLock`).
+   * @default 2
    */
   readonly addConcurrency?: number;
 }
@@ -38,7 +39,7 @@ export class Worktrees {
     options: WorktreeOptions = {},
   ) {
     this.root = path.join(options.root ?? path.join(repo.commonDir, 'tapps-flow', 'worktrees'), runId);
-    this.adds = new PQueue({ concurrency: options.addConcurrency ?? 1 });
+    this.adds = new PQueue({ concurrency: options.addConcurrency ?? 2 });
   }
 
   /** The worktree path of a step; its name includes the run id so that two runs never collide. */
@@ -57,7 +58,10 @@ export class Worktrees {
           await archiveUncaptured(dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
           await removeWorktree(this.repo, dir);
         }
-        await entryLock(this.repo).add(() => this.repo.git.run(['worktree', 'add', '--detach', '--quiet', dir, commit], { env: NO_HOOKS }));
+        // Registering the worktree is serialized (see entryLock) and quick without a checkout; the
+        // checkout itself, the slow part, runs outside the lock, `addConcurrency` at a time.
+        await entryLock(this.repo).add(() => this.repo.git.run(['worktree', 'add', '--detach', '--no-checkout', '--quiet', dir, commit], { env: NO_HOOKS }));
+        await new Git(dir).run(['reset', '--hard', '--quiet', commit], { env: NO_HOOKS });
       },
       { signal },
     );

@@ -14,7 +14,7 @@ export interface RunDefaults {
   readonly logMaxBytes?: number;
   /** @default `<git common dir>/tapps-flow/worktrees` */
   readonly worktreeRoot?: string;
-  /** How many worktrees are created at once. @default 1 */
+  /** How many worktree checkouts run at once. @default 2 */
   readonly worktreeAddConcurrency?: number;
   /** Agents configured outside the workflow: name -> command template. */
   readonly agents?: Readonly<Record<string, readonly string[]>>;
