@@ -30,12 +30,16 @@ export interface AggregateInput {
   readonly stateDir: string;
 }
 
-/** The step results that succeeded, as fold items, in workflow-definition order. */
-export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot[]): Promise<FoldItem[]> {
+/**
+ * The step results that succeeded, as fold items, in the order given. A step that started from the
+ * run's base needs no lookup of its parent's tree; only dependent steps' bases are looked up.
+ */
+export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot[], base: { commit: string; tree: string }): Promise<FoldItem[]> {
   const items: FoldItem[] = [];
   for (const s of steps) {
     if (s.status !== 'succeeded' || !s.result || !s.base) continue;
-    items.push({ step: s.id, commit: s.result, parent: s.base, parentTree: await repo.git.line(['rev-parse', `${s.base}^{tree}`]), changed: s.changed });
+    const parentTree = s.base === base.commit ? base.tree : await repo.git.line(['rev-parse', `${s.base}^{tree}`]);
+    items.push({ step: s.id, commit: s.result, parent: s.base, parentTree, changed: s.changed });
   }
   return items;
 }
@@ -47,7 +51,7 @@ export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot
  */
 export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const { repo, base } = input;
-  const items = await foldItemsOf(repo, input.steps);
+  const items = await foldItemsOf(repo, input.steps, base);
   const fold = await foldResults(repo, base, items, { policyFor: policyMatcher(input.rules), scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'), time: base.time });
   const partial = input.steps.some((s) => s.status !== 'succeeded');
   const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;

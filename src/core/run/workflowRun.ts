@@ -5,7 +5,7 @@ import { captureBase, type Base } from '../git/base';
 import { fixedIdentityEnv } from '../git/identity';
 import { openRepository, type Repository } from '../git/repository';
 import { Worktrees } from '../git/worktrees';
-import { makeAggregate } from '../merge/aggregate';
+import { foldItemsOf, makeAggregate } from '../merge/aggregate';
 import { foldResults } from '../merge/fold';
 import { policyMatcher } from '../merge/mergeRules';
 import type { RunEvent, RunStatus } from '../state/events';
@@ -292,7 +292,7 @@ export class WorkflowRun {
     if (deps.length === 0) return this.base;
     const order = this.loaded.graph.topological;
     const items = [...deps].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((d) => this.stepOf(d));
-    const fold = await foldResults(this.repo, this.base, await Promise.all(items.map(async (s) => ({ step: s.id, commit: s.result!, parent: s.base!, parentTree: await this.repo.git.line(['rev-parse', `${s.base!}^{tree}`]), changed: s.changed }))), {
+    const fold = await foldResults(this.repo, this.base, await foldItemsOf(this.repo, items, this.base), {
       policyFor: policyMatcher(this.loaded.workflow.merge), scratchDir: path.join(this.repo.commonDir, 'tapps-flow', 'tmp'), time: this.base.time,
     });
     const commit = await this.repo.git.line(['commit-tree', fold.tree, '-p', this.base.commit, '-m', 'Tapps Flow step base'], { env: fixedIdentityEnv(this.base.time) });
