@@ -15,8 +15,13 @@ export interface StartOptions {
 /** A running process and its whole tree (its process group). */
 export interface ProcessTree {
   readonly pid: number;
-  /** Resolves when the process has exited and its output is drained. */
+  /** Resolves when the process has exited (its output may still be in the pipes). */
   readonly exited: Promise<ProcessExit>;
+  /**
+   * Resolves when stdout and stderr are closed, so that every byte of output was read: once the
+   * process and whatever else held the pipes (its group) are gone. Bounded by `ms`.
+   */
+  drained(ms: number): Promise<void>;
   /** Stops the whole group: SIGTERM, up to `graceMs`, then SIGKILL; resolves when the group is gone. */
   stop(graceMs: number): Promise<void>;
 }
@@ -46,6 +51,7 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
       const reason = error.code === 'ENOENT' ? `command not found: "${command}"` : error.code === 'EACCES' ? `"${command}" is not executable` : error.message;
       reject(new StartError(command, reason));
     });
+    const closed = new Promise<void>((done) => child.once('close', () => done()));
     child.once('spawn', () => {
       settled = true;
       const pid = child.pid!;
@@ -53,7 +59,13 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
         // `exit` rather than `close`: a grandchild holding the pipes open must not delay the step.
         child.once('exit', (code, signal) => done({ code, signal }));
       });
-      resolve({ pid, exited, stop: (graceMs) => stopGroup(pid, graceMs) });
+      const drained = async (ms: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        // A process that left the group (setsid) may hold the pipes for ever: give up after `ms`.
+        await Promise.race([closed, new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
+        clearTimeout(timer);
+      };
+      resolve({ pid, exited, drained, stop: (graceMs) => stopGroup(pid, graceMs) });
     });
   });
 }

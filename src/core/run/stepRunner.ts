@@ -71,6 +71,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     ctx.signal.removeEventListener('abort', onAbort);
     // Whatever the step left running in its group (daemons, watchers) must not touch the capture.
     await stopGroup(tree.pid, stopReason ? graceMs : 0);
+    await tree.drained(2_000); // the last lines of output are in the log before it is judged
     if (stopReason === 'timeout') return (outcome = { status: 'timed_out', error: `timed out after ${timeoutMs / 1000} s; its process tree was stopped`, lastLines: log.lastLines() });
     if (stopReason === 'cancelled') return (outcome = cancelled());
     if (exit.code !== 0) {
