@@ -2,14 +2,14 @@ import path from 'node:path';
 import { openRepository } from '../core/git/repository';
 import { EXIT } from '../core/run/runReport';
 import { WorkflowError } from '../core/util/errors';
+import { containsFromFileList } from '../core/workflow/graph';
 import { loadWorkflowFile } from '../core/workflow/loadWorkflow';
 
 /** `tapps-flow validate`: checks a workflow file against the repository's current files. */
 export async function validateCommand(file: string, repoDir: string | undefined, json: boolean): Promise<number> {
   const repo = await openRepository(repoDir ?? path.dirname(path.resolve(file)));
   // The files a run's base would hold now: tracked and untracked, not ignored.
-  const files = (await repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).split('\0').filter(Boolean);
-  const baseContains = (p: string) => files.some((f) => f === p || f.startsWith(p.endsWith('/') ? p : `${p}/`));
+  const baseContains = containsFromFileList(await repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard']));
   try {
     const loaded = await loadWorkflowFile(file, { baseContains });
     if (json) process.stdout.write(`${JSON.stringify({ valid: true, file, steps: loaded.graph.topological, issues: [] }, null, 2)}\n`);

@@ -16,6 +16,7 @@ import { RunStore } from '../state/runStore';
 import type { RunSnapshot, StepSnapshot } from '../state/snapshot';
 import { errorMessage, TappsError } from '../util/errors';
 import type { Event } from '../util/emitter';
+import { containsFromFileList } from '../workflow/graph';
 import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
 import type { Step } from '../workflow/schema';
 import { checkRunId, newRunId, type EffectiveSettings, type RunOptions } from './options';
@@ -62,8 +63,7 @@ export class WorkflowRun {
     const idProblem = checkRunId(runId);
     if (idProblem) throw new TappsError('invalid-run-id', idProblem);
     const base = await captureBase(repo, runId);
-    const files = new Set((await repo.git.run(['ls-tree', '-r', '-z', '--name-only', base.tree])).split('\0').filter(Boolean));
-    const baseContains = (p: string) => (p.endsWith('/') ? [...files].some((f) => f.startsWith(p)) : files.has(p) || [...files].some((f) => f.startsWith(`${p}/`)));
+    const baseContains = containsFromFileList(await repo.git.run(['ls-tree', '-r', '-z', '--name-only', base.tree]));
     const loaded = await loadWorkflowFile(workflowFile, { baseContains, configuredAgents: options.defaults?.agents });
     const s = loaded.workflow.settings;
     const d = options.defaults ?? {};
@@ -108,8 +108,8 @@ export class WorkflowRun {
     if (previous.status === 'running') throw new TappsError('run-active', `Run ${options.runId} is still running (pid ${previous.owner.pid} on ${previous.owner.host}). Cancel it or wait for it to end.`);
     if (previous.steps.every((s) => s.status === 'succeeded')) throw new TappsError('nothing-to-resume', `Run ${options.runId} has nothing to resume: every step succeeded (status ${previous.status}).`);
     const workflowFile = path.join(repo.root, previous.workflow.file);
-    const files = new Set((await repo.git.run(['ls-tree', '-r', '-z', '--name-only', previous.base.tree])).split('\0').filter(Boolean));
-    const loaded = await loadWorkflowFile(workflowFile, { baseContains: (p) => [...files].some((f) => f === p || f.startsWith(p.endsWith('/') ? p : `${p}/`)), configuredAgents: options.defaults?.agents });
+    const baseContains = containsFromFileList(await repo.git.run(['ls-tree', '-r', '-z', '--name-only', previous.base.tree]));
+    const loaded = await loadWorkflowFile(workflowFile, { baseContains, configuredAgents: options.defaults?.agents });
     const before = previous.steps.map((s) => s.id).join(', ');
     const after = loaded.graph.ids.join(', ');
     if (before !== after) throw new TappsError('workflow-changed', `The workflow file ${previous.workflow.file} changed since run ${options.runId} started (steps then: ${before}; now: ${after}). Start a new run instead.`);

@@ -119,3 +119,17 @@ function findCycles(remaining: readonly string[], dependencies: ReadonlyMap<stri
   }
   return cycles;
 }
+
+/**
+ * A `baseContains` over a list of files (NUL-separated git output): true for a listed file and for
+ * any folder holding one, written with or without its trailing `/`. Built once, O(1) per lookup.
+ */
+export function containsFromFileList(nulSeparated: string): (path: string) => boolean {
+  const present = new Set<string>();
+  for (const file of nulSeparated.split('\0')) {
+    if (file === '') continue;
+    present.add(file);
+    for (let i = file.indexOf('/'); i > 0; i = file.indexOf('/', i + 1)) present.add(file.slice(0, i));
+  }
+  return (p) => present.has(p.replace(/\/+$/, ''));
+}
