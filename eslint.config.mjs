@@ -22,10 +22,13 @@ export default tseslint.config(
     // The engine runs under plain Node: the editor's API is the host's business alone.
     files: ['src/core/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: [{ name: 'vscode', message: 'src/core must not import vscode: it runs under plain Node. Put editor code in src/host/.' }],
-        patterns: [{ group: ['**/host/**', '../host/*', '../../host/*'], message: 'src/core must not import from src/host/.' }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'vscode', message: 'src/core must not import vscode: it runs under plain Node. Put editor code in src/host/.' }],
+          patterns: [{ group: ['**/host/**', '../host/*', '../../host/*'], message: 'src/core must not import from src/host/.' }],
+        },
+      ],
     },
   },
   {

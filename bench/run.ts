@@ -25,7 +25,14 @@ import { log, now, removeWorkDir, round, timed } from './lib/util';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
 import { storeStudy, type StoreStudy } from './scenarios/runStore';
-import { interleavedRounds, removingRun, sequentialVsParallel, type RoundsResult, type RunMeasurement, type SequentialResult } from './scenarios/workflowRuns';
+import {
+  interleavedRounds,
+  removingRun,
+  sequentialVsParallel,
+  type RoundsResult,
+  type RunMeasurement,
+  type SequentialResult,
+} from './scenarios/workflowRuns';
 import { recycleStudy, removalStudy, type AddBatch, type RemovalStudy } from './scenarios/worktreeConcurrency';
 
 function option(name: string, fallback: number): number {
@@ -35,7 +42,18 @@ function option(name: string, fallback: number): number {
   return value;
 }
 
-const SECTION_ORDER = ['repository', '8 steps × sleep 2 s', 'isolation cost', 'sequential vs parallel', '8 steps × sleep 2 s, default keep_worktrees', 'worktree adds ×8', 'worktree removals ×8', 'fold (8 results × 54 files)', 'state store (10,000 step_progress)', 'engine git call'];
+const SECTION_ORDER = [
+  'repository',
+  '8 steps × sleep 2 s',
+  'isolation cost',
+  'sequential vs parallel',
+  '8 steps × sleep 2 s, default keep_worktrees',
+  'worktree adds ×8',
+  'worktree removals ×8',
+  'fold (8 results × 54 files)',
+  'state store (10,000 step_progress)',
+  'engine git call',
+];
 
 async function main(): Promise<void> {
   const started = now();
@@ -63,16 +81,42 @@ async function main(): Promise<void> {
     return r;
   };
   const results: {
-    machine: typeof machine; startedAt: string; reps: typeof reps; repository?: object; gitOverhead?: GitOverheadResult; rounds?: RoundsResult; sequential?: SequentialResult; removingRun?: RunMeasurement; worktreeRemovals?: RemovalStudy; recycleMs?: number; fold?: FoldStudy; store?: StoreStudy; rows?: Row[]; othersCpu?: Record<string, number>; totalSeconds?: number;
+    machine: typeof machine;
+    startedAt: string;
+    reps: typeof reps;
+    repository?: object;
+    gitOverhead?: GitOverheadResult;
+    rounds?: RoundsResult;
+    sequential?: SequentialResult;
+    removingRun?: RunMeasurement;
+    worktreeRemovals?: RemovalStudy;
+    recycleMs?: number;
+    fold?: FoldStudy;
+    store?: StoreStudy;
+    rows?: Row[];
+    othersCpu?: Record<string, number>;
+    totalSeconds?: number;
   } = { machine, startedAt: new Date().toISOString(), reps };
   try {
     const diskAtStart = fsProbe(path.join(workDir, 'fs-probes'));
     log(`disk: ${diskAtStart} µs per file creation`);
     const gen = await timed(() => generateRepo(path.join(workDir, 'repo')));
     const repo = gen.value;
-    results.repository = { dir: repo.dir, head: repo.head, files: repo.files.length, bytes: repo.totalBytes, generateMs: round(gen.ms, 1), diskAtStartUsPerFile: diskAtStart };
+    results.repository = {
+      dir: repo.dir,
+      head: repo.head,
+      files: repo.files.length,
+      bytes: repo.totalBytes,
+      generateMs: round(gen.ms, 1),
+      diskAtStartUsPerFile: diskAtStart,
+    };
     log(`repository: ${repo.files.length} files, ${fmtBytes(repo.totalBytes)}, HEAD ${repo.head} (${fmtMs(gen.ms)})`);
-    rows.push({ section: 'repository', measurement: `generated: ${repo.files.length} files, 3 folders deep, committed`, value: fmtBytes(repo.totalBytes), note: `HEAD ${repo.head} (deterministic), made in ${fmtMs(gen.ms)}; disk at start: ${diskAtStart} µs per file creation` });
+    rows.push({
+      section: 'repository',
+      measurement: `generated: ${repo.files.length} files, 3 folders deep, committed`,
+      value: fmtBytes(repo.totalBytes),
+      note: `HEAD ${repo.head} (deterministic), made in ${fmtMs(gen.ms)}; disk at start: ${diskAtStart} µs per file creation`,
+    });
 
     // Order matters: nothing that deletes worktrees runs before the measurements that create them
     // (journal-less ext4 allocates inodes slowly for a minute or more after mass deletions).
@@ -113,7 +157,9 @@ async function main(): Promise<void> {
       results.removingRun = r.result;
       if (batches.length > 0) {
         const steady = results.rounds ? results.rounds.adds.steadyAddMs : NaN;
-        const r2 = await section(() => removalStudy(repo, path.join(workDir, 'raw-worktrees'), batches, steady, path.join(workDir, 'fs-probes')));
+        const r2 = await section(() =>
+          removalStudy(repo, path.join(workDir, 'raw-worktrees'), batches, steady, path.join(workDir, 'fs-probes')),
+        );
         results.worktreeRemovals = r2.study;
       }
     }
@@ -127,11 +173,15 @@ async function main(): Promise<void> {
   const ordered = SECTION_ORDER.flatMap((s) => rows.filter((r) => r.section === s));
   results.rows = ordered;
   results.othersCpu = othersCpu;
-  const notes = Object.fromEntries(Object.entries(othersCpu).map(([k, v]) => [k, `(other processes used ${(v * 100).toFixed(0)}% of the CPUs meanwhile)`]));
+  const notes = Object.fromEntries(
+    Object.entries(othersCpu).map(([k, v]) => [k, `(other processes used ${(v * 100).toFixed(0)}% of the CPUs meanwhile)`]),
+  );
   results.totalSeconds = round((now() - started) / 1000, 1);
   if (results.rounds && results.worktreeRemovals) {
     ordered.push({
-      section: 'recommendation', measurement: 'worktree concurrency: adds, smallest within 10 % of the best batch; removals, within 5 % of the best median', value: `add ${results.rounds.adds.recommendedAdd}`,
+      section: 'recommendation',
+      measurement: 'worktree concurrency: adds, smallest within 10 % of the best batch; removals, within 5 % of the best median',
+      value: `add ${results.rounds.adds.recommendedAdd}`,
       baseline: `removal: ${results.worktreeRemovals.recommendedRemoval.strategy} @${results.worktreeRemovals.recommendedRemoval.concurrency}`,
     });
   }
@@ -139,8 +189,12 @@ async function main(): Promise<void> {
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(path.join(resultsDir, 'latest.md'), `${renderMarkdown(ordered, othersCpu)}\n`);
-  process.stdout.write(`\nTapps Flow bench: ${machine.cpus} cpus, ${machine.memoryGiB} GiB, ${machine.git}, node ${machine.node}; ${machine.fileSystem}\n\n${renderTable(ordered, notes)}\n\n`);
-  process.stdout.write(`total ${results.totalSeconds} s; results in ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}${keep ? `; kept ${workDir}` : ''}\n`);
+  process.stdout.write(
+    `\nTapps Flow bench: ${machine.cpus} cpus, ${machine.memoryGiB} GiB, ${machine.git}, node ${machine.node}; ${machine.fileSystem}\n\n${renderTable(ordered, notes)}\n\n`,
+  );
+  process.stdout.write(
+    `total ${results.totalSeconds} s; results in ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}${keep ? `; kept ${workDir}` : ''}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -14,9 +14,21 @@ sh(process.execPath, ['examples/setupDemo.mjs']);
 const runDir = path.join(testRunsDir, `demo-${runStamp()}`);
 const server = await startServer({ runDir });
 const home = path.join(runDir, 'server', 'home');
-sh(node24Bin, [path.join(codeServerDir, 'out', 'node', 'entry.js'), '--extensions-dir', path.join(runDir, 'server', 'extensions'), '--install-extension', path.join(projectRoot, 'tapps-flow.vsix')], { ...cleanEnv(), HOME: home });
+sh(
+  node24Bin,
+  [
+    path.join(codeServerDir, 'out', 'node', 'entry.js'),
+    '--extensions-dir',
+    path.join(runDir, 'server', 'extensions'),
+    '--install-extension',
+    path.join(projectRoot, 'tapps-flow.vsix'),
+  ],
+  { ...cleanEnv(), HOME: home },
+);
 const folder = path.join(projectRoot, 'examples', 'demo-repo');
-console.log(`\nOpen ${server.origin}/?folder=${encodeURIComponent(folder)}\nthen run "Tapps Flow: Run Workflow…" (F1) and pick workflows/review.yaml or workflows/conflicting.yaml.\nThe extension may need a window reload (F1 → Developer: Reload Window) to appear. Ctrl-C stops the server.`);
+console.log(
+  `\nOpen ${server.origin}/?folder=${encodeURIComponent(folder)}\nthen run "Tapps Flow: Run Workflow…" (F1) and pick workflows/review.yaml or workflows/conflicting.yaml.\nThe extension may need a window reload (F1 → Developer: Reload Window) to appear. Ctrl-C stops the server.`,
+);
 const stop = async () => {
   await server.stop();
   process.exit(0);

@@ -63,8 +63,16 @@ async function main(argv: string[]): Promise<number> {
     case 'run': {
       const raw = values['max-parallel'];
       const maxParallel = raw === undefined ? undefined : Number(raw);
-      if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8)) throw new UsageError(`--max-parallel expects a whole number from 1 to 8, got "${raw}"`);
-      return runCommand({ workflow: needOne('a workflow file'), repo: values.repo, maxParallel, sequential: values.sequential, runId: values['run-id'], json: values.json });
+      if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8))
+        throw new UsageError(`--max-parallel expects a whole number from 1 to 8, got "${raw}"`);
+      return runCommand({
+        workflow: needOne('a workflow file'),
+        repo: values.repo,
+        maxParallel,
+        sequential: values.sequential,
+        runId: values['run-id'],
+        json: values.json,
+      });
     }
     case 'validate':
       return validateCommand(needOne('a workflow file'), values.repo, values.json);
@@ -98,7 +106,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError || (TappsError.is(error) && error.code === 'usage') || (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof UsageError ||
+      (TappsError.is(error) && error.code === 'usage') ||
+      (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       process.stderr.write(`tapps-flow: ${error.message}\n\n${USAGE}\n`);
       process.exitCode = EXIT.usage;
     } else if (WorkflowError.is(error)) {

@@ -18,8 +18,13 @@ export interface MachineInfo {
 /** The mount of `dir` from /proc/mounts (longest matching mount point) and its ext4 journal. */
 function fileSystemOf(dir: string): string {
   try {
-    const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')).filter((f) => f.length >= 4);
-    const m = mounts.filter((f) => dir === f[1] || dir.startsWith(f[1].endsWith('/') ? f[1] : `${f[1]}/`)).sort((a, b) => b[1].length - a[1].length)[0];
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' '))
+      .filter((f) => f.length >= 4);
+    const m = mounts
+      .filter((f) => dir === f[1] || dir.startsWith(f[1].endsWith('/') ? f[1] : `${f[1]}/`))
+      .sort((a, b) => b[1].length - a[1].length)[0];
     if (!m) return 'unknown';
     const dev = m[0].replace('/dev/', '');
     const journal = m[2] !== 'ext4' ? '' : existsSync(`/proc/fs/jbd2/${dev}-8`) ? ', journal' : ', no journal';

@@ -29,9 +29,20 @@ export function fmtBytes(n: number): string {
 /** Renders rows as an aligned plain-text table grouped by section. */
 export function renderTable(rows: readonly Row[], sectionNotes: Readonly<Record<string, string>> = {}): string {
   const header = ['measurement', 'value', 'baseline', 'ratio', 'target', ''];
-  const cells = rows.map((r) => [r.measurement, r.value, r.baseline ?? '', fmtRatio(r.ratio), r.target ?? '', r.ok === undefined ? '' : r.ok ? 'ok' : 'MISS']);
+  const cells = rows.map((r) => [
+    r.measurement,
+    r.value,
+    r.baseline ?? '',
+    fmtRatio(r.ratio),
+    r.target ?? '',
+    r.ok === undefined ? '' : r.ok ? 'ok' : 'MISS',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 || i === 2 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((x, i) => (i === 0 || i === 2 ? x.padEnd(widths[i]) : x.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   const out: string[] = [line(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   let section = '';
   rows.forEach((r, i) => {
@@ -47,11 +58,14 @@ export function renderTable(rows: readonly Row[], sectionNotes: Readonly<Record<
 
 /** The same rows as a Markdown table (for BENCHMARKS.md). */
 export function renderMarkdown(rows: readonly Row[], othersCpu: Readonly<Record<string, number>> = {}): string {
-  const out = ['| section (others\' CPU) | measurement | value | baseline | ratio | target |', '|---|---|---:|---|---:|---|'];
+  const out = ["| section (others' CPU) | measurement | value | baseline | ratio | target |", '|---|---|---:|---|---:|---|'];
   let section = '';
   for (const r of rows) {
     const target = r.target ? `${r.target}${r.ok === undefined ? '' : r.ok ? ' ✓' : ' ✗'}` : '';
-    const head = r.section === section ? '' : `${r.section}${othersCpu[r.section] === undefined ? '' : ` (${(othersCpu[r.section] * 100).toFixed(0)}%)`}`;
+    const head =
+      r.section === section
+        ? ''
+        : `${r.section}${othersCpu[r.section] === undefined ? '' : ` (${(othersCpu[r.section] * 100).toFixed(0)}%)`}`;
     section = r.section;
     out.push(`| ${head} | ${r.measurement.trim()} | ${r.value} | ${r.baseline ?? ''} | ${fmtRatio(r.ratio)} | ${target} |`);
   }

@@ -42,7 +42,11 @@ export function exec(
   options: { cwd: string; env?: Record<string, string>; input?: string; okCodes?: readonly number[] },
 ): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ? { ...process.env, ...options.env } : process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ? { ...process.env, ...options.env } : process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -60,7 +64,11 @@ export function exec(
 }
 
 /** Raw git in a folder; returns trimmed stdout. */
-export async function git(cwd: string, args: readonly string[], options: { env?: Record<string, string>; input?: string; okCodes?: readonly number[] } = {}): Promise<string> {
+export async function git(
+  cwd: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: string; okCodes?: readonly number[] } = {},
+): Promise<string> {
   return (await exec('git', args, { cwd, ...options })).stdout.trim();
 }
 
@@ -80,8 +88,12 @@ export async function pool(tasks: ReadonlyArray<() => Promise<unknown>>, concurr
 export function fixedDateEnv(unixSeconds: number): Record<string, string> {
   const date = `@${unixSeconds} +0000`;
   return {
-    GIT_AUTHOR_NAME: 'Bench', GIT_AUTHOR_EMAIL: 'bench@localhost', GIT_AUTHOR_DATE: date,
-    GIT_COMMITTER_NAME: 'Bench', GIT_COMMITTER_EMAIL: 'bench@localhost', GIT_COMMITTER_DATE: date,
+    GIT_AUTHOR_NAME: 'Bench',
+    GIT_AUTHOR_EMAIL: 'bench@localhost',
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_NAME: 'Bench',
+    GIT_COMMITTER_EMAIL: 'bench@localhost',
+    GIT_COMMITTER_DATE: date,
   };
 }
 
@@ -119,6 +131,9 @@ export async function removeWorkDir(dir: string, concurrency = 4): Promise<void>
     }
   };
   await walk(dir, 6);
-  await pool(worktrees.map((w) => () => exec('rm', ['-rf', w], { cwd: dir })), concurrency);
+  await pool(
+    worktrees.map((w) => () => exec('rm', ['-rf', w], { cwd: dir })),
+    concurrency,
+  );
   await exec('rm', ['-rf', dir], { cwd: path.dirname(dir) });
 }

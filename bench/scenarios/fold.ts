@@ -123,19 +123,40 @@ export async function foldStudy(repo: BenchRepo, scratch: string, reps: number):
   const medianRawMs = median(rawMs);
   const ratio = medianEngineMs / medianRawMs;
   const study: FoldStudy = {
-    reps, engineMs: engineMs.map((x) => round(x, 1)), rawMs: rawMs.map((x) => round(x, 1)), medianEngineMs, medianRawMs, ratio,
-    engineProcesses, rawProcesses: warmRaw.processes, engineGitByCommand: byCommand, sameTree: warmEngine.tree === warmRaw.tree, conflicts: warmEngine.conflicts.length,
+    reps,
+    engineMs: engineMs.map((x) => round(x, 1)),
+    rawMs: rawMs.map((x) => round(x, 1)),
+    medianEngineMs,
+    medianRawMs,
+    ratio,
+    engineProcesses,
+    rawProcesses: warmRaw.processes,
+    engineGitByCommand: byCommand,
+    sameTree: warmEngine.tree === warmRaw.tree,
+    conflicts: warmEngine.conflicts.length,
     stepCommits: items.map((i) => i.commit),
   };
   log(`fold: engine ${fmtMs(medianEngineMs)}, raw ${fmtMs(medianRawMs)}, ratio ${ratio.toFixed(2)}`);
   const rows: Row[] = [
     {
-      section: 'fold (8 results × 54 files)', measurement: `foldResults, text policy, median of ${reps}`, value: fmtMs(medianEngineMs), baseline: `raw merge-tree + commit-tree ${fmtMs(medianRawMs)}`, ratio,
-      target: `≤ ${FOLD_TARGET}×`, ok: ratio <= FOLD_TARGET, note: `engine runs ${study.engineMs.map((x) => fmtMs(x)).join(', ')}; raw runs ${study.rawMs.map((x) => fmtMs(x)).join(', ')}`,
+      section: 'fold (8 results × 54 files)',
+      measurement: `foldResults, text policy, median of ${reps}`,
+      value: fmtMs(medianEngineMs),
+      baseline: `raw merge-tree + commit-tree ${fmtMs(medianRawMs)}`,
+      ratio,
+      target: `≤ ${FOLD_TARGET}×`,
+      ok: ratio <= FOLD_TARGET,
+      note: `engine runs ${study.engineMs.map((x) => fmtMs(x)).join(', ')}; raw runs ${study.rawMs.map((x) => fmtMs(x)).join(', ')}`,
     },
     {
-      section: 'fold (8 results × 54 files)', measurement: 'git processes per fold (engine via Git observer / raw)', value: `${engineProcesses}`, baseline: `raw ${study.rawProcesses}`, ratio: engineProcesses / study.rawProcesses,
-      note: `engine git time by command: ${Object.entries(byCommand).map(([k, v]) => `${k} ${v.count}× ${fmtMs(v.ms)}`).join('; ')}; same tree as raw: ${study.sameTree ? 'yes' : 'NO'}; conflicts: ${study.conflicts}`,
+      section: 'fold (8 results × 54 files)',
+      measurement: 'git processes per fold (engine via Git observer / raw)',
+      value: `${engineProcesses}`,
+      baseline: `raw ${study.rawProcesses}`,
+      ratio: engineProcesses / study.rawProcesses,
+      note: `engine git time by command: ${Object.entries(byCommand)
+        .map(([k, v]) => `${k} ${v.count}× ${fmtMs(v.ms)}`)
+        .join('; ')}; same tree as raw: ${study.sameTree ? 'yes' : 'NO'}; conflicts: ${study.conflicts}`,
     },
   ];
   return { study, rows };

@@ -37,12 +37,23 @@ export async function gitOverhead(repo: BenchRepo, calls = 15): Promise<{ result
   const result = { calls, silentEngine, silentRaw, outputEngine, outputRaw };
   const rows: Row[] = [
     {
-      section: 'engine git call', measurement: 'Git.run of a silent command (update-ref), median', value: fmtMs(silentEngine), baseline: `raw spawn ${fmtMs(silentRaw)}`, ratio: silentEngine / silentRaw,
-      note: silentEngine / silentRaw > 3
-        ? 'a fixed delay after commands that print nothing: simple-git (which the engine used at first) waits 50 ms for them'
-        : 'no fixed delay after commands that print nothing (simple-git added 50 ms to each: 57 ms vs 4.6 ms when the engine still used it)',
+      section: 'engine git call',
+      measurement: 'Git.run of a silent command (update-ref), median',
+      value: fmtMs(silentEngine),
+      baseline: `raw spawn ${fmtMs(silentRaw)}`,
+      ratio: silentEngine / silentRaw,
+      note:
+        silentEngine / silentRaw > 3
+          ? 'a fixed delay after commands that print nothing: simple-git (which the engine used at first) waits 50 ms for them'
+          : 'no fixed delay after commands that print nothing (simple-git added 50 ms to each: 57 ms vs 4.6 ms when the engine still used it)',
     },
-    { section: 'engine git call', measurement: 'Git.run of a command with output (rev-parse), median', value: fmtMs(outputEngine), baseline: `raw spawn ${fmtMs(outputRaw)}`, ratio: outputEngine / outputRaw },
+    {
+      section: 'engine git call',
+      measurement: 'Git.run of a command with output (rev-parse), median',
+      value: fmtMs(outputEngine),
+      baseline: `raw spawn ${fmtMs(outputRaw)}`,
+      ratio: outputEngine / outputRaw,
+    },
   ];
   return { result, rows };
 }

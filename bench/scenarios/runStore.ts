@@ -34,7 +34,9 @@ export interface StoreMeasurement {
 
 function runStarted(repo: BenchRepo): NewRunEvent {
   return {
-    type: 'run_started', runId: 'bench-store', repo: repo.dir,
+    type: 'run_started',
+    runId: 'bench-store',
+    repo: repo.dir,
     workflow: { file: 'bench.yaml', id: 'bench', name: 'bench' },
     base: { commit: repo.head, tree: repo.tree, head: repo.head, time: repo.time },
     settings: { maxParallel: 8, sequential: false },
@@ -44,7 +46,12 @@ function runStarted(repo: BenchRepo): NewRunEvent {
 }
 
 function progress(i: number): NewRunEvent {
-  return { type: 'step_progress', step: `s${(i % STEPS) + 1}`, percent: Math.floor((i / EVENTS) * 100), message: `processing item ${i} of ${EVENTS}` };
+  return {
+    type: 'step_progress',
+    step: `s${(i % STEPS) + 1}`,
+    percent: Math.floor((i / EVENTS) * 100),
+    message: `processing item ${i} of ${EVENTS}`,
+  };
 }
 
 /**
@@ -94,16 +101,28 @@ async function measureStore(repo: BenchRepo, dir: string, mode: 'burst' | 'paced
   store.dispose();
 
   const eventsBytes = statSync(store.eventsFile).size - eventsBefore;
-  const lines = readFileSync(store.eventsFile, 'utf8').split('\n').filter(Boolean).slice(1).map((l) => `${l}\n`);
+  const lines = readFileSync(store.eventsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .slice(1)
+    .map((l) => `${l}\n`);
   const rawFile = path.join(dir, 'raw-events.jsonl');
   const rawStart = now();
   for (const line of lines) appendFileSync(rawFile, line);
   const rawMs = now() - rawStart;
   return {
-    mode, events: EVENTS, totalMs: round(totalMs, 1), usPerEvent: round(((inAppendMs + flushMs) * 1000) / EVENTS, 2),
-    inAppendMs: round(inAppendMs, 1), flushMs: round(flushMs, 1), eventsBytes,
-    stateRewrites: rewrites, stateBytesWritten: stateBytes, stateSize: statSync(store.stateFile).size,
-    rawUsPerLine: round((rawMs * 1000) / lines.length, 2), rawMs: round(rawMs, 1),
+    mode,
+    events: EVENTS,
+    totalMs: round(totalMs, 1),
+    usPerEvent: round(((inAppendMs + flushMs) * 1000) / EVENTS, 2),
+    inAppendMs: round(inAppendMs, 1),
+    flushMs: round(flushMs, 1),
+    eventsBytes,
+    stateRewrites: rewrites,
+    stateBytesWritten: stateBytes,
+    stateSize: statSync(store.stateFile).size,
+    rawUsPerLine: round((rawMs * 1000) / lines.length, 2),
+    rawMs: round(rawMs, 1),
   };
 }
 
@@ -137,21 +156,34 @@ export async function storeStudy(repo: BenchRepo, workDir: string): Promise<{ st
   const cpu = appendCpuParts(repo);
   const burst = await measureStore(repo, path.join(workDir, 'store-burst'), 'burst');
   const paced = await measureStore(repo, path.join(workDir, 'store-paced'), 'paced');
-  log(`store: burst ${burst.usPerEvent} µs/event, paced ${paced.usPerEvent} µs/event; state.json rewrites ${burst.stateRewrites} / ${paced.stateRewrites}`);
+  log(
+    `store: burst ${burst.usPerEvent} µs/event, paced ${paced.usPerEvent} µs/event; state.json rewrites ${burst.stateRewrites} / ${paced.stateRewrites}`,
+  );
   const rows: Row[] = [];
   for (const m of [burst, paced]) {
     const label = m.mode === 'burst' ? 'in one loop' : `paced, ${PACED_BATCH} per ${PACED_PAUSE_MS} ms`;
     rows.push(
       {
-        section: 'state store (10,000 step_progress)', measurement: `RunStore.append ×10,000 + flush, ${label}: per event`, value: `${m.usPerEvent.toFixed(1)} µs`, baseline: `appendFileSync per line ${m.rawUsPerLine.toFixed(1)} µs`, ratio: m.usPerEvent / m.rawUsPerLine,
+        section: 'state store (10,000 step_progress)',
+        measurement: `RunStore.append ×10,000 + flush, ${label}: per event`,
+        value: `${m.usPerEvent.toFixed(1)} µs`,
+        baseline: `appendFileSync per line ${m.rawUsPerLine.toFixed(1)} µs`,
+        ratio: m.usPerEvent / m.rawUsPerLine,
         note: `in append() ${m.inAppendMs.toFixed(0)} ms, final flush ${m.flushMs.toFixed(1)} ms, wall ${m.totalMs.toFixed(0)} ms; raw appendFileSync ×10,000 ${m.rawMs.toFixed(0)} ms`,
       },
       {
-        section: 'state store (10,000 step_progress)', measurement: `  bytes: events.jsonl / state.json written (${m.stateRewrites} rewrite${m.stateRewrites === 1 ? '' : 's'} of ${fmtBytes(m.stateSize)})`,
-        value: `${fmtBytes(m.eventsBytes)} / ${fmtBytes(m.stateBytesWritten)}`, baseline: `10,000 rewrites: ${fmtBytes(EVENTS * m.stateSize)}`, ratio: m.stateBytesWritten / (EVENTS * m.stateSize),
+        section: 'state store (10,000 step_progress)',
+        measurement: `  bytes: events.jsonl / state.json written (${m.stateRewrites} rewrite${m.stateRewrites === 1 ? '' : 's'} of ${fmtBytes(m.stateSize)})`,
+        value: `${fmtBytes(m.eventsBytes)} / ${fmtBytes(m.stateBytesWritten)}`,
+        baseline: `10,000 rewrites: ${fmtBytes(EVENTS * m.stateSize)}`,
+        ratio: m.stateBytesWritten / (EVENTS * m.stateSize),
       },
     );
   }
-  rows.push({ section: 'state store (10,000 step_progress)', measurement: '  CPU per append: zod parse / reduce / JSON.stringify', value: `${cpu.parseUs} / ${cpu.reduceUs} / ${cpu.stringifyUs} µs` });
+  rows.push({
+    section: 'state store (10,000 step_progress)',
+    measurement: '  CPU per append: zod parse / reduce / JSON.stringify',
+    value: `${cpu.parseUs} / ${cpu.reduceUs} / ${cpu.stringifyUs} µs`,
+  });
   return { study: { burst, paced, cpu }, rows };
 }

@@ -75,7 +75,9 @@ export async function measureRun(repo: BenchRepo, workDir: string, spec: RunSpec
   try {
     t0 = now();
     const run = await WorkflowRun.prepare({
-      workflowFile: file, repoDir: repo.dir, runId: `bench-${spec.name}-${++runCounter}`,
+      workflowFile: file,
+      repoDir: repo.dir,
+      runId: `bench-${spec.name}-${++runCounter}`,
       defaults: spec.worktreeAddConcurrency === undefined ? undefined : { worktreeAddConcurrency: spec.worktreeAddConcurrency },
     });
     t1 = now();
@@ -137,7 +139,13 @@ const S = '8 steps × sleep 2 s';
  * (`keep_worktrees: always`) because, on a journal-less ext4, mass deletions slow every checkout
  * for minutes after them (see BENCHMARKS.md).
  */
-export async function interleavedRounds(repo: BenchRepo, workDir: string, rounds: number, whatIfAddConcurrency: number, splitConcurrency: number): Promise<{ result: RoundsResult; batches: AddBatch[]; rows: Row[] }> {
+export async function interleavedRounds(
+  repo: BenchRepo,
+  workDir: string,
+  rounds: number,
+  whatIfAddConcurrency: number,
+  splitConcurrency: number,
+): Promise<{ result: RoundsResult; batches: AddBatch[]; rows: Row[] }> {
   const root = path.join(workDir, 'raw-worktrees');
   const probes = path.join(workDir, 'fs-probes');
   // Warm the page cache and git's object reads once, untimed.
@@ -166,12 +174,22 @@ export async function interleavedRounds(repo: BenchRepo, workDir: string, rounds
         const b = await addBatch(repo, root, item.concurrency, item.kind === 'split');
         batches.push(b);
         if (item.kind === 'add' && item.concurrency === 1) raw1 = b;
-        log(`round ${r + 1}/${rounds}: ${item.kind === 'split' ? 'add --no-checkout + reset --hard' : 'git worktree add'} ×8 @${item.concurrency} ${fmtMs(b.totalMs)}${busy(b)}${b.failures.length ? `, ${b.failures.length} failed` : ''}`);
+        log(
+          `round ${r + 1}/${rounds}: ${item.kind === 'split' ? 'add --no-checkout + reset --hard' : 'git worktree add'} ×8 @${item.concurrency} ${fmtMs(b.totalMs)}${busy(b)}${b.failures.length ? `, ${b.failures.length} failed` : ''}`,
+        );
       } else {
-        const m = await measureRun(repo, workDir, item.concurrency === undefined ? spec : { ...spec, name: `parallel-8x2s-add${item.concurrency}`, worktreeAddConcurrency: item.concurrency });
+        const m = await measureRun(
+          repo,
+          workDir,
+          item.concurrency === undefined
+            ? spec
+            : { ...spec, name: `parallel-8x2s-add${item.concurrency}`, worktreeAddConcurrency: item.concurrency },
+        );
         (item.concurrency === undefined ? runs : whatIf).push(m);
         if (item.concurrency === undefined) run1 = m;
-        log(`round ${r + 1}/${rounds}: run 8×sleep 2, worktreeAddConcurrency ${item.concurrency ?? 'default'}: ${fmtMs(m.wallMs)}${busy(m)}`);
+        log(
+          `round ${r + 1}/${rounds}: run 8×sleep 2, worktreeAddConcurrency ${item.concurrency ?? 'default'}: ${fmtMs(m.wallMs)}${busy(m)}`,
+        );
       }
     }
     isolationRatios.push((run1!.wallMs - 2000) / raw1!.totalMs);
@@ -182,23 +200,46 @@ export async function interleavedRounds(repo: BenchRepo, workDir: string, rounds
   const rawAdd = addStudy.study.adds[0].medianTotalMs;
   const w = medianOf(whatIf, (m) => m.wallMs);
   const rows: Row[] = [
-    { section: S, measurement: 'run wall time (prepare + execute), max_parallel 8, engine defaults', value: fmtMs(wall), baseline: 'ideal 2.00 s', ratio: wall / 2000, target: 'report', note: `runs ${runs.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}; keep_worktrees: always` },
+    {
+      section: S,
+      measurement: 'run wall time (prepare + execute), max_parallel 8, engine defaults',
+      value: fmtMs(wall),
+      baseline: 'ideal 2.00 s',
+      ratio: wall / 2000,
+      target: 'report',
+      note: `runs ${runs.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}; keep_worktrees: always`,
+    },
     ...breakdownRows(runs),
     {
-      section: S, measurement: `run wall time with worktreeAddConcurrency ${whatIfAddConcurrency}`, value: fmtMs(w), baseline: `engine default: ${fmtMs(wall)}`, ratio: w / wall,
+      section: S,
+      measurement: `run wall time with worktreeAddConcurrency ${whatIfAddConcurrency}`,
+      value: fmtMs(w),
+      baseline: `engine default: ${fmtMs(wall)}`,
+      ratio: w / wall,
       note: `runs ${whatIf.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}; last step started after ${fmtMs(medianOf(whatIf, (m) => m.breakdown.untilLastStepStartedMs))}`,
     },
     {
-      section: 'isolation cost', measurement: '(run wall − 2 s) / raw git worktree add ×8 (sequential)', value: fmtMs(wall - 2000), baseline: `raw adds ${fmtMs(rawAdd)}`, ratio: median(isolationRatios), target: 'report',
+      section: 'isolation cost',
+      measurement: '(run wall − 2 s) / raw git worktree add ×8 (sequential)',
+      value: fmtMs(wall - 2000),
+      baseline: `raw adds ${fmtMs(rawAdd)}`,
+      ratio: median(isolationRatios),
+      target: 'report',
       note: `per round (run and raw adds of the same round): ${isolationRatios.map((x) => x.toFixed(2)).join(', ')}`,
     },
     ...addStudy.rows,
     {
-      section: 'worktree adds ×8', measurement: 'disk: µs per file creation, before each round / after the last', value: fsProbeUs.map((x) => x.toFixed(0)).join(' / '),
+      section: 'worktree adds ×8',
+      measurement: 'disk: µs per file creation, before each round / after the last',
+      value: fsProbeUs.map((x) => x.toFixed(0)).join(' / '),
       note: 'checkouts are file creations: when this climbs, recent deletions are slowing inode allocation',
     },
   ];
-  return { result: { rounds, parallel8x2: runs, whatIf, whatIfAddConcurrency, splitConcurrency, isolationRatios, adds: addStudy.study, fsProbeUs }, batches, rows };
+  return {
+    result: { rounds, parallel8x2: runs, whatIf, whatIfAddConcurrency, splitConcurrency, isolationRatios, adds: addStudy.study, fsProbeUs },
+    batches,
+    rows,
+  };
 }
 
 export interface SequentialResult {
@@ -207,7 +248,11 @@ export interface SequentialResult {
 }
 
 /** Section 3b: sequential mode against parallel, 8 × `sleep 0.5`, alternating which goes first. */
-export async function sequentialVsParallel(repo: BenchRepo, workDir: string, reps: number): Promise<{ result: SequentialResult; rows: Row[] }> {
+export async function sequentialVsParallel(
+  repo: BenchRepo,
+  workDir: string,
+  reps: number,
+): Promise<{ result: SequentialResult; rows: Row[] }> {
   const sequential: RunMeasurement[] = [];
   const parallel: RunMeasurement[] = [];
   const seqSpec: RunSpec = { name: 'sequential-8x0.5s', steps: 8, sleepSeconds: 0.5, maxParallel: 1, keepWorktrees: 'always' };
@@ -220,15 +265,38 @@ export async function sequentialVsParallel(repo: BenchRepo, workDir: string, rep
       parallel.push(await measureRun(repo, workDir, parSpec));
       sequential.push(await measureRun(repo, workDir, seqSpec));
     }
-    log(`runs: 8×sleep 0.5 sequential ${fmtMs(sequential[r].wallMs)}${busy(sequential[r])}, parallel ${fmtMs(parallel[r].wallMs)}${busy(parallel[r])}`);
+    log(
+      `runs: 8×sleep 0.5 sequential ${fmtMs(sequential[r].wallMs)}${busy(sequential[r])}, parallel ${fmtMs(parallel[r].wallMs)}${busy(parallel[r])}`,
+    );
   }
   const seq = medianOf(sequential, (m) => m.wallMs);
   const par = medianOf(parallel, (m) => m.wallMs);
   const sec = 'sequential vs parallel';
   const rows: Row[] = [
-    { section: sec, measurement: 'sequential (max_parallel 1), 8 × sleep 0.5 s', value: fmtMs(seq), baseline: `ideal 4.00 s`, ratio: seq / 4000, note: `runs ${sequential.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}` },
-    { section: sec, measurement: 'parallel (max_parallel 8), 8 × sleep 0.5 s', value: fmtMs(par), baseline: `ideal 0.50 s`, ratio: par / 500, note: `runs ${parallel.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}` },
-    { section: sec, measurement: 'sequential / parallel', value: fmtMs(seq), baseline: `parallel ${fmtMs(par)}`, ratio: seq / par, target: 'report (ideal 8×)' },
+    {
+      section: sec,
+      measurement: 'sequential (max_parallel 1), 8 × sleep 0.5 s',
+      value: fmtMs(seq),
+      baseline: `ideal 4.00 s`,
+      ratio: seq / 4000,
+      note: `runs ${sequential.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}`,
+    },
+    {
+      section: sec,
+      measurement: 'parallel (max_parallel 8), 8 × sleep 0.5 s',
+      value: fmtMs(par),
+      baseline: `ideal 0.50 s`,
+      ratio: par / 500,
+      note: `runs ${parallel.map((m) => `${fmtMs(m.wallMs)}${busy(m)}`).join(', ')}`,
+    },
+    {
+      section: sec,
+      measurement: 'sequential / parallel',
+      value: fmtMs(seq),
+      baseline: `parallel ${fmtMs(par)}`,
+      ratio: seq / par,
+      target: 'report (ideal 8×)',
+    },
   ];
   return { result: { sequential, parallel }, rows };
 }
@@ -239,13 +307,22 @@ function breakdownRows(runs: readonly RunMeasurement[], section = S): Row[] {
   const first = runs[0].breakdown;
   return [
     { section, measurement: '  prepare (open repo, capture base, run_started)', value: fmtMs(b((x) => x.prepareMs)) },
-    { section, measurement: '  execute → last step started (worktree adds)', value: fmtMs(b((x) => x.untilLastStepStartedMs)), note: `worktree ready after (ms, per step, first run): ${first.worktreeReadyMs.map((x) => Math.round(x)).join(', ')}` },
+    {
+      section,
+      measurement: '  execute → last step started (worktree adds)',
+      value: fmtMs(b((x) => x.untilLastStepStartedMs)),
+      note: `worktree ready after (ms, per step, first run): ${first.worktreeReadyMs.map((x) => Math.round(x)).join(', ')}`,
+    },
     { section, measurement: '  last step: start → succeeded (sleep + capture)', value: fmtMs(b((x) => x.lastStepRunAndCaptureMs)) },
     { section, measurement: '  last step succeeded → run_finished (aggregate)', value: fmtMs(b((x) => x.aggregateMs)) },
     { section, measurement: '  after execute: run.settled() (delete removed worktrees)', value: fmtMs(b((x) => x.settledMs)) },
     {
-      section, measurement: '  git processes', value: `${first.gitProcesses}`,
-      note: `git time by command (first run): ${Object.entries(first.git).map(([k, v]) => `${k} ${v.count}× ${fmtMs(v.totalMs)}`).join('; ')}`,
+      section,
+      measurement: '  git processes',
+      value: `${first.gitProcesses}`,
+      note: `git time by command (first run): ${Object.entries(first.git)
+        .map(([k, v]) => `${k} ${v.count}× ${fmtMs(v.totalMs)}`)
+        .join('; ')}`,
     },
   ];
 }
@@ -254,13 +331,21 @@ function breakdownRows(runs: readonly RunMeasurement[], section = S): Row[] {
  * The engine's default: worktrees of successful steps are removed in the background during the
  * run. Measured after everything else that creates worktrees, on a disk with no recent deletions.
  */
-export async function removingRun(repo: BenchRepo, workDir: string, keptWallMs: number | undefined): Promise<{ result: RunMeasurement; rows: Row[] }> {
+export async function removingRun(
+  repo: BenchRepo,
+  workDir: string,
+  keptWallMs: number | undefined,
+): Promise<{ result: RunMeasurement; rows: Row[] }> {
   const m = await measureRun(repo, workDir, { name: 'parallel-8x2s-removing', steps: 8, sleepSeconds: 2, maxParallel: 8 });
   log(`runs: 8×sleep 2 with default keep_worktrees in ${fmtMs(m.wallMs)}${busy(m)}`);
   const section = '8 steps × sleep 2 s, default keep_worktrees';
   const rows: Row[] = [
     {
-      section, measurement: 'run wall time until the result (worktrees of succeeded steps removed)', value: fmtMs(m.wallMs), baseline: keptWallMs === undefined ? 'ideal 2.00 s' : `keep always: ${fmtMs(keptWallMs)}`, ratio: m.wallMs / (keptWallMs ?? 2000),
+      section,
+      measurement: 'run wall time until the result (worktrees of succeeded steps removed)',
+      value: fmtMs(m.wallMs),
+      baseline: keptWallMs === undefined ? 'ideal 2.00 s' : `keep always: ${fmtMs(keptWallMs)}`,
+      ratio: m.wallMs / (keptWallMs ?? 2000),
       note: `then run.settled() ${fmtMs(m.breakdown.settledMs)}${busy(m)}`,
     },
     ...breakdownRows([m], section),

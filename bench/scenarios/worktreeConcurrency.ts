@@ -43,24 +43,40 @@ export async function addBatch(repo: BenchRepo, root: string, concurrency: numbe
   const load = sampleLoad();
   const start = now();
   let registering = Promise.resolve();
-  await pool(dirs.map((dir) => async () => {
-    try {
-      if (split) {
-        const registered = registering.then(() => git(repo.dir, ['worktree', 'add', '--no-checkout', '--detach', '--quiet', dir, repo.head]));
-        registering = registered.then(() => undefined, () => undefined);
-        await registered;
-        await git(dir, ['reset', '--hard', '--quiet', 'HEAD']);
-      } else {
-        await git(repo.dir, ['worktree', 'add', '--detach', '--quiet', dir, repo.head]);
+  await pool(
+    dirs.map((dir) => async () => {
+      try {
+        if (split) {
+          const registered = registering.then(() =>
+            git(repo.dir, ['worktree', 'add', '--no-checkout', '--detach', '--quiet', dir, repo.head]),
+          );
+          registering = registered.then(
+            () => undefined,
+            () => undefined,
+          );
+          await registered;
+          await git(dir, ['reset', '--hard', '--quiet', 'HEAD']);
+        } else {
+          await git(repo.dir, ['worktree', 'add', '--detach', '--quiet', dir, repo.head]);
+        }
+        readyMs.push(now() - start);
+      } catch (error) {
+        failures.push(error instanceof Error ? error.message.split('\n')[0] : String(error));
       }
-      readyMs.push(now() - start);
-    } catch (error) {
-      failures.push(error instanceof Error ? error.message.split('\n')[0] : String(error));
-    }
-  }), concurrency);
+    }),
+    concurrency,
+  );
   const totalMs = now() - start;
   const share = othersShare(load, sampleLoad());
-  return { dirs, concurrency, split, failures, totalMs, readyMs: readyMs.sort((a, b) => a - b), othersCpu: share === undefined ? undefined : round(share, 3) };
+  return {
+    dirs,
+    concurrency,
+    split,
+    failures,
+    totalMs,
+    readyMs: readyMs.sort((a, b) => a - b),
+    othersCpu: share === undefined ? undefined : round(share, 3),
+  };
 }
 
 /**
@@ -68,16 +84,24 @@ export async function addBatch(repo: BenchRepo, root: string, concurrency: numbe
  * (src/core/git/worktrees.ts removeWorktree: `fs.rm` of the folder, then `git worktree prune`),
  * with git spawned directly; `remove --force` is git's own removal.
  */
-export async function removeBatch(repo: BenchRepo, dirs: readonly string[], strategy: RemovalStrategy, concurrency: number): Promise<number> {
+export async function removeBatch(
+  repo: BenchRepo,
+  dirs: readonly string[],
+  strategy: RemovalStrategy,
+  concurrency: number,
+): Promise<number> {
   const start = now();
-  await pool(dirs.map((dir) => async () => {
-    if (strategy === 'rm+prune') {
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-      await git(repo.dir, ['worktree', 'prune']);
-    } else {
-      await git(repo.dir, ['worktree', 'remove', '--force', dir]);
-    }
-  }), concurrency);
+  await pool(
+    dirs.map((dir) => async () => {
+      if (strategy === 'rm+prune') {
+        await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+        await git(repo.dir, ['worktree', 'prune']);
+      } else {
+        await git(repo.dir, ['worktree', 'remove', '--force', dir]);
+      }
+    }),
+    concurrency,
+  );
   return now() - start;
 }
 
@@ -89,7 +113,15 @@ export interface AddStudy {
   readonly concurrentAdds: number;
   readonly failures: string[];
   readonly split?: { concurrency: number; totalMs: number[]; medianTotalMs: number };
-  readonly adds: { concurrency: number; totalMs: number[]; othersCpu: (number | undefined)[]; medianTotalMs: number; minTotalMs: number; medianMeanReadyMs: number; medianFirstReadyMs: number }[];
+  readonly adds: {
+    concurrency: number;
+    totalMs: number[];
+    othersCpu: (number | undefined)[];
+    medianTotalMs: number;
+    minTotalMs: number;
+    medianMeanReadyMs: number;
+    medianFirstReadyMs: number;
+  }[];
   /** Median ms of one add at concurrency 1. */
   readonly steadyAddMs: number;
   readonly recommendedAdd: number;
@@ -116,25 +148,51 @@ export function addRows(batches: readonly AddBatch[]): { study: AddStudy; rows: 
     };
   });
   const splitBatches = batches.filter((b) => b.split);
-  const split = splitBatches.length === 0 ? undefined : { concurrency: splitBatches[0].concurrency, totalMs: splitBatches.map((b) => round(b.totalMs, 1)), medianTotalMs: median(splitBatches.map((b) => b.totalMs)) };
+  const split =
+    splitBatches.length === 0
+      ? undefined
+      : {
+          concurrency: splitBatches[0].concurrency,
+          totalMs: splitBatches.map((b) => round(b.totalMs, 1)),
+          medianTotalMs: median(splitBatches.map((b) => b.totalMs)),
+        };
   const concurrent = batches.filter((b) => b.concurrency > 1 && !b.split);
   const study: AddStudy = {
-    rounds: adds[0].totalMs.length, adds, split, concurrentAdds: concurrent.length * WORKTREES, failures: batches.flatMap((b) => b.failures), steadyAddMs: adds[0].medianTotalMs / WORKTREES, recommendedAdd: pickSmallest(adds, (a) => a.minTotalMs, 0.1).concurrency,
+    rounds: adds[0].totalMs.length,
+    adds,
+    split,
+    concurrentAdds: concurrent.length * WORKTREES,
+    failures: batches.flatMap((b) => b.failures),
+    steadyAddMs: adds[0].medianTotalMs / WORKTREES,
+    recommendedAdd: pickSmallest(adds, (a) => a.minTotalMs, 0.1).concurrency,
   };
   const base = adds[0].medianTotalMs;
   const rows: Row[] = adds.map((a) => ({
-    section: 'worktree adds ×8', measurement: `git worktree add ×8 at concurrency ${a.concurrency}`, value: fmtMs(a.medianTotalMs), baseline: `concurrency 1: ${fmtMs(base)}`, ratio: a.medianTotalMs / base,
+    section: 'worktree adds ×8',
+    measurement: `git worktree add ×8 at concurrency ${a.concurrency}`,
+    value: fmtMs(a.medianTotalMs),
+    baseline: `concurrency 1: ${fmtMs(base)}`,
+    ratio: a.medianTotalMs / base,
     note: `best ${fmtMs(a.minTotalMs)} (${(a.minTotalMs / adds[0].minTotalMs).toFixed(2)}× the best at 1); first ready after ${fmtMs(a.medianFirstReadyMs)}, mean ready after ${fmtMs(a.medianMeanReadyMs)}; runs ${a.totalMs.map((t, i) => `${fmtMs(t)}${busy(a.othersCpu[i])}`).join(', ')}`,
   }));
   if (split) {
     rows.push({
-      section: 'worktree adds ×8', measurement: `add --no-checkout one at a time + reset --hard at concurrency ${split.concurrency}`, value: fmtMs(split.medianTotalMs), baseline: `concurrency 1: ${fmtMs(base)}`, ratio: split.medianTotalMs / base,
+      section: 'worktree adds ×8',
+      measurement: `add --no-checkout one at a time + reset --hard at concurrency ${split.concurrency}`,
+      value: fmtMs(split.medianTotalMs),
+      baseline: `concurrency 1: ${fmtMs(base)}`,
+      ratio: split.medianTotalMs / base,
       note: `entries registered one at a time, checkouts in parallel; runs ${split.totalMs.map((t) => fmtMs(t)).join(', ')}`,
     });
   }
   rows.push({
-    section: 'worktree adds ×8', measurement: 'concurrent git worktree add that failed', value: `${study.failures.length} of ${study.concurrentAdds}`,
-    note: study.failures.length > 0 ? study.failures.slice(0, 3).join(' | ') : 'no add/add race seen (git 2.39, no prune or removal running meanwhile)',
+    section: 'worktree adds ×8',
+    measurement: 'concurrent git worktree add that failed',
+    value: `${study.failures.length} of ${study.concurrentAdds}`,
+    note:
+      study.failures.length > 0
+        ? study.failures.slice(0, 3).join(' | ')
+        : 'no add/add race seen (git 2.39, no prune or removal running meanwhile)',
   });
   return { study, rows };
 }
@@ -157,9 +215,18 @@ export interface RemovalStudy {
  * times the disk's file creation and two more `git worktree add` (kept), to show what mass deletion
  * does to the checkouts after it. Runs last: its deletions slow every checkout after it.
  */
-export async function removalStudy(repo: BenchRepo, root: string, batches: AddBatch[], steadyAddMs: number, probeRoot: string): Promise<{ study: RemovalStudy; rows: Row[] }> {
+export async function removalStudy(
+  repo: BenchRepo,
+  root: string,
+  batches: AddBatch[],
+  steadyAddMs: number,
+  probeRoot: string,
+): Promise<{ study: RemovalStudy; rows: Row[] }> {
   const settings: { strategy: RemovalStrategy; concurrency: number }[] = REMOVE_CONCURRENCIES.flatMap((concurrency, i) => {
-    const pair = [{ strategy: 'rm+prune' as const, concurrency }, { strategy: 'remove --force' as const, concurrency }];
+    const pair = [
+      { strategy: 'rm+prune' as const, concurrency },
+      { strategy: 'remove --force' as const, concurrency },
+    ];
     return i % 2 === 0 ? pair : pair.reverse();
   });
   const times = new Map<string, number[]>(settings.map((s) => [`${s.strategy}@${s.concurrency}`, []]));
@@ -183,29 +250,49 @@ export async function removalStudy(repo: BenchRepo, root: string, batches: AddBa
     await git(repo.dir, ['worktree', 'add', '--detach', '--quiet', path.join(root, `after-removals-${i}`), repo.head]);
     after.push(now() - t);
   }
-  log(`worktrees: adds after the removals ${after.map((x) => fmtMs(x)).join(', ')}; disk ${probeBefore} → ${probeAfter} µs per file creation`);
+  log(
+    `worktrees: adds after the removals ${after.map((x) => fmtMs(x)).join(', ')}; disk ${probeBefore} → ${probeAfter} µs per file creation`,
+  );
   const removals = settings.map((s) => {
     const ts = times.get(`${s.strategy}@${s.concurrency}`)!;
     return { ...s, totalMs: ts.map((t) => round(t, 1)), medianTotalMs: median(ts) };
   });
-  const best = pickSmallest([...removals].sort((a, b) => a.concurrency - b.concurrency), (x) => x.medianTotalMs);
+  const best = pickSmallest(
+    [...removals].sort((a, b) => a.concurrency - b.concurrency),
+    (x) => x.medianTotalMs,
+  );
   const medianAfter = median(after);
   const study: RemovalStudy = {
-    removals, addAfterRemovalMs: after.map((x) => round(x, 1)), steadyAddMs, medianAddAfterRemovalMs: medianAfter, fsProbeUs: [probeBefore, probeAfter],
+    removals,
+    addAfterRemovalMs: after.map((x) => round(x, 1)),
+    steadyAddMs,
+    medianAddAfterRemovalMs: medianAfter,
+    fsProbeUs: [probeBefore, probeAfter],
     recommendedRemoval: { strategy: best.strategy, concurrency: best.concurrency },
   };
   const rmBase = removals[0].medianTotalMs;
   const rows: Row[] = removals.map((x) => ({
-    section: 'worktree removals ×8', measurement: `${x.strategy} ×8 at concurrency ${x.concurrency}`, value: fmtMs(x.medianTotalMs), baseline: `rm+prune @1: ${fmtMs(rmBase)}`, ratio: x.medianTotalMs / rmBase,
+    section: 'worktree removals ×8',
+    measurement: `${x.strategy} ×8 at concurrency ${x.concurrency}`,
+    value: fmtMs(x.medianTotalMs),
+    baseline: `rm+prune @1: ${fmtMs(rmBase)}`,
+    ratio: x.medianTotalMs / rmBase,
     note: `runs ${x.totalMs.map((t) => fmtMs(t)).join(', ')}`,
   }));
   rows.push(
     {
-      section: 'worktree removals ×8', measurement: 'git worktree add 2 s after the removals', value: fmtMs(medianAfter), baseline: `add in the rounds ${fmtMs(steadyAddMs)}`, ratio: medianAfter / steadyAddMs,
+      section: 'worktree removals ×8',
+      measurement: 'git worktree add 2 s after the removals',
+      value: fmtMs(medianAfter),
+      baseline: `add in the rounds ${fmtMs(steadyAddMs)}`,
+      ratio: medianAfter / steadyAddMs,
       note: `each: ${study.addAfterRemovalMs.map((x) => fmtMs(x)).join(', ')}`,
     },
     {
-      section: 'worktree removals ×8', measurement: 'disk: µs per file creation before / after the removals', value: `${probeBefore.toFixed(0)} / ${probeAfter.toFixed(0)}`, ratio: probeAfter / probeBefore,
+      section: 'worktree removals ×8',
+      measurement: 'disk: µs per file creation before / after the removals',
+      value: `${probeBefore.toFixed(0)} / ${probeAfter.toFixed(0)}`,
+      ratio: probeAfter / probeBefore,
       note: 'journal-less ext4: inode allocation skips inodes deleted in the last 60 s (360 s while their table block is dirty)',
     },
   );
@@ -217,7 +304,11 @@ export async function removalStudy(repo: BenchRepo, root: string, batches: AddBa
  * `checkout --detach --force` and `clean -ffdx`, one after another (only the files that differ
  * are rewritten), against 8 fresh `git worktree add` one after another.
  */
-export async function recycleStudy(dirs: readonly string[], commits: readonly string[], addMs: number): Promise<{ ms: number; rows: Row[] }> {
+export async function recycleStudy(
+  dirs: readonly string[],
+  commits: readonly string[],
+  addMs: number,
+): Promise<{ ms: number; rows: Row[] }> {
   const start = now();
   for (let i = 0; i < dirs.length; i++) {
     await git(dirs[i], ['checkout', '--detach', '--force', '--quiet', commits[i % commits.length]]);
@@ -227,9 +318,15 @@ export async function recycleStudy(dirs: readonly string[], commits: readonly st
   log(`worktrees: recycle ×8 ${fmtMs(ms)}`);
   return {
     ms,
-    rows: [{
-      section: 'worktree adds ×8', measurement: 'recycle 8 existing worktrees (checkout --force + clean), one at a time', value: fmtMs(ms), baseline: `git worktree add ×8 @1 ${fmtMs(addMs)}`, ratio: ms / addMs,
-      note: 'each moved to a step result of the fold section: 54 files differ from HEAD',
-    }],
+    rows: [
+      {
+        section: 'worktree adds ×8',
+        measurement: 'recycle 8 existing worktrees (checkout --force + clean), one at a time',
+        value: fmtMs(ms),
+        baseline: `git worktree add ×8 @1 ${fmtMs(addMs)}`,
+        ratio: ms / addMs,
+        note: 'each moved to a step result of the fold section: 54 files differ from HEAD',
+      },
+    ],
   };
 }

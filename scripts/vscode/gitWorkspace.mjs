@@ -17,7 +17,10 @@ export const fixturesDir = path.join(projectRoot, 'test', 'integration', 'fixtur
 export async function createDemoWorkspace(dir) {
   // Variables a surrounding git (a hook, a rebase) may have set would point git elsewhere.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
-  await run(process.execPath, [path.join(projectRoot, 'examples', 'setupDemo.mjs'), dir], { env, step: 'creating the demo workspace (examples/setupDemo.mjs)' });
+  await run(process.execPath, [path.join(projectRoot, 'examples', 'setupDemo.mjs'), dir], {
+    env,
+    step: 'creating the demo workspace (examples/setupDemo.mjs)',
+  });
   const fixtures = path.join(fixturesDir, 'workflows');
   for (const f of await readdir(fixtures)) await cp(path.join(fixtures, f), path.join(dir, 'workflows', f));
   const git = (...args) =>

@@ -19,10 +19,19 @@ export async function installTools() {
   // code-server's postinstall checks that the Node running npm is 24, and builds native modules
   // with node-gyp, which would download Node's headers unless npm_config_nodedir points at them.
   const node24Env = { PATH: `${path.dirname(node24Bin)}:${process.env.PATH}`, npm_config_nodedir: node24Dir };
-  await ensureNpmTool('code-server', `code-server@${versions.codeServer}`, () => run(node24Bin, [path.join(codeServerDir, 'out', 'node', 'entry.js'), '--version'], { env: { ...cleanEnv(), HOME: path.join(toolsDir, 'code-server', 'home') } }), node24Env);
+  await ensureNpmTool(
+    'code-server',
+    `code-server@${versions.codeServer}`,
+    () =>
+      run(node24Bin, [path.join(codeServerDir, 'out', 'node', 'entry.js'), '--version'], {
+        env: { ...cleanEnv(), HOME: path.join(toolsDir, 'code-server', 'home') },
+      }),
+    node24Env,
+  );
   // The browser is Debian's; playwright-core's own browser download (`playwright install`) would fail here.
   await ensureNpmTool('playwright', `playwright-core@${versions.playwrightCore}`, async () => {
-    if (!existsSync(path.join(playwrightDir, 'node_modules', 'playwright-core', 'package.json'))) throw new Error('playwright-core is missing');
+    if (!existsSync(path.join(playwrightDir, 'node_modules', 'playwright-core', 'package.json')))
+      throw new Error('playwright-core is missing');
   });
 }
 
@@ -31,14 +40,22 @@ async function ensureAptPackages() {
   for (const pkg of aptPackages) if (!(await isDebInstalled(pkg))) missing.push(pkg);
   if (missing.length === 0 && existsSync(chromiumBin)) return log('apt packages: present');
   if (process.getuid?.() !== 0) {
-    throw new HarnessError('apt-get install', `missing Debian packages: ${missing.join(' ')}`, `run as root, or: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
+    throw new HarnessError(
+      'apt-get install',
+      `missing Debian packages: ${missing.join(' ')}`,
+      `run as root, or: sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`,
+    );
   }
   const started = Date.now();
   log(`apt packages: installing ${missing.join(' ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const hint = 'check that the Debian mirror is reachable (apt-get update), then run again';
   await run('apt-get', ['update'], { env, step: 'apt-get update', hint });
-  await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, step: `apt-get install ${missing.join(' ')}`, hint });
+  await run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    env,
+    step: `apt-get install ${missing.join(' ')}`,
+    hint,
+  });
   log(`apt packages: done in ${seconds(started)}`);
 }
 
@@ -89,7 +106,8 @@ async function ensureNpmTool(name, spec, check, extraEnv = {}) {
  * Settings a user gives through the environment (registry, cache, cafile, proxy) are kept.
  */
 export function cleanEnv() {
-  const injected = /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_(local_prefix|prefix|global_prefix|user_agent|node_gyp|npm_version|loglevel|nodedir)$)/i;
+  const injected =
+    /^npm_(package_|lifecycle_|command$|execpath$|node_execpath$|config_(local_prefix|prefix|global_prefix|user_agent|node_gyp|npm_version|loglevel|nodedir)$)/i;
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !injected.test(k)));
 }
 

@@ -22,18 +22,35 @@ const vsceFlags = ['--no-dependencies', '--allow-missing-repository', '--no-rewr
 export async function packageExtension(outDir) {
   await mkdir(outDir, { recursive: true });
   const vsix = path.join(outDir, 'tapps-flow.vsix');
-  await run(vsce, ['package', ...vsceFlags, '-o', vsix], { cwd: projectRoot, step: 'vsce package', hint: 'run `npm run package` to see vsce\'s full output' });
+  await run(vsce, ['package', ...vsceFlags, '-o', vsix], {
+    cwd: projectRoot,
+    step: 'vsce package',
+    hint: "run `npm run package` to see vsce's full output",
+  });
   return vsix;
 }
 
 /** What `vsce ls` says the package holds, one path a line. */
 export async function packagedFiles() {
   const out = await run(vsce, ['ls', '--no-dependencies'], { cwd: projectRoot, step: 'vsce ls' });
-  return out.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 /** Files the package must hold, and the only ones it may (`.vscodeignore` ships what runs). */
-const required = ['dist/extension.js', 'dist/engine.js', 'dist/cli.js', 'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'schema/workflow.schema.json'];
+const required = [
+  'dist/extension.js',
+  'dist/engine.js',
+  'dist/cli.js',
+  'package.json',
+  'README.md',
+  'LICENSE',
+  'CHANGELOG.md',
+  'schema/workflow.schema.json',
+];
 const allowed = (f) => required.includes(f) || f.startsWith('media/') || f.startsWith('schema/');
 
 /** @returns {string[]} what is wrong with the file list (empty when it is right) */
@@ -51,8 +68,12 @@ export function checkPackagedFiles(files) {
 export async function installVsix(vsix, extensionsDir, home) {
   await mkdir(extensionsDir, { recursive: true });
   await mkdir(home, { recursive: true });
-  await run(node24Bin, [path.join(codeServerDir, 'out', 'node', 'entry.js'), '--extensions-dir', extensionsDir, '--install-extension', vsix], {
-    env: serverEnv(home),
-    step: `code-server --install-extension ${path.basename(vsix)}`,
-  });
+  await run(
+    node24Bin,
+    [path.join(codeServerDir, 'out', 'node', 'entry.js'), '--extensions-dir', extensionsDir, '--install-extension', vsix],
+    {
+      env: serverEnv(home),
+      step: `code-server --install-extension ${path.basename(vsix)}`,
+    },
+  );
 }

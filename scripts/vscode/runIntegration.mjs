@@ -51,7 +51,9 @@ async function main(tally) {
   await pruneOldRuns();
   await installTools();
   const passes = new Set(selected);
-  for (const p of passes) if (!allPasses.includes(p)) throw new HarnessError('TAPPS_INTEGRATION_PASSES', `unknown pass "${p}"`, `expected some of ${allPasses.join(', ')}`);
+  for (const p of passes)
+    if (!allPasses.includes(p))
+      throw new HarnessError('TAPPS_INTEGRATION_PASSES', `unknown pass "${p}"`, `expected some of ${allPasses.join(', ')}`);
 
   // First, because vsce's prepublish writes the production bundle into dist/; the build below
   // puts the development bundle (with source maps) back for the other passes.
@@ -88,7 +90,11 @@ async function main(tally) {
       const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
       // A run made before the window opens, by the CLI: history the untrusted window must still show.
       const cliRun = 'cli-before-untrusted';
-      await run(process.execPath, [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun], { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' });
+      await run(
+        process.execPath,
+        [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun],
+        { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' },
+      );
       return runSuitePass({
         suite: 'untrusted',
         passDir,
@@ -98,7 +104,11 @@ async function main(tally) {
         // says so (code-server's does not). The startup prompt is a modal dialog: never show it.
         server: {
           disableWorkspaceTrust: false,
-          settings: { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.emptyWindow': false },
+          settings: {
+            'security.workspace.trust.enabled': true,
+            'security.workspace.trust.startupPrompt': 'never',
+            'security.workspace.trust.emptyWindow': false,
+          },
         },
         env: { TAPPS_TEST_CLI_RUN: cliRun },
       });
@@ -115,7 +125,8 @@ async function main(tally) {
       const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
       // The README's screenshots change only when asked (TAPPS_UPDATE_SCREENSHOTS=1); a plain run
       // keeps its screenshots with the pass, so that running the tests leaves the tree clean.
-      const screenshotsDir = process.env.TAPPS_UPDATE_SCREENSHOTS === '1' ? path.join(projectRoot, 'media', 'screenshots') : path.join(passDir, 'screenshots');
+      const screenshotsDir =
+        process.env.TAPPS_UPDATE_SCREENSHOTS === '1' ? path.join(projectRoot, 'media', 'screenshots') : path.join(passDir, 'screenshots');
       return runUiTest({ passDir, workspace, extensionsDir, screenshotsDir });
     });
   }
@@ -132,7 +143,10 @@ async function main(tally) {
       const probe = path.join(passDir, 'probe');
       await mkdir(probe, { recursive: true });
       // (With a `main`: the host maps only extensions with code to their folders.)
-      await writeFile(path.join(probe, 'package.json'), `${JSON.stringify({ name: 'tapps-flow-vsix-probe', publisher: 'tapps-test', version: '0.0.0', engines: { vscode: '^1.90.0' }, main: './probe.js' }, null, 2)}\n`);
+      await writeFile(
+        path.join(probe, 'package.json'),
+        `${JSON.stringify({ name: 'tapps-flow-vsix-probe', publisher: 'tapps-test', version: '0.0.0', engines: { vscode: '^1.90.0' }, main: './probe.js' }, null, 2)}\n`,
+      );
       await writeFile(path.join(probe, 'probe.js'), 'exports.activate = () => undefined;\n');
       await cp(integrationOutDir, path.join(probe, 'integration'), { recursive: true });
       return runSuitePass({

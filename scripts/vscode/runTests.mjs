@@ -52,7 +52,11 @@ export async function runTests(options) {
       if (e !== timeout) throw new HarnessError('opening the workbench', e.message, `is code-server still running at ${origin}?`);
       const shot = path.join(runDir, 'timeout.png');
       await page.screenshot({ path: shot }).catch(() => undefined);
-      throw new HarnessError('running the integration tests', `the workbench did not report an exit code within ${timeoutMs / 1000} s`, `look at ${shot} and the logs under ${runDir}`);
+      throw new HarnessError(
+        'running the integration tests',
+        `the workbench did not report an exit code within ${timeoutMs / 1000} s`,
+        `look at ${shot} and the logs under ${runDir}`,
+      );
     }
   } finally {
     clearTimeout(timer);
@@ -72,7 +76,15 @@ export function launchBrowser(profileDir) {
     executablePath: chromiumBin,
     headless: true,
     viewport: { width: 1280, height: 800 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 

@@ -35,7 +35,12 @@ import { codeServerDir, node24Bin } from './paths.mjs';
 export async function startServer({ runDir, disableWorkspaceTrust = true, settings = {}, extensionsDir, readyTimeoutMs = 30_000 }) {
   const dir = path.join(runDir, 'server');
   const cwd = path.join(dir, 'cwd');
-  const folders = { home: path.join(dir, 'home'), cwd, userData: path.join(dir, 'user-data'), extensions: extensionsDir ?? path.join(dir, 'extensions') };
+  const folders = {
+    home: path.join(dir, 'home'),
+    cwd,
+    userData: path.join(dir, 'user-data'),
+    extensions: extensionsDir ?? path.join(dir, 'extensions'),
+  };
   for (const d of Object.values(folders)) await mkdir(d, { recursive: true });
   // code-server keeps the user's settings on the server side, in the profile folder.
   await mkdir(path.join(folders.userData, 'User'), { recursive: true });
@@ -44,17 +49,23 @@ export async function startServer({ runDir, disableWorkspaceTrust = true, settin
   const logFile = path.join(dir, 'server.log');
   const args = [
     path.join(codeServerDir, 'out', 'node', 'entry.js'),
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--auth', 'none',
-    '--user-data-dir', folders.userData,
-    '--extensions-dir', folders.extensions,
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--auth',
+    'none',
+    '--user-data-dir',
+    folders.userData,
+    '--extensions-dir',
+    folders.extensions,
     '--disable-telemetry',
     '--disable-update-check',
     ...(disableWorkspaceTrust ? ['--disable-workspace-trust'] : []),
     // A closed browser tab otherwise keeps its extension host alive for hours.
-    '--reconnection-grace-time', '5',
+    '--reconnection-grace-time',
+    '5',
     // Without it the built workbench ignores the test payload in the URL and runs nothing.
-    '--vscode-option', 'enable-smoke-test-driver',
+    '--vscode-option',
+    'enable-smoke-test-driver',
   ];
   const env = serverEnv(folders.home);
   const out = openSync(logFile, 'a');
@@ -75,11 +86,16 @@ export async function startServer({ runDir, disableWorkspaceTrust = true, settin
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (exited !== null) throw new HarnessError('starting code-server', `it exited (${exited}) before it was ready\n${tail(logFile)}`, `see ${logFile}`);
+    if (exited !== null)
+      throw new HarnessError('starting code-server', `it exited (${exited}) before it was ready\n${tail(logFile)}`, `see ${logFile}`);
     if (await isHealthy(origin)) return { port, origin, logFile, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new HarnessError('starting code-server', `GET ${origin}/healthz did not answer 200 within ${readyTimeoutMs / 1000} s\n${tail(logFile)}`, `see ${logFile}`);
+      throw new HarnessError(
+        'starting code-server',
+        `GET ${origin}/healthz did not answer 200 within ${readyTimeoutMs / 1000} s\n${tail(logFile)}`,
+        `see ${logFile}`,
+      );
     }
     await sleep(200);
   }

@@ -15,7 +15,8 @@ import { startServer } from './server.mjs';
  * (`Canceled` is the workbench disposing the extension host's pending requests on exit):
  * left out of stdout (unless TAPPS_INTEGRATION_VERBOSE=1), always kept in <pass>/workbench.log.
  */
-const noise = /^(\[AgentHost|\[ChatModelSelection\]|\[AccountPolicyGate\]|Ignoring fetching additional builtin extensions|Updating additional builtin extensions cache|Creating a socket|Resolv(ing|ed) connection token|Canceled: Canceled|\[reconnection-grace-time\]|\[Service Worker\])/;
+const noise =
+  /^(\[AgentHost|\[ChatModelSelection\]|\[AccountPolicyGate\]|Ignoring fetching additional builtin extensions|Updating additional builtin extensions cache|Creating a socket|Resolv(ing|ed) connection token|Canceled: Canceled|\[reconnection-grace-time\]|\[Service Worker\])/;
 const verbose = process.env.TAPPS_INTEGRATION_VERBOSE === '1';
 const summaryPattern = /^suite (\S+): (\d+) passed, (\d+) failed$/;
 
@@ -51,7 +52,15 @@ export const quietSettings = Object.freeze({
  */
 
 /** @param {SuitePassOptions} options @returns {Promise<{ passed: number, failed: number }>} */
-export async function runSuitePass({ suite, passDir, workspace, extensionDevelopmentPath = projectRoot, extensionTestsPath = integrationEntry, server: serverOptions = {}, env = {} }) {
+export async function runSuitePass({
+  suite,
+  passDir,
+  workspace,
+  extensionDevelopmentPath = projectRoot,
+  extensionTestsPath = integrationEntry,
+  server: serverOptions = {},
+  env = {},
+}) {
   await mkdir(passDir, { recursive: true });
   let t = Date.now();
   const server = await startServer({ runDir: passDir, ...serverOptions, settings: { ...quietSettings, ...serverOptions.settings } });
@@ -67,7 +76,12 @@ export async function runSuitePass({ suite, passDir, workspace, extensionDevelop
       extensionTestsPath,
       runDir: passDir,
       ...(process.env.TAPPS_INTEGRATION_TIMEOUT_MS ? { timeoutMs: Number(process.env.TAPPS_INTEGRATION_TIMEOUT_MS) } : {}),
-      env: { TAPPS_TEST_SUITE: suite, TAPPS_TEST_WORKSPACE: workspace, ...env, ...(process.env.MOCHA_GREP ? { MOCHA_GREP: process.env.MOCHA_GREP } : {}) },
+      env: {
+        TAPPS_TEST_SUITE: suite,
+        TAPPS_TEST_WORKSPACE: workspace,
+        ...env,
+        ...(process.env.MOCHA_GREP ? { MOCHA_GREP: process.env.MOCHA_GREP } : {}),
+      },
       onLog: (line, level) => {
         workbenchLog.write(`[${level}] ${line}\n`);
         if (verbose || !noise.test(line)) console.log(line);
@@ -76,7 +90,12 @@ export async function runSuitePass({ suite, passDir, workspace, extensionDevelop
       },
     });
     log(`${suite}: tests ran in ${secondsSince(t)}, exit code ${code}; logs in ${path.relative(projectRoot, passDir)}`);
-    if (!summary) throw new HarnessError(`the ${suite} suite`, 'it printed no "suite NAME: N passed, N failed" line', `see ${path.join(passDir, 'workbench.log')}`);
+    if (!summary)
+      throw new HarnessError(
+        `the ${suite} suite`,
+        'it printed no "suite NAME: N passed, N failed" line',
+        `see ${path.join(passDir, 'workbench.log')}`,
+      );
     // The extension host can exit non-zero after a clean report (a crash in teardown): count it.
     return code === 0 ? summary : { passed: summary.passed, failed: Math.max(summary.failed, 1) };
   } finally {
@@ -89,7 +108,10 @@ export async function runSuitePass({ suite, passDir, workspace, extensionDevelop
 /** Kills step processes a failed pass left running in its workspace, and says so. */
 export function reportStrays(pass, workspace) {
   const killed = killStrays(workspace);
-  if (killed > 0) console.error(`[integration] ${pass}: killed ${killed} process(es) still running in ${path.relative(projectRoot, workspace)} after the pass (a run was left going)`);
+  if (killed > 0)
+    console.error(
+      `[integration] ${pass}: killed ${killed} process(es) still running in ${path.relative(projectRoot, workspace)} after the pass (a run was left going)`,
+    );
 }
 
 export function log(line) {

@@ -56,58 +56,80 @@ export async function runUiTest({ passDir, workspace, extensionsDir, screenshots
   };
 
   const checks = [
-    ['opens the Tapps Flow view from the activity bar', async () => {
-      await page.goto(`${server.origin}/?folder=${encodeURIComponent(workspace)}`);
-      await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
-      await page.locator('.activitybar .action-label[aria-label^="Tapps Flow"]').click();
-      await page.locator('.part.sidebar').getByText('No workflow runs yet.').waitFor({ state: 'visible' });
-      // Wider, as a user reading the steps' descriptions would make it: drag the sidebar's edge.
-      const box = await page.locator('.part.sidebar').boundingBox();
-      await page.mouse.move(box.x + box.width, box.y + box.height / 2);
-      await page.mouse.down();
-      await page.mouse.move(box.x + 480, box.y + box.height / 2, { steps: 5 });
-      await page.mouse.up();
-    }],
-    ['starts workflows/slow.yaml from the command palette and sees its steps running', async () => {
-      await runFromPalette(page, 'workflows/slow.yaml');
-      for (const step of ['slow-a', 'slow-b']) {
-        await treeRow(page, step).locator('.codicon-loading').waitFor({ state: 'visible' });
-      }
-      await treeRow(page, 'Slow steps').filter({ hasText: /2 running/ }).waitFor({ state: 'visible' });
-      await treeRow(page, 'slow-a').filter({ hasText: 'waiting for a cancel' }).waitFor({ state: 'visible' });
-      await shot('running.png');
-    }],
-    ["cancels a running step with the step's inline button", async () => {
-      await clickInlineAction(treeRow(page, 'slow-a'), 'Cancel Step');
-      await treeRow(page, 'slow-a').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
-      await treeRow(page, 'after-a').filter({ hasText: 'skipped' }).waitFor({ state: 'visible' });
-      await treeRow(page, 'slow-b').locator('.codicon-loading').waitFor({ state: 'visible' });
-    }],
-    ["cancels the run with the run's inline button", async () => {
-      await clickInlineAction(treeRow(page, 'Slow steps'), 'Cancel Run');
-      await treeRow(page, 'Slow steps').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
-      await treeRow(page, 'slow-b').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
-      // Collapsed, so that the next run has the view to itself.
-      await page.locator('.part.sidebar .action-label[aria-label^="Collapse All"]:visible').first().click();
-      await treeRow(page, 'slow-b').waitFor({ state: 'detached' });
-    }],
-    ['runs workflows/conflicting.yaml and sees its Conflicts node', async () => {
-      await runFromPalette(page, 'workflows/conflicting.yaml');
-      await treeRow(page, 'Two steps, one line').filter({ hasText: 'conflicted' }).waitFor({ state: 'visible' });
-      await treeRow(page, 'Conflicts (1)').waitFor({ state: 'visible' });
-      await treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }).waitFor({ state: 'visible' });
-      await shot('conflicts.png');
-    }],
-    ['clicks the conflict and sees the diff editor of the two versions', async () => {
-      await treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }).click();
-      const diff = page.locator('.monaco-diff-editor');
-      await diff.waitFor({ state: 'visible' });
-      await page.locator('.tabs-container .tab', { hasText: 'services/auth/index.js: auth-rename ↔ auth-reword' }).waitFor({ state: 'visible' });
-      // Side by side or inline (the workbench picks inline when the editor is narrow): both lines show.
-      await page.locator('.monaco-diff-editor', { hasText: "Error('credentials required')" }).waitFor({ state: 'visible' });
-      await page.locator('.monaco-diff-editor', { hasText: "Error('user and password are" }).waitFor({ state: 'visible' });
-      await shot('diff.png');
-    }],
+    [
+      'opens the Tapps Flow view from the activity bar',
+      async () => {
+        await page.goto(`${server.origin}/?folder=${encodeURIComponent(workspace)}`);
+        await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
+        await page.locator('.activitybar .action-label[aria-label^="Tapps Flow"]').click();
+        await page.locator('.part.sidebar').getByText('No workflow runs yet.').waitFor({ state: 'visible' });
+        // Wider, as a user reading the steps' descriptions would make it: drag the sidebar's edge.
+        const box = await page.locator('.part.sidebar').boundingBox();
+        await page.mouse.move(box.x + box.width, box.y + box.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(box.x + 480, box.y + box.height / 2, { steps: 5 });
+        await page.mouse.up();
+      },
+    ],
+    [
+      'starts workflows/slow.yaml from the command palette and sees its steps running',
+      async () => {
+        await runFromPalette(page, 'workflows/slow.yaml');
+        for (const step of ['slow-a', 'slow-b']) {
+          await treeRow(page, step).locator('.codicon-loading').waitFor({ state: 'visible' });
+        }
+        await treeRow(page, 'Slow steps')
+          .filter({ hasText: /2 running/ })
+          .waitFor({ state: 'visible' });
+        await treeRow(page, 'slow-a').filter({ hasText: 'waiting for a cancel' }).waitFor({ state: 'visible' });
+        await shot('running.png');
+      },
+    ],
+    [
+      "cancels a running step with the step's inline button",
+      async () => {
+        await clickInlineAction(treeRow(page, 'slow-a'), 'Cancel Step');
+        await treeRow(page, 'slow-a').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
+        await treeRow(page, 'after-a').filter({ hasText: 'skipped' }).waitFor({ state: 'visible' });
+        await treeRow(page, 'slow-b').locator('.codicon-loading').waitFor({ state: 'visible' });
+      },
+    ],
+    [
+      "cancels the run with the run's inline button",
+      async () => {
+        await clickInlineAction(treeRow(page, 'Slow steps'), 'Cancel Run');
+        await treeRow(page, 'Slow steps').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
+        await treeRow(page, 'slow-b').filter({ hasText: 'cancelled' }).waitFor({ state: 'visible' });
+        // Collapsed, so that the next run has the view to itself.
+        await page.locator('.part.sidebar .action-label[aria-label^="Collapse All"]:visible').first().click();
+        await treeRow(page, 'slow-b').waitFor({ state: 'detached' });
+      },
+    ],
+    [
+      'runs workflows/conflicting.yaml and sees its Conflicts node',
+      async () => {
+        await runFromPalette(page, 'workflows/conflicting.yaml');
+        await treeRow(page, 'Two steps, one line').filter({ hasText: 'conflicted' }).waitFor({ state: 'visible' });
+        await treeRow(page, 'Conflicts (1)').waitFor({ state: 'visible' });
+        await treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }).waitFor({ state: 'visible' });
+        await shot('conflicts.png');
+      },
+    ],
+    [
+      'clicks the conflict and sees the diff editor of the two versions',
+      async () => {
+        await treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }).click();
+        const diff = page.locator('.monaco-diff-editor');
+        await diff.waitFor({ state: 'visible' });
+        await page
+          .locator('.tabs-container .tab', { hasText: 'services/auth/index.js: auth-rename ↔ auth-reword' })
+          .waitFor({ state: 'visible' });
+        // Side by side or inline (the workbench picks inline when the editor is narrow): both lines show.
+        await page.locator('.monaco-diff-editor', { hasText: "Error('credentials required')" }).waitFor({ state: 'visible' });
+        await page.locator('.monaco-diff-editor', { hasText: "Error('user and password are" }).waitFor({ state: 'visible' });
+        await shot('diff.png');
+      },
+    ],
   ];
 
   let passed = 0;
@@ -130,7 +152,9 @@ export async function runUiTest({ passDir, workspace, extensionsDir, screenshots
         failed++;
         const file = path.join(passDir, `ui-failure-${i + 1}.png`);
         await page.screenshot({ path: file }).catch(() => undefined);
-        console.log(`  ✘ ${name}\n    ${String(e.message).split('\n').join('\n    ')}\n    screenshot: ${path.relative(projectRoot, file)}`);
+        console.log(
+          `  ✘ ${name}\n    ${String(e.message).split('\n').join('\n    ')}\n    screenshot: ${path.relative(projectRoot, file)}`,
+        );
       }
     }
   } finally {

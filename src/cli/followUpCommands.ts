@@ -32,9 +32,20 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
   }
   const { runs, problems } = await listRuns(repo.root);
   for (const p of problems) warn(`warning: unreadable run ${p}`);
-  if (json) print(JSON.stringify(runs.map((r) => runReport(r.snapshot, r.dir)), null, 2));
+  if (json)
+    print(
+      JSON.stringify(
+        runs.map((r) => runReport(r.snapshot, r.dir)),
+        null,
+        2,
+      ),
+    );
   else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: tapps-flow run <workflow.yaml>`);
-  else for (const r of runs) print(`${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)`);
+  else
+    for (const r of runs)
+      print(
+        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)`,
+      );
   return EXIT.succeeded;
 }
 
@@ -54,7 +65,11 @@ export async function cancelCommand(repoDir: string, runId: string, step: string
 
 export async function applyCommand(repoDir: string, runId: string): Promise<number> {
   const result = await applyResult(repoDir, runId);
-  print(result.changed.length === 0 ? `Run ${runId}: nothing to apply, your files already match its result.` : `Applied run ${runId}: ${result.changed.length} path(s) changed in your working tree (your index is untouched):`);
+  print(
+    result.changed.length === 0
+      ? `Run ${runId}: nothing to apply, your files already match its result.`
+      : `Applied run ${runId}: ${result.changed.length} path(s) changed in your working tree (your index is untouched):`,
+  );
   for (const p of result.changed) print(`  ${p}`);
   return EXIT.succeeded;
 }
@@ -62,19 +77,37 @@ export async function applyCommand(repoDir: string, runId: string): Promise<numb
 export async function branchCommand(repoDir: string, runId: string, name: string): Promise<number> {
   const result = await branchFromResult(repoDir, runId, name);
   print(`Created branch ${name} at ${result.commit}.`);
-  if (result.unresolved > 0) warn(`warning: the result still has ${result.unresolved} unresolved conflict(s); the branch holds the earlier step's version of those paths.`);
+  if (result.unresolved > 0)
+    warn(
+      `warning: the result still has ${result.unresolved} unresolved conflict(s); the branch holds the earlier step's version of those paths.`,
+    );
   return EXIT.succeeded;
 }
 
-export async function resolveCommand(repoDir: string, runId: string, file: string, take: string | undefined, contentFile: string | undefined): Promise<number> {
-  if ((take === undefined) === (contentFile === undefined)) throw new TappsError('usage', 'resolve needs exactly one of --take <step> or --file FILE');
+export async function resolveCommand(
+  repoDir: string,
+  runId: string,
+  file: string,
+  take: string | undefined,
+  contentFile: string | undefined,
+): Promise<number> {
+  if ((take === undefined) === (contentFile === undefined))
+    throw new TappsError('usage', 'resolve needs exactly one of --take <step> or --file FILE');
   const resolution: Resolution = take !== undefined ? { take } : { content: await readFile(contentFile!, 'utf8') };
   const result = await resolveConflict(repoDir, runId, file, resolution);
-  print(`Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with tapps-flow apply ${runId}` : `${result.remaining} conflict(s) remain.`}`);
+  print(
+    `Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with tapps-flow apply ${runId}` : `${result.remaining} conflict(s) remain.`}`,
+  );
   return EXIT.succeeded;
 }
 
-export async function cleanupCommand(repoDir: string, olderThanDays: number | undefined, keep: number | undefined, dryRun: boolean, json: boolean): Promise<number> {
+export async function cleanupCommand(
+  repoDir: string,
+  olderThanDays: number | undefined,
+  keep: number | undefined,
+  dryRun: boolean,
+  json: boolean,
+): Promise<number> {
   const report = await cleanup(repoDir, { olderThanDays, keep, dryRun });
   if (json) {
     print(JSON.stringify(report, null, 2));
@@ -82,7 +115,8 @@ export async function cleanupCommand(repoDir: string, olderThanDays: number | un
   }
   const verb = dryRun ? 'Would remove' : 'Removed';
   if (report.runs.length === 0 && report.orphanedWorktrees.length === 0) print('Nothing to clean up.');
-  for (const r of report.runs) print(`${verb} run ${r.runId} (${r.status}): ${r.worktrees.length} worktree(s), ${r.refs.length} ref(s), its state folder`);
+  for (const r of report.runs)
+    print(`${verb} run ${r.runId} (${r.status}): ${r.worktrees.length} worktree(s), ${r.refs.length} ref(s), its state folder`);
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
   for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
   return EXIT.succeeded;

@@ -1,7 +1,16 @@
 import type { RunEvent } from '../core/state/events';
 import type { RunSnapshot } from '../core/state/snapshot';
 
-const ICONS: Record<string, string> = { pending: '·', queued: '…', running: '▶', succeeded: '✔', failed: '✖', timed_out: '⏱', cancelled: '■', skipped: '↷' };
+const ICONS: Record<string, string> = {
+  pending: '·',
+  queued: '…',
+  running: '▶',
+  succeeded: '✔',
+  failed: '✖',
+  timed_out: '⏱',
+  cancelled: '■',
+  skipped: '↷',
+};
 
 function elapsed(from: string | null, to: string | null, now: number): string {
   if (!from) return '';

@@ -15,7 +15,12 @@ export interface RunFlags {
 export async function runCommand(flags: RunFlags): Promise<number> {
   const controller = new AbortController();
   const run = await WorkflowRun.prepare({
-    workflowFile: flags.workflow, repoDir: flags.repo, maxParallel: flags.maxParallel, sequential: flags.sequential, runId: flags.runId, signal: controller.signal,
+    workflowFile: flags.workflow,
+    repoDir: flags.repo,
+    maxParallel: flags.maxParallel,
+    sequential: flags.sequential,
+    runId: flags.runId,
+    signal: controller.signal,
   });
   return drive(run, controller, flags.json, flags.repo);
 }
@@ -32,7 +37,9 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
   const flags = { json, repo: repoFlag };
   const out = flags.json ? process.stderr : process.stdout;
   const pending = run.snapshot.steps.filter((s) => s.status !== 'succeeded').length;
-  out.write(`Run ${run.runId} of ${run.snapshot.workflow.name}: ${pending} step(s) to run, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`);
+  out.write(
+    `Run ${run.runId} of ${run.snapshot.workflow.name}: ${pending} step(s) to run, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
+  );
   const view = new LiveView(out, () => run.snapshot);
   const subscription = run.onDidEvent((e) => view.onEvent(e));
   let signals = 0;
@@ -60,7 +67,10 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
       out.write(`State: ${run.stateDir}\n`);
       const repoFlag = flags.repo ? ` --repo ${flags.repo}` : '';
       if (snapshot.status === 'succeeded') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${repoFlag}\n`);
-      if (snapshot.status === 'conflicted') out.write(`Resolve each conflict with: tapps-flow resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`);
+      if (snapshot.status === 'conflicted')
+        out.write(
+          `Resolve each conflict with: tapps-flow resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`,
+        );
     }
     await run.settled();
     return exitCodeOf(snapshot.status);

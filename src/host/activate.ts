@@ -21,7 +21,10 @@ export interface TappsFlowApi {
 }
 
 /** Wires the host: everything registered is owned by the extension context and disposed with it. */
-export function activateHost(context: vscode.ExtensionContext, started: { loadMs: number | undefined; started: number; hostGapMs: number }): TappsFlowApi {
+export function activateHost(
+  context: vscode.ExtensionContext,
+  started: { loadMs: number | undefined; started: number; hostGapMs: number },
+): TappsFlowApi {
   const log = new HostLog();
   const model = new RunsModel(log);
   const tree = new RunsTreeProvider(model);
@@ -30,7 +33,14 @@ export function activateHost(context: vscode.ExtensionContext, started: { loadMs
   const diagnostics = new WorkflowDiagnostics();
   const view = vscode.window.createTreeView('tappsFlow.runs', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(
-    log, model, tree, content, diagnostics, view, new RunsStatusBar(model), runs,
+    log,
+    model,
+    tree,
+    content,
+    diagnostics,
+    view,
+    new RunsStatusBar(model),
+    runs,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
     model.onDidChange(() => content.refreshLogs()),
     ...registerCommands(model, runs, diagnostics, log),

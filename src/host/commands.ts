@@ -16,7 +16,12 @@ import { pickWorkflowFile } from './workflowFiles';
 const hasResult = (s: RunSnapshot) => s.aggregate !== null && s.status !== 'running';
 
 /** Registers every command; each works from the tree's context and, from the palette, asks. */
-export function registerCommands(model: RunsModel, runs: RunController, diagnostics: WorkflowDiagnostics, log: HostLog): vscode.Disposable[] {
+export function registerCommands(
+  model: RunsModel,
+  runs: RunController,
+  diagnostics: WorkflowDiagnostics,
+  log: HostLog,
+): vscode.Disposable[] {
   const guard = (name: string, fn: (...args: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(`tappsFlow.${name}`, async (...args: unknown[]) => {
       try {
@@ -55,16 +60,26 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
       if (!entry) return undefined;
       const result = await engine().applyResult(entry.repoRoot, entry.snapshot.runId);
       await model.reload(entry.snapshot.runId);
-      void vscode.window.showInformationMessage(result.changed.length === 0 ? 'Tapps Flow: your files already match the result.' : `Tapps Flow: applied ${result.changed.length} change(s) to your working tree (your index is untouched).`);
+      void vscode.window.showInformationMessage(
+        result.changed.length === 0
+          ? 'Tapps Flow: your files already match the result.'
+          : `Tapps Flow: applied ${result.changed.length} change(s) to your working tree (your index is untouched).`,
+      );
       return result.changed;
     }),
     guard('createBranch', async (arg) => {
       const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Create Branch from Result');
       if (!entry) return undefined;
-      const name = await vscode.window.showInputBox({ title: 'Tapps Flow: Create Branch from Result', value: `tapps/${entry.snapshot.runId}`, prompt: 'Name of the new branch (it points at the run\'s aggregate commit)' });
+      const name = await vscode.window.showInputBox({
+        title: 'Tapps Flow: Create Branch from Result',
+        value: `tapps/${entry.snapshot.runId}`,
+        prompt: "Name of the new branch (it points at the run's aggregate commit)",
+      });
       if (!name) return undefined;
       const result = await engine().branchFromResult(entry.repoRoot, entry.snapshot.runId, name);
-      void vscode.window.showInformationMessage(`Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${result.unresolved} conflict(s) unresolved: the earlier step's versions are in it)` : ''}.`);
+      void vscode.window.showInformationMessage(
+        `Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${result.unresolved} conflict(s) unresolved: the earlier step's versions are in it)` : ''}.`,
+      );
       return result.ref;
     }),
     guard('showStepLog', async (arg) => {
@@ -76,7 +91,8 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
     }),
     guard('openStepWorktree', async (arg) => {
       const found = await stepFrom(model, arg, (s) => s.worktree !== null, 'Open Step Worktree');
-      if (found?.step.worktree) await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(found.step.worktree), { forceNewWindow: true });
+      if (found?.step.worktree)
+        await vscode.commands.executeCommand('vscode.openFolder', vscode.Uri.file(found.step.worktree), { forceNewWindow: true });
     }),
     guard('openConflictReport', async (arg) => {
       const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Open Conflict Report');
@@ -91,13 +107,20 @@ export function registerCommands(model: RunsModel, runs: RunController, diagnost
         void vscode.window.showInformationMessage('Tapps Flow: nothing to clean up (the newest 5 finished runs are kept).');
         return;
       }
-      const ok = await vscode.window.showWarningMessage(`Tapps Flow: remove ${count} old run(s) and worktree(s)? Uncaptured changes are saved to archive refs first.`, { modal: true }, 'Clean Up');
+      const ok = await vscode.window.showWarningMessage(
+        `Tapps Flow: remove ${count} old run(s) and worktree(s)? Uncaptured changes are saved to archive refs first.`,
+        { modal: true },
+        'Clean Up',
+      );
       if (ok !== 'Clean Up') return;
       for (const r of roots) await engine().cleanup(r, {});
       await model.reload();
     }),
     guard('validateWorkflow', async (arg) => {
-      const file = arg instanceof vscode.Uri ? arg : (vscode.window.activeTextEditor?.document.uri ?? (await pickWorkflowFile('Validate Workflow File')));
+      const file =
+        arg instanceof vscode.Uri
+          ? arg
+          : (vscode.window.activeTextEditor?.document.uri ?? (await pickWorkflowFile('Validate Workflow File')));
       if (!file) return undefined;
       const problems = await diagnostics.validate(await vscode.workspace.openTextDocument(file));
       if (problems === 0) void vscode.window.showInformationMessage(`Tapps Flow: ${vscode.workspace.asRelativePath(file)} is valid.`);

@@ -62,10 +62,15 @@ export async function editMerged(model: RunsModel, arg: unknown): Promise<void> 
   const [ours, theirs] = await Promise.all([read(c.ours), read(c.theirs)]);
   const file = mergeFile(entry, c);
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `<<<<<<< ${c.steps[0]}\n${ours}${ours.endsWith('\n') || ours === '' ? '' : '\n'}=======\n${theirs}${theirs.endsWith('\n') || theirs === '' ? '' : '\n'}>>>>>>> ${c.steps[1]}\n`);
+  await writeFile(
+    file,
+    `<<<<<<< ${c.steps[0]}\n${ours}${ours.endsWith('\n') || ours === '' ? '' : '\n'}=======\n${theirs}${theirs.endsWith('\n') || theirs === '' ? '' : '\n'}>>>>>>> ${c.steps[1]}\n`,
+  );
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
   await vscode.window.showTextDocument(doc, { preview: false });
-  void vscode.window.showInformationMessage(`Edit the merged version of ${c.path}, then run "Tapps Flow: Resolve: Use the Edited Version".`);
+  void vscode.window.showInformationMessage(
+    `Edit the merged version of ${c.path}, then run "Tapps Flow: Resolve: Use the Edited Version".`,
+  );
 }
 
 /** Uses the edited merged version as the resolution. */
@@ -88,7 +93,9 @@ export async function markResolved(model: RunsModel, log: HostLog, arg: unknown)
   if (doc?.isDirty) await doc.save();
   const content = await readFile(file, 'utf8').catch(() => undefined);
   if (content === undefined) {
-    void vscode.window.showWarningMessage(`Tapps Flow: no edited version of ${found.conflict.path} yet. Use "Resolve: Edit Merged Version…" first.`);
+    void vscode.window.showWarningMessage(
+      `Tapps Flow: no edited version of ${found.conflict.path} yet. Use "Resolve: Edit Merged Version…" first.`,
+    );
     return;
   }
   if (/^(<<<<<<<|=======|>>>>>>>)( |$)/m.test(content)) {

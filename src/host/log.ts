@@ -23,12 +23,17 @@ export class HostLog implements vscode.Disposable {
     this.channel.error(`${context}: ${message}`);
     if (WorkflowError.is(error)) {
       const first = error.issues[0];
-      void vscode.window.showErrorMessage(`${context}: the workflow file has ${error.issues.length} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`, 'Open Workflow File').then(async (choice) => {
-        if (choice !== 'Open Workflow File' || !first) return;
-        // Opening the file validates it: every problem shows in the Problems view at its position.
-        const at = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.column - 1));
-        await vscode.window.showTextDocument(vscode.Uri.file(first.file), { selection: new vscode.Range(at, at) });
-      });
+      void vscode.window
+        .showErrorMessage(
+          `${context}: the workflow file has ${error.issues.length} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`,
+          'Open Workflow File',
+        )
+        .then(async (choice) => {
+          if (choice !== 'Open Workflow File' || !first) return;
+          // Opening the file validates it: every problem shows in the Problems view at its position.
+          const at = new vscode.Position(Math.max(0, first.line - 1), Math.max(0, first.column - 1));
+          await vscode.window.showTextDocument(vscode.Uri.file(first.file), { selection: new vscode.Range(at, at) });
+        });
       return;
     }
     void vscode.window.showErrorMessage(`${context}: ${message}`, ...(TappsError.is(error) ? [] : ['Show Log'])).then((choice) => {

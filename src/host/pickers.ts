@@ -4,7 +4,12 @@ import type { RunEntry, RunsModel } from './runsModel';
 import type { RunsNode } from './runsTree';
 
 /** A command's target run: from the tree node or a run id it was given, else asked with a quick pick. */
-export async function runFrom(model: RunsModel, arg: unknown, filter: (e: RunEntry) => boolean, title: string): Promise<RunEntry | undefined> {
+export async function runFrom(
+  model: RunsModel,
+  arg: unknown,
+  filter: (e: RunEntry) => boolean,
+  title: string,
+): Promise<RunEntry | undefined> {
   const id = typeof arg === 'string' ? arg : (arg as Partial<RunsNode> | undefined)?.runId;
   if (id !== undefined) return model.get(id);
   const candidates = model.list().filter(filter);
@@ -20,8 +25,13 @@ export async function runFrom(model: RunsModel, arg: unknown, filter: (e: RunEnt
 }
 
 /** A command's target step, likewise. */
-export async function stepFrom(model: RunsModel, arg: unknown, filter: (s: StepSnapshot) => boolean, title: string): Promise<{ entry: RunEntry; step: StepSnapshot } | undefined> {
-  const node = arg as Partial<RunsNode> & { stepId?: string } | undefined;
+export async function stepFrom(
+  model: RunsModel,
+  arg: unknown,
+  filter: (s: StepSnapshot) => boolean,
+  title: string,
+): Promise<{ entry: RunEntry; step: StepSnapshot } | undefined> {
+  const node = arg as (Partial<RunsNode> & { stepId?: string }) | undefined;
   if (node?.runId !== undefined && node.stepId !== undefined) {
     const entry = model.get(node.runId);
     const step = entry?.snapshot.steps.find((s) => s.id === node.stepId);
@@ -30,6 +40,9 @@ export async function stepFrom(model: RunsModel, arg: unknown, filter: (s: StepS
   const entry = await runFrom(model, node?.runId, (e) => e.snapshot.steps.some(filter), title);
   if (!entry) return undefined;
   const steps = entry.snapshot.steps.filter(filter);
-  const picked = await vscode.window.showQuickPick(steps.map((s) => ({ label: s.id, description: s.status, step: s })), { title: `Tapps Flow: ${title}`, placeHolder: 'Pick a step' });
+  const picked = await vscode.window.showQuickPick(
+    steps.map((s) => ({ label: s.id, description: s.status, step: s })),
+    { title: `Tapps Flow: ${title}`, placeHolder: 'Pick a step' },
+  );
   return picked ? { entry, step: picked.step } : undefined;
 }

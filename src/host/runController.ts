@@ -20,9 +20,14 @@ export class RunController implements vscode.Disposable {
   /** Refuses in an untrusted workspace: a workflow runs commands. */
   private checkTrust(): boolean {
     if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage('Tapps Flow does not run workflows in an untrusted workspace: they execute commands. Past runs stay viewable. Trust this workspace to run.', 'Manage Workspace Trust').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-    });
+    void vscode.window
+      .showWarningMessage(
+        'Tapps Flow does not run workflows in an untrusted workspace: they execute commands. Past runs stay viewable. Trust this workspace to run.',
+        'Manage Workspace Trust',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
     this.log.warn('refused to run: the workspace is not trusted');
     return false;
   }
@@ -66,7 +71,9 @@ export class RunController implements vscode.Disposable {
   private async drive(run: WorkflowRun, controller: AbortController): Promise<RunSnapshot> {
     const root = (await openRepository(run.repo.root)).root;
     this.model.track(root, run);
-    this.log.info(`run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`);
+    this.log.info(
+      `run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`,
+    );
     const total = run.snapshot.steps.length;
     const done = () => run.snapshot.steps.filter((s) => engine().TERMINAL_STEP_STATUSES.includes(s.status)).length;
     const result = vscode.window.withProgress(
@@ -100,7 +107,11 @@ export class RunController implements vscode.Disposable {
     } finally {
       run.store.dispose();
       this.model.untrack(run.runId);
-      run.settled().catch((error: unknown) => this.log.warn(`run ${run.runId}: could not delete removed worktrees: ${error instanceof Error ? error.message : String(error)}`));
+      run
+        .settled()
+        .catch((error: unknown) =>
+          this.log.warn(`run ${run.runId}: could not delete removed worktrees: ${error instanceof Error ? error.message : String(error)}`),
+        );
     }
   }
 
@@ -126,13 +137,23 @@ export class RunController implements vscode.Disposable {
   private async announce(s: RunSnapshot): Promise<void> {
     const failed = s.steps.filter((x) => x.status === 'failed' || x.status === 'timed_out').map((x) => x.id);
     const text =
-      s.status === 'succeeded' ? `Tapps Flow: ${s.workflow.name} succeeded. Nothing in your files changed yet.`
-      : s.status === 'conflicted' ? `Tapps Flow: ${s.workflow.name} finished with ${s.conflicts.length} conflict(s).`
-      : s.status === 'failed' ? `Tapps Flow: ${s.workflow.name} failed (${failed.join(', ')}). The other steps' results are kept.`
-      : `Tapps Flow: ${s.workflow.name} ${s.status}.`;
-    const actions = s.status === 'succeeded' ? ['Apply Result', 'Create Branch'] : s.status === 'conflicted' ? ['Open Conflict Report'] : [];
-    const choice = await (s.status === 'failed' ? vscode.window.showErrorMessage(text, ...actions) : vscode.window.showInformationMessage(text, ...actions));
-    const command = { 'Apply Result': 'tappsFlow.applyResult', 'Create Branch': 'tappsFlow.createBranch', 'Open Conflict Report': 'tappsFlow.openConflictReport' }[choice ?? ''];
+      s.status === 'succeeded'
+        ? `Tapps Flow: ${s.workflow.name} succeeded. Nothing in your files changed yet.`
+        : s.status === 'conflicted'
+          ? `Tapps Flow: ${s.workflow.name} finished with ${s.conflicts.length} conflict(s).`
+          : s.status === 'failed'
+            ? `Tapps Flow: ${s.workflow.name} failed (${failed.join(', ')}). The other steps' results are kept.`
+            : `Tapps Flow: ${s.workflow.name} ${s.status}.`;
+    const actions =
+      s.status === 'succeeded' ? ['Apply Result', 'Create Branch'] : s.status === 'conflicted' ? ['Open Conflict Report'] : [];
+    const choice = await (s.status === 'failed'
+      ? vscode.window.showErrorMessage(text, ...actions)
+      : vscode.window.showInformationMessage(text, ...actions));
+    const command = {
+      'Apply Result': 'tappsFlow.applyResult',
+      'Create Branch': 'tappsFlow.createBranch',
+      'Open Conflict Report': 'tappsFlow.openConflictReport',
+    }[choice ?? ''];
     if (command) await vscode.commands.executeCommand(command, { kind: 'run', runId: s.runId });
   }
 }

@@ -52,18 +52,34 @@ export class RunsModel implements vscode.Disposable {
       for (const p of problems) this.log.warn(`unreadable run in ${root}: ${p}`);
       for (const r of runs) {
         for (const w of r.warnings) this.log.warn(`run ${r.snapshot.runId}: ${w}`);
-        if (!this.entries.get(r.snapshot.runId)?.live) this.entries.set(r.snapshot.runId, { repoRoot: root, dir: r.dir, snapshot: r.snapshot, live: undefined });
+        if (!this.entries.get(r.snapshot.runId)?.live)
+          this.entries.set(r.snapshot.runId, { repoRoot: root, dir: r.dir, snapshot: r.snapshot, live: undefined });
       }
-      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsDir(root)), '*/events.jsonl'));
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.file(runsDir(root)), '*/events.jsonl'),
+      );
       const onFile = (uri: vscode.Uri) => this.scheduleReload(root, path.basename(path.dirname(uri.fsPath)));
-      this.watchers.push(watcher, watcher.onDidChange(onFile), watcher.onDidCreate(onFile), watcher.onDidDelete((uri) => this.forget(path.basename(path.dirname(uri.fsPath)))));
+      this.watchers.push(
+        watcher,
+        watcher.onDidChange(onFile),
+        watcher.onDidCreate(onFile),
+        watcher.onDidDelete((uri) => this.forget(path.basename(path.dirname(uri.fsPath)))),
+      );
     }
     this.scheduleChange();
   }
 
   /** Runs newest first. */
   list(): RunEntry[] {
-    return [...this.entries.values()].sort((a, b) => (a.snapshot.startedAt < b.snapshot.startedAt ? 1 : a.snapshot.startedAt > b.snapshot.startedAt ? -1 : a.snapshot.runId < b.snapshot.runId ? 1 : -1));
+    return [...this.entries.values()].sort((a, b) =>
+      a.snapshot.startedAt < b.snapshot.startedAt
+        ? 1
+        : a.snapshot.startedAt > b.snapshot.startedAt
+          ? -1
+          : a.snapshot.runId < b.snapshot.runId
+            ? 1
+            : -1,
+    );
   }
 
   get(runId: string): RunEntry | undefined {
@@ -117,10 +133,13 @@ export class RunsModel implements vscode.Disposable {
   private scheduleReload(root: string, runId: string): void {
     if (this.entries.get(runId)?.live) return;
     clearTimeout(this.reloads.get(runId));
-    this.reloads.set(runId, setTimeout(() => {
-      this.reloads.delete(runId);
-      void this.reloadNow(root, runId);
-    }, 150));
+    this.reloads.set(
+      runId,
+      setTimeout(() => {
+        this.reloads.delete(runId);
+        void this.reloadNow(root, runId);
+      }, 150),
+    );
   }
 
   private async reloadNow(root: string, runId: string): Promise<void> {

@@ -53,7 +53,10 @@ export function liveCounts(snapshot: RunSnapshot): string {
     [count((s) => ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(s.status)), 'done'],
     [count((s) => s.status === 'queued' || s.status === 'pending'), 'queued'],
   ] as const;
-  return parts.filter(([n]) => n > 0).map(([n, w]) => `${n} ${w}`).join(' · ');
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, w]) => `${n} ${w}`)
+    .join(' · ');
 }
 
 export function conflictTitle(c: Conflict): string {
@@ -140,7 +143,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.id = `${node.runId}/conflicts`;
         item.iconPath = new vscode.ThemeIcon('git-merge', new vscode.ThemeColor('list.warningForeground'));
         item.contextValue = 'conflicts';
-        item.tooltip = 'Paths where the steps\' changes could not be combined. Each keeps the earlier step\'s version until resolved.';
+        item.tooltip = "Paths where the steps' changes could not be combined. Each keeps the earlier step's version until resolved.";
         return item;
       }
       case 'conflict': {
@@ -149,7 +152,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const item = new vscode.TreeItem(c.path, vscode.TreeItemCollapsibleState.None);
         item.id = `${node.runId}/conflict/${c.path}/${c.steps.join('/')}/${c.location ?? ''}`;
         item.description = `${c.kind} · ${c.steps[0]} ↔ ${c.steps[1]}${c.location ? ` · ${c.location}` : ''}`;
-        item.tooltip = new vscode.MarkdownString(`**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\nClick to compare ${c.steps[0]} ↔ ${c.steps[1]}.`);
+        item.tooltip = new vscode.MarkdownString(
+          `**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\nClick to compare ${c.steps[0]} ↔ ${c.steps[1]}.`,
+        );
         item.iconPath = new vscode.ThemeIcon('diff');
         item.contextValue = 'conflict';
         item.command = { command: 'tappsFlow.openConflictDiff', title: 'Open Conflict Diff', arguments: [node] };
@@ -163,10 +168,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const item = new vscode.TreeItem(s.workflow.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `run/${s.runId}`;
     const elapsed = formatElapsed(s.startedAt, s.finishedAt);
-    item.description = s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
+    item.description =
+      s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
     item.iconPath = icon(RUN_ICONS[s.status]);
     item.contextValue = `run.${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
-    const md = new vscode.MarkdownString(`**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}`);
+    const md = new vscode.MarkdownString(
+      `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}`,
+    );
     item.tooltip = md;
     if (s.status === 'running' || s.conflicts.length > 0) item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
     return item;
@@ -175,7 +183,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private stepItem(entry: RunEntry, stepId: string): vscode.TreeItem {
     const step = entry.snapshot.steps.find((s) => s.id === stepId);
     if (!step) return new vscode.TreeItem(stepId);
-    const item = new vscode.TreeItem(step.id, step.changed.length > 0 || step.startedAt ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      step.id,
+      step.changed.length > 0 || step.startedAt ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
     item.id = `${entry.snapshot.runId}/step/${step.id}`;
     const elapsed = formatElapsed(step.startedAt, step.finishedAt);
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
@@ -185,7 +196,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
     if (step.error) lines.push(`\n${step.error}`);
     if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);
-    if (step.result) lines.push(`\nResult \`${step.result.slice(0, 10)}\`: ${step.changed.length} file(s) changed${step.undeclared.length > 0 ? `, ${step.undeclared.length} outside its \`creates\`` : ''}`);
+    if (step.result)
+      lines.push(
+        `\nResult \`${step.result.slice(0, 10)}\`: ${step.changed.length} file(s) changed${step.undeclared.length > 0 ? `, ${step.undeclared.length} outside its \`creates\`` : ''}`,
+      );
     if (step.dependencies.length > 0) lines.push(`\nAfter: ${step.dependencies.join(', ')}`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n'));
     return item;

@@ -31,10 +31,13 @@ export class WorkflowDiagnostics implements vscode.Disposable {
   private schedule(doc: vscode.TextDocument): void {
     const key = doc.uri.toString();
     clearTimeout(this.timers.get(key));
-    this.timers.set(key, setTimeout(() => {
-      this.timers.delete(key);
-      void this.validate(doc);
-    }, 300));
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        void this.validate(doc);
+      }, 300),
+    );
   }
 
   /** Validates one document; returns the number of problems (0 for non-workflow files). */
@@ -47,7 +50,10 @@ export class WorkflowDiagnostics implements vscode.Disposable {
     // The files on disk stand in for the run's base: a required path must exist or be created.
     const baseContains = (p: string) => existsSync(path.join(root, p));
     try {
-      engine().parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), { baseContains, configuredAgents: readDefaults(doc.uri).agents });
+      engine().parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), {
+        baseContains,
+        configuredAgents: readDefaults(doc.uri).agents,
+      });
       this.collection.set(doc.uri, []);
       return Promise.resolve(0);
     } catch (error) {

@@ -11,7 +11,11 @@ export function looksLikeWorkflow(text: string): boolean {
  * YAML file with a top-level `workflow:`.
  */
 export async function findWorkflowFiles(): Promise<vscode.Uri[]> {
-  const found = await vscode.workspace.findFiles('**/*.{yaml,yml}', '{**/node_modules/**,**/.git/**,**/.tapps-agents/workflow-state/**}', 2000);
+  const found = await vscode.workspace.findFiles(
+    '**/*.{yaml,yml}',
+    '{**/node_modules/**,**/.git/**,**/.tapps-agents/workflow-state/**}',
+    2000,
+  );
   const result: vscode.Uri[] = [];
   for (const uri of found) {
     const p = uri.path;
@@ -29,7 +33,9 @@ export async function findWorkflowFiles(): Promise<vscode.Uri[]> {
 export async function pickWorkflowFile(title: string): Promise<vscode.Uri | undefined> {
   const files = await findWorkflowFiles();
   if (files.length === 0) {
-    void vscode.window.showInformationMessage('Tapps Flow: no workflow files found. A workflow is a YAML file with a top-level "workflow:" key, usually under workflows/.');
+    void vscode.window.showInformationMessage(
+      'Tapps Flow: no workflow files found. A workflow is a YAML file with a top-level "workflow:" key, usually under workflows/.',
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(

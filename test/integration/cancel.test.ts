@@ -6,7 +6,16 @@ import * as vscode from 'vscode';
 import type { TappsFlowApi } from '../../src/host/activate';
 import type { RunsNode } from '../../src/host/runsTree';
 import { waitFor } from './helpers/poll';
-import { cancelActiveRuns, describeRun, inlineCommandsFor, runWorkflow, tappsFlowApi, viewRun, waitForRunEnd, waitForRunningSteps } from './helpers/tappsFlow';
+import {
+  cancelActiveRuns,
+  describeRun,
+  inlineCommandsFor,
+  runWorkflow,
+  tappsFlowApi,
+  viewRun,
+  waitForRunEnd,
+  waitForRunningSteps,
+} from './helpers/tappsFlow';
 import { processAlive, workflowUri } from './helpers/workspace';
 
 /** The pid of the `sleep` a slow step started in the background, from the `child <pid>` line of its log. */
@@ -64,7 +73,10 @@ describe('cancelling', () => {
       assert.match(step.description, /^cancelled/);
     }
     for (const [id, pid] of pids) assertTreeGone(id, pid, children.get(id)!);
-    assert.ok(api.model.get(runId)!.snapshot.steps.every((s) => s.pid === null), 'a cancelled step still has a pid in the snapshot');
+    assert.ok(
+      api.model.get(runId)!.snapshot.steps.every((s) => s.pid === null),
+      'a cancelled step still has a pid in the snapshot',
+    );
   });
 
   it('cancels one step with tappsFlow.cancelStep on its step node: only that step stops', async () => {
@@ -79,7 +91,10 @@ describe('cancelling', () => {
       'slow-a to show as cancelled',
       () => {
         const v = viewRun(api, runId);
-        return v?.steps.find((s) => s.stepId === 'slow-a')?.status === 'cancelled' && v.steps.find((s) => s.stepId === 'after-a')?.status === 'skipped' ? v : undefined;
+        return v?.steps.find((s) => s.stepId === 'slow-a')?.status === 'cancelled' &&
+          v.steps.find((s) => s.stepId === 'after-a')?.status === 'skipped'
+          ? v
+          : undefined;
       },
       { describe: () => describeRun(viewRun(api, runId)) },
     );

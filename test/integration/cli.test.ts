@@ -27,7 +27,10 @@ describe('runs of the CLI', () => {
     const project = vscode.extensions.getExtension(extensionId)!.extensionPath;
     const runId = `cli-slow-${Date.now()}`;
     // The extension host's own Node runs the CLI bundle, as a terminal would.
-    cli = spawn(process.execPath, [path.join(project, 'dist', 'cli.js'), 'run', 'workflows/slow.yaml', '--run-id', runId], { cwd: workspaceRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+    cli = spawn(process.execPath, [path.join(project, 'dist', 'cli.js'), 'run', 'workflows/slow.yaml', '--run-id', runId], {
+      cwd: workspaceRoot(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     cli.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     cli.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     exit = new Promise((resolve) => cli!.once('exit', (code) => resolve(code)));

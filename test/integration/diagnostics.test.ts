@@ -6,7 +6,8 @@ import { tappsFlowApi } from './helpers/tappsFlow';
 import { workflowUri } from './helpers/workspace';
 
 const ours = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Tapps Flow');
-const at = (d: vscode.Diagnostic) => `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1}`;
+const at = (d: vscode.Diagnostic) =>
+  `${d.range.start.line + 1}:${d.range.start.character + 1}-${d.range.end.line + 1}:${d.range.end.character + 1}`;
 
 describe('workflow diagnostics', () => {
   before(async () => {

@@ -26,7 +26,8 @@ export function run(): Promise<void> {
         // The harness reads this line to count the suite's tests.
         console.log(`suite ${suite}: ${passed} passed, ${failed} failed`);
         if (failed > 0) reject(new Error(`${failed} integration test(s) failed`));
-        else if (passed === 0) reject(new Error(`no integration test ran (found ${files.length} test files of suite ${suite} in ${__dirname})`));
+        else if (passed === 0)
+          reject(new Error(`no integration test ran (found ${files.length} test files of suite ${suite} in ${__dirname})`));
         else resolve();
       });
     } catch (e) {

@@ -48,7 +48,10 @@ describe('running a workflow', () => {
       assert.match(live1.description, /^\d+ (running|done|queued)( · \d+ (running|done|queued))* · [\d.]+s/);
       assert.equal(live1.icon, 'sync~spin');
       const firstTerminal = samples.findIndex((v) => v.status !== 'running');
-      assert.ok(samples.slice(firstTerminal).every((v) => v.status === 'succeeded'), 'the run went back from succeeded');
+      assert.ok(
+        samples.slice(firstTerminal).every((v) => v.status === 'succeeded'),
+        'the run went back from succeeded',
+      );
 
       // Each step: seen waiting or running before it succeeded, never going backwards.
       const ids = final.steps.map((s) => s.stepId);
@@ -56,8 +59,14 @@ describe('running a workflow', () => {
       for (const id of ids) {
         const statuses = samples.map((v) => v.steps.find((s) => s.stepId === id)!.status);
         const ranks = statuses.map((s) => ORDER.indexOf(s));
-        assert.ok(ranks.every((r) => r >= 0), `${id}: unexpected status in ${statuses.join(' → ')}`);
-        assert.ok(ranks.every((r, i) => i === 0 || r >= ranks[i - 1]), `${id} went backwards: ${[...new Set(statuses)].join(' → ')}`);
+        assert.ok(
+          ranks.every((r) => r >= 0),
+          `${id}: unexpected status in ${statuses.join(' → ')}`,
+        );
+        assert.ok(
+          ranks.every((r, i) => i === 0 || r >= ranks[i - 1]),
+          `${id} went backwards: ${[...new Set(statuses)].join(' → ')}`,
+        );
         assert.ok(ranks[0] < ORDER.indexOf('succeeded'), `${id} was never seen before it succeeded`);
         assert.equal(statuses.at(-1), 'succeeded');
       }
@@ -67,7 +76,10 @@ describe('running a workflow', () => {
       const sideBySide = samples.reduce((best, v) => (reviewsRunning(v) > reviewsRunning(best) ? v : best), samples[0]);
       assert.ok(reviewsRunning(sideBySide) >= 2, 'no two review steps were ever seen running at the same time');
       assert.equal(sideBySide.steps[3].status, 'pending', 'the summary step started before the reviews ended');
-      assert.ok(sideBySide.steps.filter((s) => s.status === 'running').every((s) => s.icon === 'loading~spin'), 'a running step shows a spinner');
+      assert.ok(
+        sideBySide.steps.filter((s) => s.status === 'running').every((s) => s.icon === 'loading~spin'),
+        'a running step shows a spinner',
+      );
       assert.match(sideBySide.description, new RegExp(`^${reviewsRunning(sideBySide)} running · (\\d+ done · )?1 queued · `));
       const summaryRunning = samples.find((v) => v.steps[3].status === 'running');
       assert.ok(summaryRunning, 'the summary step was never seen running');
@@ -80,7 +92,10 @@ describe('running a workflow', () => {
       // Under a step: its log, then the files it changed.
       const auth = api.tree.getChildren(final.steps[0].node).map((n) => viewItem(api, n));
       assert.equal(auth[0]?.label, 'Log');
-      assert.ok(auth.some((c) => c.label === 'services/auth/review-report.json'), `auth-review's children: ${auth.map((c) => c.label).join(', ')}`);
+      assert.ok(
+        auth.some((c) => c.label === 'services/auth/review-report.json'),
+        `auth-review's children: ${auth.map((c) => c.label).join(', ')}`,
+      );
     } finally {
       clearInterval(timer);
       for (const s of subscriptions) s.dispose();

@@ -10,7 +10,12 @@ for (const [i, file] of files.entries()) {
   console.log(`::progress:: ${Math.round(((i + 0.5) / files.length) * 80)} reading services/${service}/${file}`);
   await sleep(400);
   const text = readFileSync(`services/${service}/${file}`, 'utf8');
-  if (text.includes('Date.now()')) findings.push({ file, line: text.split('\n').findIndex((l) => l.includes('Date.now()')) + 1, note: 'token built from the clock: predictable' });
+  if (text.includes('Date.now()'))
+    findings.push({
+      file,
+      line: text.split('\n').findIndex((l) => l.includes('Date.now()')) + 1,
+      note: 'token built from the clock: predictable',
+    });
   if (!text.includes('throw')) findings.push({ file, line: 1, note: 'no input validation' });
 }
 console.log('::progress:: 90 writing the report');
@@ -18,5 +23,8 @@ writeFileSync(`services/${service}/review-report.json`, `${JSON.stringify({ serv
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 pkg.scripts[`review:${service}`] = `node scripts/review.mjs ${service}`;
 writeFileSync('package.json', `${JSON.stringify(pkg, null, 2)}\n`);
-writeFileSync('CHANGELOG.md', `${readFileSync('CHANGELOG.md', 'utf8').trimEnd()}\n\n## Review of ${service}\n\n${findings.length === 0 ? '- No findings.' : findings.map((f) => `- ${f.file}:${f.line}: ${f.note}`).join('\n')}\n`);
+writeFileSync(
+  'CHANGELOG.md',
+  `${readFileSync('CHANGELOG.md', 'utf8').trimEnd()}\n\n## Review of ${service}\n\n${findings.length === 0 ? '- No findings.' : findings.map((f) => `- ${f.file}:${f.line}: ${f.note}`).join('\n')}\n`,
+);
 console.log(`::progress:: 100 ${findings.length} finding(s)`);

@@ -24,7 +24,10 @@ export async function applyResult(repoDir: string, runId: string): Promise<Apply
   const { repo, snapshot } = run;
   if (snapshot.conflicts.length > 0) {
     const paths = [...new Set(snapshot.conflicts.map((c) => c.path))];
-    throw new TappsError('unresolved-conflicts', `Run ${runId} has ${snapshot.conflicts.length} unresolved conflict(s) in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`);
+    throw new TappsError(
+      'unresolved-conflicts',
+      `Run ${runId} has ${snapshot.conflicts.length} unresolved conflict(s) in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`,
+    );
   }
   const base = snapshot.base;
   const now = await captureBase(repo, `apply-${runId}`);
@@ -32,10 +35,15 @@ export async function applyResult(repoDir: string, runId: string): Promise<Apply
   if (now.tree === base.tree) target = snapshot.aggregate.tree;
   else {
     // The user's current files as a commit on top of the run's base, so the merge base is the base.
-    const ours = await repo.git.line(['commit-tree', now.tree, '-p', base.commit, '-m', 'Tapps Flow: working tree before apply'], { env: fixedIdentityEnv(base.time) });
+    const ours = await repo.git.line(['commit-tree', now.tree, '-p', base.commit, '-m', 'Tapps Flow: working tree before apply'], {
+      env: fixedIdentityEnv(base.time),
+    });
     const merged = await mergeTree(repo.git, ours, snapshot.aggregate.commit);
     if (merged.conflicts.size > 0) {
-      throw new TappsError('apply-clash', `Cannot apply run ${runId}: you changed these paths since the run started, and your edits clash with its result: ${[...merged.conflicts.keys()].sort().join(', ')}. Commit or stash your edits to them, then apply again. Nothing was changed.`);
+      throw new TappsError(
+        'apply-clash',
+        `Cannot apply run ${runId}: you changed these paths since the run started, and your edits clash with its result: ${[...merged.conflicts.keys()].sort().join(', ')}. Commit or stash your edits to them, then apply again. Nothing was changed.`,
+      );
     }
     target = merged.tree;
   }
@@ -45,13 +53,22 @@ export async function applyResult(repoDir: string, runId: string): Promise<Apply
   const blocked: string[] = [];
   for (const file of changed) {
     if (present.has(file)) continue;
-    const onDisk = await lstat(path.join(repo.root, file)).then(() => true, () => false);
+    const onDisk = await lstat(path.join(repo.root, file)).then(
+      () => true,
+      () => false,
+    );
     if (onDisk) blocked.push(file);
   }
   if (blocked.length > 0) {
-    throw new TappsError('apply-ignored', `Cannot apply run ${runId}: it would overwrite files that git ignores here: ${blocked.join(', ')}. Move them away, then apply again. Nothing was changed.`);
+    throw new TappsError(
+      'apply-ignored',
+      `Cannot apply run ${runId}: it would overwrite files that git ignores here: ${blocked.join(', ')}. Move them away, then apply again. Nothing was changed.`,
+    );
   }
-  const blobs = await readBlobs(repo.git, [...entries.values()].filter((e) => e.mode !== '160000').map((e) => e.oid));
+  const blobs = await readBlobs(
+    repo.git,
+    [...entries.values()].filter((e) => e.mode !== '160000').map((e) => e.oid),
+  );
   // Every blob is read before the first write, so a failure to read changes nothing.
   for (const file of changed) {
     const full = path.join(repo.root, file);
@@ -77,7 +94,11 @@ export async function applyResult(repoDir: string, runId: string): Promise<Apply
 }
 
 /** Points a new branch at the run's aggregate; refuses an existing branch or an invalid name. */
-export async function branchFromResult(repoDir: string, runId: string, name: string): Promise<{ ref: string; commit: string; unresolved: number }> {
+export async function branchFromResult(
+  repoDir: string,
+  runId: string,
+  name: string,
+): Promise<{ ref: string; commit: string; unresolved: number }> {
   const run = await openFinishedRun(repoDir, runId);
   const { git } = run.repo;
   const ref = await git.line(['check-ref-format', '--branch', name]).then(

@@ -22,10 +22,17 @@ export async function openFinishedRun(repoDir: string, runId: string, now: () =>
     throw new TappsError('run-not-found', `No run "${runId}" in ${repo.root} (${errorMessage(error)}). List runs with: tapps-flow status`);
   });
   const snapshot = loaded.snapshot;
-  if (snapshot.status === 'running') throw new TappsError('run-active', `Run ${runId} is still running; wait for it to finish (or cancel it) first.`);
-  if (!snapshot.aggregate) throw new TappsError('no-aggregate', `Run ${runId} has no aggregate (status ${snapshot.status}). Resume it with: tapps-flow resume ${runId}`);
+  if (snapshot.status === 'running')
+    throw new TappsError('run-active', `Run ${runId} is still running; wait for it to finish (or cancel it) first.`);
+  if (!snapshot.aggregate)
+    throw new TappsError(
+      'no-aggregate',
+      `Run ${runId} has no aggregate (status ${snapshot.status}). Resume it with: tapps-flow resume ${runId}`,
+    );
   return {
-    repo, dir, snapshot: snapshot as FinishedRun['snapshot'],
+    repo,
+    dir,
+    snapshot: snapshot as FinishedRun['snapshot'],
     record: async (event) => {
       const current = await readRun(dir, { repair: true });
       const store = new RunStore(dir, { now }, { snapshot: current.snapshot, lastSeq: current.snapshot.lastSeq });

@@ -14,14 +14,22 @@ export type Resolution = { readonly take: string } | { readonly content: string 
  * Resolves every conflict of one path and makes the new aggregate. Deterministic: the same
  * resolutions, in the same order, give the same aggregate commit.
  */
-export async function resolveConflict(repoDir: string, runId: string, file: string, resolution: Resolution): Promise<{ commit: string; remaining: number }> {
+export async function resolveConflict(
+  repoDir: string,
+  runId: string,
+  file: string,
+  resolution: Resolution,
+): Promise<{ commit: string; remaining: number }> {
   const run = await openFinishedRun(repoDir, runId);
   const { repo, snapshot } = run;
   const { git } = repo;
   const conflicts = snapshot.conflicts.filter((c) => c.path === file);
   if (conflicts.length === 0) {
     const open = [...new Set(snapshot.conflicts.map((c) => c.path))];
-    throw new TappsError('no-such-conflict', `Run ${runId} has no conflict at "${file}"; ${open.length > 0 ? `conflicted paths: ${open.join(', ')}` : 'it has no unresolved conflicts'}.`);
+    throw new TappsError(
+      'no-such-conflict',
+      `Run ${runId} has no conflict at "${file}"; ${open.length > 0 ? `conflicted paths: ${open.join(', ')}` : 'it has no unresolved conflicts'}.`,
+    );
   }
   const current = (await treeEntries(git, snapshot.aggregate.tree, [file])).get(file);
   let edit: TreeEdit;
@@ -29,7 +37,11 @@ export async function resolveConflict(repoDir: string, runId: string, file: stri
   if ('take' in resolution) {
     const steps = [...new Set(conflicts.flatMap((c) => c.steps))];
     const c = conflicts.find((x) => x.steps.includes(resolution.take));
-    if (!c) throw new TappsError('not-in-conflict', `Step "${resolution.take}" is not part of the conflict at "${file}"; expected one of: ${steps.join(', ')}`);
+    if (!c)
+      throw new TappsError(
+        'not-in-conflict',
+        `Step "${resolution.take}" is not part of the conflict at "${file}"; expected one of: ${steps.join(', ')}`,
+      );
     const blob = c.steps[0] === resolution.take ? c.ours : c.theirs;
     edit = blob === null ? null : { mode: current?.mode ?? '100644', oid: blob };
     description = `take ${resolution.take}`;
@@ -39,22 +51,41 @@ export async function resolveConflict(repoDir: string, runId: string, file: stri
   }
   const tree = await editTree(git, snapshot.aggregate.tree, new Map([[file, edit]]), path.join(repo.commonDir, 'tapps-flow', 'tmp'));
   const message = `${(await git.run(['show', '-s', '--format=%B', snapshot.aggregate.commit])).trimEnd()}\nResolved ${file}: ${description}\n`;
-  const commit = await git.line(['commit-tree', tree, '-p', snapshot.base.commit, '-m', message], { env: fixedIdentityEnv(snapshot.base.time) });
+  const commit = await git.line(['commit-tree', tree, '-p', snapshot.base.commit, '-m', message], {
+    env: fixedIdentityEnv(snapshot.base.time),
+  });
   await git.run(['update-ref', runRef(runId, 'aggregate'), commit]);
   const remaining = snapshot.conflicts.filter((c) => c.path !== file);
   await run.record({ type: 'conflict_resolved', path: file, resolution: description, blob: edit?.oid ?? null });
   await run.record({ type: 'aggregate_made', commit, tree, partial: snapshot.aggregate.partial, conflicts: remaining.length });
-  await rewriteReports(run.dir, snapshot.workflow.name, remaining, snapshot.aggregate.partial, { commit, tree }, { path: file, resolution: description, blob: edit?.oid ?? null });
+  await rewriteReports(
+    run.dir,
+    snapshot.workflow.name,
+    remaining,
+    snapshot.aggregate.partial,
+    { commit, tree },
+    { path: file, resolution: description, blob: edit?.oid ?? null },
+  );
   return { commit, remaining: remaining.length };
 }
 
-async function rewriteReports(dir: string, workflowName: string, remaining: Parameters<typeof conflictsJson>[0], partial: boolean, aggregate: { commit: string; tree: string }, resolved: { path: string; resolution: string; blob: string | null }): Promise<void> {
+async function rewriteReports(
+  dir: string,
+  workflowName: string,
+  remaining: Parameters<typeof conflictsJson>[0],
+  partial: boolean,
+  aggregate: { commit: string; tree: string },
+  resolved: { path: string; resolution: string; blob: string | null },
+): Promise<void> {
   const previous = ConflictReportSchema.safeParse(JSON.parse(await readFile(path.join(dir, 'conflicts.json'), 'utf8').catch(() => '{}')));
   const decisions = previous.success ? previous.data.decisions : [];
   await writeFile(path.join(dir, 'conflicts.json'), conflictsJson(remaining, decisions));
   await writeFile(path.join(dir, 'conflicts.md'), conflictsMarkdown(workflowName, remaining, decisions, partial));
   const manifestFile = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown> & { resolutions?: unknown[]; aggregate: Record<string, unknown> };
+  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown> & {
+    resolutions?: unknown[];
+    aggregate: Record<string, unknown>;
+  };
   manifest.aggregate = { ...manifest.aggregate, ...aggregate };
   manifest.conflicts = remaining.length;
   manifest.resolutions = [...(manifest.resolutions ?? []), resolved];

@@ -18,7 +18,12 @@ export interface CleanupOptions {
 
 export interface CleanupReport {
   readonly dryRun: boolean;
-  readonly runs: ReadonlyArray<{ readonly runId: string; readonly status: string; readonly worktrees: readonly string[]; readonly refs: readonly string[] }>;
+  readonly runs: ReadonlyArray<{
+    readonly runId: string;
+    readonly status: string;
+    readonly worktrees: readonly string[];
+    readonly refs: readonly string[];
+  }>;
   readonly orphanedWorktrees: readonly string[];
   /** Worktrees whose uncaptured changes were (or would be) saved first: path -> archive ref. */
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
@@ -32,7 +37,14 @@ function worktreesRoot(repo: Repository): string {
 async function subfolders(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: string[] = [];
-  for (const n of names.sort()) if (await stat(path.join(dir, n)).then((s) => s.isDirectory(), () => false)) out.push(path.join(dir, n));
+  for (const n of names.sort())
+    if (
+      await stat(path.join(dir, n)).then(
+        (s) => s.isDirectory(),
+        () => false,
+      )
+    )
+      out.push(path.join(dir, n));
   return out;
 }
 
@@ -47,7 +59,9 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
   const { runs } = await listRuns(repo.root, now);
   const finished = runs.filter((r) => r.snapshot.status !== 'running');
   const cutoff = options.olderThanDays === undefined ? undefined : now().getTime() - options.olderThanDays * 86_400_000;
-  const doomed = finished.slice(options.keep ?? 5).filter((r) => cutoff === undefined || Date.parse(r.snapshot.finishedAt ?? r.snapshot.startedAt) < cutoff);
+  const doomed = finished
+    .slice(options.keep ?? 5)
+    .filter((r) => cutoff === undefined || Date.parse(r.snapshot.finishedAt ?? r.snapshot.startedAt) < cutoff);
   const known = new Set(runs.map((r) => r.snapshot.runId));
   const archived: Array<{ worktree: string; ref: string }> = [];
   const report: CleanupReport = { dryRun: options.dryRun ?? false, runs: [], orphanedWorktrees: [], archived };
@@ -63,8 +77,17 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     const runId = run.snapshot.runId;
     const folders = await subfolders(path.join(worktreesRoot(repo), runId));
     const kept = run.snapshot.steps.map((s) => s.worktree).filter((w): w is string => w !== null && !w.startsWith(worktreesRoot(repo)));
-    for (const extra of kept) if (await stat(extra).then(() => true, () => false)) folders.push(extra);
-    const refs = (await repo.git.run(['for-each-ref', '--format=%(refname)', `refs/tapps-flow/runs/${runId}/`])).split('\n').filter(Boolean);
+    for (const extra of kept)
+      if (
+        await stat(extra).then(
+          () => true,
+          () => false,
+        )
+      )
+        folders.push(extra);
+    const refs = (await repo.git.run(['for-each-ref', '--format=%(refname)', `refs/tapps-flow/runs/${runId}/`]))
+      .split('\n')
+      .filter(Boolean);
     (report.runs as Array<CleanupReport['runs'][number]>).push({ runId, status: run.snapshot.status, worktrees: folders, refs });
     for (const w of folders) await dispose(runId, w);
     if (options.dryRun) continue;

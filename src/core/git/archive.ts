@@ -20,7 +20,10 @@ export async function archiveUncaptured(worktree: string, ref: string, dryRun = 
   await git.run(['add', '--all', '--', '.']);
   const tree = await git.line(['write-tree']);
   const time = Number(await git.line(['show', '-s', '--format=%ct', head]));
-  const commit = tree === headTree ? head : await git.line(['commit-tree', tree, '-p', head, '-m', 'Tapps Flow archive of uncaptured work'], { env: fixedIdentityEnv(time) });
+  const commit =
+    tree === headTree
+      ? head
+      : await git.line(['commit-tree', tree, '-p', head, '-m', 'Tapps Flow archive of uncaptured work'], { env: fixedIdentityEnv(time) });
   await git.run(['update-ref', ref, commit]);
   return true;
 }

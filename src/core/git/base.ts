@@ -25,7 +25,10 @@ export async function captureBase(repo: Repository, runId: string): Promise<Base
   try {
     head = await git.line(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   } catch {
-    throw new TappsError('no-commits', `The repository at ${repo.root} has no commits yet. Commit something first: a run starts from HEAD.`);
+    throw new TappsError(
+      'no-commits',
+      `The repository at ${repo.root} has no commits yet. Commit something first: a run starts from HEAD.`,
+    );
   }
   const [headTree, headTime] = (await git.line(['show', '-s', '--format=%T %ct', head])).split(' ');
   const tmpDir = path.join(repo.commonDir, 'tapps-flow', 'tmp');
@@ -40,7 +43,9 @@ export async function captureBase(repo: Repository, runId: string): Promise<Base
     const tree = await git.line(['write-tree'], { env });
     const time = Number(headTime);
     if (tree === headTree) return { commit: head, tree, head, time };
-    const commit = await git.line(['commit-tree', tree, '-p', head, '-m', 'Tapps Flow base: HEAD plus uncommitted changes'], { env: fixedIdentityEnv(time) });
+    const commit = await git.line(['commit-tree', tree, '-p', head, '-m', 'Tapps Flow base: HEAD plus uncommitted changes'], {
+      env: fixedIdentityEnv(time),
+    });
     return { commit, tree, head, time };
   } finally {
     await rm(index, { force: true });

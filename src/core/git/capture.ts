@@ -25,7 +25,10 @@ export async function captureWorktree(worktree: Git, step: string, base: { commi
 export async function changedPaths(git: Git, from: string, to: string): Promise<string[]> {
   if (from === to) return [];
   const out = await git.run(['diff-tree', '-r', '--no-renames', '--name-only', '-z', from, to]);
-  return out.split('\0').filter((p) => p !== '').sort();
+  return out
+    .split('\0')
+    .filter((p) => p !== '')
+    .sort();
 }
 
 /** Whether a tree contains a path (a folder when it ends in `/`). */

@@ -18,7 +18,8 @@ export async function treeEntries(git: Git, tree: string, paths: readonly string
   const sorted = [...wanted].sort();
   let out = '';
   // ls-tree takes literal paths; chunks keep the command line short.
-  for (let i = 0; i < sorted.length; i += 500) out += await git.run(['ls-tree', '-r', '-z', '--full-tree', tree, '--', ...sorted.slice(i, i + 500)]);
+  for (let i = 0; i < sorted.length; i += 500)
+    out += await git.run(['ls-tree', '-r', '-z', '--full-tree', tree, '--', ...sorted.slice(i, i + 500)]);
   for (const record of out.split('\0')) {
     const tab = record.indexOf('\t');
     if (tab < 0) continue;

@@ -24,13 +24,19 @@ export async function openRepository(dir: string, observer?: GitObserver): Promi
   try {
     top = await probe.line(['rev-parse', '--show-toplevel']);
   } catch {
-    throw new TappsError('not-a-repository', `${dir} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`);
+    throw new TappsError(
+      'not-a-repository',
+      `${dir} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`,
+    );
   }
   const git = new Git(top, observer);
   const version = await git.line(['version']);
   const m = /(\d+)\.(\d+)/.exec(version);
   if (!m || Number(m[1]) < MIN_GIT_VERSION[0] || (Number(m[1]) === MIN_GIT_VERSION[0] && Number(m[2]) < MIN_GIT_VERSION[1])) {
-    throw new TappsError('git-too-old', `Tapps Flow needs git ${MIN_GIT_VERSION.join('.')} or newer (for merge-tree --write-tree); found "${version}". Update git and try again.`);
+    throw new TappsError(
+      'git-too-old',
+      `Tapps Flow needs git ${MIN_GIT_VERSION.join('.')} or newer (for merge-tree --write-tree); found "${version}". Update git and try again.`,
+    );
   }
   const commonDir = path.resolve(top, await git.line(['rev-parse', '--git-common-dir']));
   await excludeStateFolder(commonDir);

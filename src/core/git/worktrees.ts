@@ -60,7 +60,9 @@ export class Worktrees {
         }
         // Registering the worktree is serialized (see entryLock) and quick without a checkout; the
         // checkout itself, the slow part, runs outside the lock, `addConcurrency` at a time.
-        await entryLock(this.repo).add(() => this.repo.git.run(['worktree', 'add', '--detach', '--no-checkout', '--quiet', dir, commit], { env: NO_HOOKS }));
+        await entryLock(this.repo).add(() =>
+          this.repo.git.run(['worktree', 'add', '--detach', '--no-checkout', '--quiet', dir, commit], { env: NO_HOOKS }),
+        );
         await new Git(dir).run(['reset', '--hard', '--quiet', commit], { env: NO_HOOKS });
       },
       { signal },
@@ -79,7 +81,13 @@ export class Worktrees {
     void this.removals.add(async () => {
       const entry = await entryOf(this.repo, dir);
       const trash = path.join(path.dirname(dir), `.trash-${process.pid}-${++trashCounter}`);
-      if (await rename(dir, trash).then(() => true, () => false)) this.trash.push(trash);
+      if (
+        await rename(dir, trash).then(
+          () => true,
+          () => false,
+        )
+      )
+        this.trash.push(trash);
       if (entry) this.entries.push(entry);
     });
   }
@@ -117,7 +125,9 @@ async function entryOf(repo: Repository, dir: string): Promise<string | undefine
   if (gitdir === undefined) return undefined;
   const entry = path.resolve(dir, gitdir);
   // Only ever a folder directly inside the repository's own worktrees folder.
-  const [parent, expected] = await Promise.all([realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))].map((p) => p.catch(() => undefined)));
+  const [parent, expected] = await Promise.all(
+    [realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))].map((p) => p.catch(() => undefined)),
+  );
   return parent !== undefined && parent === expected ? entry : undefined;
 }
 
@@ -133,7 +143,12 @@ async function entryOf(repo: Repository, dir: string): Promise<string | undefine
 async function dropEntry(repo: Repository, entry: string): Promise<void> {
   const aside = path.join(repo.commonDir, 'tapps-flow', 'tmp', `worktree-entry-${process.pid}-${++trashCounter}`);
   await mkdir(path.dirname(aside), { recursive: true });
-  const moved = await entryLock(repo).add(() => rename(entry, aside).then(() => true, () => false));
+  const moved = await entryLock(repo).add(() =>
+    rename(entry, aside).then(
+      () => true,
+      () => false,
+    ),
+  );
   if (moved) await rm(aside, { recursive: true, force: true });
 }
 

@@ -34,7 +34,11 @@ export interface AggregateInput {
  * The step results that succeeded, as fold items, in the order given. A step that started from the
  * run's base needs no lookup of its parent's tree; only dependent steps' bases are looked up.
  */
-export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot[], base: { commit: string; tree: string }): Promise<FoldItem[]> {
+export async function foldItemsOf(
+  repo: Repository,
+  steps: readonly StepSnapshot[],
+  base: { commit: string; tree: string },
+): Promise<FoldItem[]> {
   const items: FoldItem[] = [];
   for (const s of steps) {
     if (s.status !== 'succeeded' || !s.result || !s.base) continue;
@@ -52,7 +56,11 @@ export async function foldItemsOf(repo: Repository, steps: readonly StepSnapshot
 export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const { repo, base } = input;
   const items = await foldItemsOf(repo, input.steps, base);
-  const fold = await foldResults(repo, base, items, { policyFor: policyMatcher(input.rules), scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'), time: base.time });
+  const fold = await foldResults(repo, base, items, {
+    policyFor: policyMatcher(input.rules),
+    scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'),
+    time: base.time,
+  });
   const partial = input.steps.some((s) => s.status !== 'succeeded');
   const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;
   const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
@@ -75,5 +83,8 @@ async function writeReports(input: AggregateInput, aggregate: Aggregate): Promis
   await mkdir(input.stateDir, { recursive: true });
   await writeFile(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeFile(path.join(input.stateDir, 'conflicts.json'), conflictsJson(aggregate.conflicts, aggregate.decisions));
-  await writeFile(path.join(input.stateDir, 'conflicts.md'), conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial));
+  await writeFile(
+    path.join(input.stateDir, 'conflicts.md'),
+    conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial),
+  );
 }

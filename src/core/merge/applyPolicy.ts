@@ -35,16 +35,40 @@ function isBinary(content: Buffer | undefined): boolean {
  * Applies a path's merge policy to a path both sides changed. Conflicts keep the earlier step's
  * version (`ours`).
  */
-export function applyPolicy(policy: MergePolicyName, path: string, sides: Sides, blobs: ReadonlyMap<string, Buffer>, steps: [string, string]): PolicyOutcome {
+export function applyPolicy(
+  policy: MergePolicyName,
+  path: string,
+  sides: Sides,
+  blobs: ReadonlyMap<string, Buffer>,
+  steps: [string, string],
+): PolicyOutcome {
   const ids = { base: sides.base?.oid ?? null, ours: sides.ours?.oid ?? null, theirs: sides.theirs?.oid ?? null };
-  const conflict = (kind: Conflict['kind'], detail: string, location?: string): Conflict => ({ path, kind, steps, policy, ...ids, ...(location === undefined ? {} : { location }), detail });
+  const conflict = (kind: Conflict['kind'], detail: string, location?: string): Conflict => ({
+    path,
+    kind,
+    steps,
+    policy,
+    ...ids,
+    ...(location === undefined ? {} : { location }),
+    detail,
+  });
   if (policy === 'first') return { keep: sides.ours, decision: { path, policy, steps, kept: steps[0] } };
   if (policy === 'last') return { keep: sides.theirs, decision: { path, policy, steps, kept: steps[1] } };
-  if (policy === 'fail') return { keep: sides.ours, conflicts: [conflict('policy-fail', `the merge policy "fail" allows only one step to change this file; steps ${steps[0]} and ${steps[1]} both did`)] };
+  if (policy === 'fail')
+    return {
+      keep: sides.ours,
+      conflicts: [
+        conflict(
+          'policy-fail',
+          `the merge policy "fail" allows only one step to change this file; steps ${steps[0]} and ${steps[1]} both did`,
+        ),
+      ],
+    };
 
   const read = (e: TreeEntry | undefined) => (e ? blobs.get(e.oid) : undefined);
   const [base, ours, theirs] = [read(sides.base), read(sides.ours), read(sides.theirs)];
-  if ([base, ours, theirs].some(isBinary)) return { keep: sides.ours, conflicts: [conflict('binary', `the "${policy}" policy merges text; this file is binary`)] };
+  if ([base, ours, theirs].some(isBinary))
+    return { keep: sides.ours, conflicts: [conflict('binary', `the "${policy}" policy merges text; this file is binary`)] };
   const merge = STRUCTURAL[policy];
   if (!merge) throw new Error(`no merge function for policy "${policy}"`);
   const result = merge({ base: base?.toString('utf8'), ours: ours?.toString('utf8'), theirs: theirs?.toString('utf8') });

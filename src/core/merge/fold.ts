@@ -47,7 +47,12 @@ export interface FoldOptions {
  * A conflicted path keeps the version of the earlier step. Deterministic: the same items give the
  * same tree, conflicts and decisions, whatever order the steps finished in.
  */
-export async function foldResults(repo: Repository, base: { commit: string; tree: string }, items: readonly FoldItem[], options: FoldOptions): Promise<FoldResult> {
+export async function foldResults(
+  repo: Repository,
+  base: { commit: string; tree: string },
+  items: readonly FoldItem[],
+  options: FoldOptions,
+): Promise<FoldResult> {
   const { git } = repo;
   const env = fixedIdentityEnv(options.time);
   let tree = base.tree;
@@ -79,7 +84,11 @@ export async function foldResults(repo: Repository, base: { commit: string; tree
         const renamed = renameGroupOf(path, merged.conflicts, options.policyFor);
         if (renamed.length > 1) {
           // Reported once for the whole group, below; its paths keep the fold's versions.
-          if (renamed[0] === path) renames.push({ paths: renamed, steps: [renamed.map((p) => touchedBy.get(p)).find((s) => s !== undefined) ?? item.step, item.step] });
+          if (renamed[0] === path)
+            renames.push({
+              paths: renamed,
+              steps: [renamed.map((p) => touchedBy.get(p)).find((s) => s !== undefined) ?? item.step, item.step],
+            });
           continue;
         }
         conflicts.push(textConflict(path, pair, conflict));
@@ -92,7 +101,9 @@ export async function foldResults(repo: Repository, base: { commit: string; tree
     for (const group of renames) {
       // Git records its content merge of the renamed file under both new names, so the stages do
       // not hold the steps' own versions: those come from the trees.
-      const [baseEntries, oursEntries, theirsEntries] = await Promise.all([item.parentTree, tree, item.commit].map((t) => treeEntries(git, t, group.paths)));
+      const [baseEntries, oursEntries, theirsEntries] = await Promise.all(
+        [item.parentTree, tree, item.commit].map((t) => treeEntries(git, t, group.paths)),
+      );
       conflicts.push(renameConflict(group.paths, group.steps, baseEntries, oursEntries, theirsEntries));
       for (const p of group.paths) edits.set(p, toEdit(oursEntries.get(p)));
     }
@@ -110,7 +121,12 @@ export async function foldResults(repo: Repository, base: { commit: string; tree
         const outcome = applyPolicy(options.policyFor(path), path, sides, blobs, [touchedBy.get(path) ?? item.step, item.step]);
         if (outcome.conflicts) conflicts.push(...outcome.conflicts);
         if (outcome.decision) decisions.push(outcome.decision);
-        edits.set(path, outcome.content === undefined ? toEdit(outcome.keep) : { mode: sides.ours?.mode ?? sides.theirs?.mode ?? '100644', oid: await writeBlob(git, outcome.content) });
+        edits.set(
+          path,
+          outcome.content === undefined
+            ? toEdit(outcome.keep)
+            : { mode: sides.ours?.mode ?? sides.theirs?.mode ?? '100644', oid: await writeBlob(git, outcome.content) },
+        );
       }
     }
     tree = await editTree(git, merged.tree, edits, options.scratchDir);
@@ -143,12 +159,21 @@ function renameGroupOf(path: string, all: ReadonlyMap<string, MergeTreeConflict>
 }
 
 /** One rename conflict at the original path, with each side's version wherever that side put it. */
-function renameConflict(paths: readonly string[], steps: [string, string], base: Map<string, TreeEntry>, ours: Map<string, TreeEntry>, theirs: Map<string, TreeEntry>): Conflict {
+function renameConflict(
+  paths: readonly string[],
+  steps: [string, string],
+  base: Map<string, TreeEntry>,
+  ours: Map<string, TreeEntry>,
+  theirs: Map<string, TreeEntry>,
+): Conflict {
   const find = (entries: Map<string, TreeEntry>) => paths.find((p) => entries.has(p));
   const [oursPath, theirsPath, basePath] = [find(ours), find(theirs), find(base)];
   const where = (p: string | undefined, step: string) => (p === undefined ? `${step} deleted it` : `${step} has it as ${p}`);
   return {
-    path: basePath ?? paths[0], kind: 'rename', steps, policy: 'text',
+    path: basePath ?? paths[0],
+    kind: 'rename',
+    steps,
+    policy: 'text',
     base: basePath === undefined ? null : base.get(basePath)!.oid,
     ours: oursPath === undefined ? null : ours.get(oursPath)!.oid,
     theirs: theirsPath === undefined ? null : theirs.get(theirsPath)!.oid,
@@ -158,13 +183,17 @@ function renameConflict(paths: readonly string[], steps: [string, string], base:
 
 function textConflict(path: string, steps: [string, string], c: MergeTreeConflict): Conflict {
   const has = (s: 1 | 2 | 3) => c.stages[s] !== undefined;
-  const kind: Conflict['kind'] =
-    c.types.some((t) => t.includes('binary')) ? 'binary'
-    : c.types.some((t) => t.includes('rename')) ? 'rename'
-    : has(1) && has(2) && has(3) ? 'content'
-    : !has(1) && has(2) && has(3) ? 'add/add'
-    : has(1) ? 'modify/delete'
-    : 'content';
+  const kind: Conflict['kind'] = c.types.some((t) => t.includes('binary'))
+    ? 'binary'
+    : c.types.some((t) => t.includes('rename'))
+      ? 'rename'
+      : has(1) && has(2) && has(3)
+        ? 'content'
+        : !has(1) && has(2) && has(3)
+          ? 'add/add'
+          : has(1)
+            ? 'modify/delete'
+            : 'content';
   const detail = {
     content: 'both steps changed the same lines',
     'add/add': 'both steps added this file with different contents',
@@ -172,5 +201,14 @@ function textConflict(path: string, steps: [string, string], c: MergeTreeConflic
     rename: 'the steps renamed or moved this file in ways that clash',
     binary: 'both steps changed this binary file',
   }[kind];
-  return { path, kind, steps, policy: 'text', base: c.stages[1]?.oid ?? null, ours: c.stages[2]?.oid ?? null, theirs: c.stages[3]?.oid ?? null, detail };
+  return {
+    path,
+    kind,
+    steps,
+    policy: 'text',
+    base: c.stages[1]?.oid ?? null,
+    ours: c.stages[2]?.oid ?? null,
+    theirs: c.stages[3]?.oid ?? null,
+    detail,
+  };
 }

@@ -44,7 +44,7 @@ export function parseMergeTree(out: string): MergeTreeResult {
     conflicts.set(file, entry);
   }
   // Messages: <count>\0<path>…\0<type>\0<text>\0, repeated.
-  for (i += 1; i < fields.length; ) {
+  for (i += 1; i < fields.length;) {
     const count = Number(fields[i]);
     if (!Number.isInteger(count) || count <= 0) break;
     const paths = fields.slice(i + 1, i + 1 + count);

@@ -28,7 +28,10 @@ export interface ProcessTree {
 
 /** The process could not be started at all (command not found, not executable). */
 export class StartError extends Error {
-  constructor(readonly command: string, readonly reason: string) {
+  constructor(
+    readonly command: string,
+    readonly reason: string,
+  ) {
     super(reason);
     this.name = 'StartError';
   }
@@ -48,7 +51,12 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      const reason = error.code === 'ENOENT' ? `command not found: "${command}"` : error.code === 'EACCES' ? `"${command}" is not executable` : error.message;
+      const reason =
+        error.code === 'ENOENT'
+          ? `command not found: "${command}"`
+          : error.code === 'EACCES'
+            ? `"${command}" is not executable`
+            : error.message;
       reject(new StartError(command, reason));
     });
     const closed = new Promise<void>((done) => child.once('close', () => done()));

@@ -26,10 +26,13 @@ export class ProgressThrottle {
       return;
     }
     this.held = progress;
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
-    }, Math.max(0, wait));
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        this.flush();
+      },
+      Math.max(0, wait),
+    );
   }
 
   flush(): void {

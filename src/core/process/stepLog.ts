@@ -58,7 +58,9 @@ export class StepLog {
         this.written += chunk.length;
       } else {
         this.stream.write(chunk.subarray(0, Math.max(0, room)));
-        this.stream.write(`\n[tapps-flow] log truncated: it reached ${max} bytes; further output is dropped (raise the log size cap to keep more).\n`);
+        this.stream.write(
+          `\n[tapps-flow] log truncated: it reached ${max} bytes; further output is dropped (raise the log size cap to keep more).\n`,
+        );
         this.written = max;
         this.truncated = true;
       }

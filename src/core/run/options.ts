@@ -51,11 +51,15 @@ export interface EffectiveSettings {
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 export function checkRunId(id: string): string | undefined {
-  return RUN_ID.test(id) ? undefined : `invalid run id "${id}": expected letters, digits, ".", "_" or "-" (at most 80), starting with a letter or digit`;
+  return RUN_ID.test(id)
+    ? undefined
+    : `invalid run id "${id}": expected letters, digits, ".", "_" or "-" (at most 80), starting with a letter or digit`;
 }
 
 /** A new run id: sortable by start time, unique enough for one repository. */
 export function newRunId(now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${stamp}-${Math.floor(Math.random() * 0xffff).toString(16).padStart(4, '0')}`;
+  return `${stamp}-${Math.floor(Math.random() * 0xffff)
+    .toString(16)
+    .padStart(4, '0')}`;
 }

@@ -27,7 +27,15 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
     workflow: snapshot.workflow.file,
     status: snapshot.status,
     base: snapshot.base.commit,
-    steps: snapshot.steps.map((s) => ({ id: s.id, status: s.status, result: s.result, error: s.error, startedAt: s.startedAt, finishedAt: s.finishedAt, log: path.join(stateDir, s.log) })),
+    steps: snapshot.steps.map((s) => ({
+      id: s.id,
+      status: s.status,
+      result: s.result,
+      error: s.error,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+      log: path.join(stateDir, s.log),
+    })),
     aggregate: snapshot.aggregate,
     conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
   };

@@ -35,7 +35,10 @@ export interface StepContext {
 /** Runs one step in its own worktree: create it, run the agent, capture what it changed. */
 export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   const { step, settings } = ctx;
-  const cancelled = (): StepOutcome => ({ status: 'cancelled', reason: ctx.signal.reason === 'step' ? 'cancelled by the user' : 'the run was cancelled' });
+  const cancelled = (): StepOutcome => ({
+    status: 'cancelled',
+    reason: ctx.signal.reason === 'step' ? 'cancelled by the user' : 'the run was cancelled',
+  });
   if (ctx.signal.aborted) return cancelled();
   const progress = new ProgressThrottle(ctx.onProgress);
   const log = await StepLog.open(ctx.logFile, { maxBytes: settings.logMaxBytes, onProgress: (p) => progress.push(p) });
@@ -43,14 +46,29 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   try {
     const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit);
     if (ctx.signal.aborted) return (outcome = cancelled());
-    const invocation = resolveInvocation(ctx.workflow, step, { prompt: stepPrompt(step), step: step.id, worktree: wt.cwd, run: ctx.runId, action: step.action ?? '', agent: step.agent }, ctx.configuredAgents);
-    const env = { ...process.env, ...invocation.env, TAPPS_RUN_ID: ctx.runId, TAPPS_STEP_ID: step.id, TAPPS_WORKTREE: wt.cwd, TAPPS_PROMPT: stepPrompt(step) };
-    log.note(`step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.cwd}`);
+    const invocation = resolveInvocation(
+      ctx.workflow,
+      step,
+      { prompt: stepPrompt(step), step: step.id, worktree: wt.cwd, run: ctx.runId, action: step.action ?? '', agent: step.agent },
+      ctx.configuredAgents,
+    );
+    const env = {
+      ...process.env,
+      ...invocation.env,
+      TAPPS_RUN_ID: ctx.runId,
+      TAPPS_STEP_ID: step.id,
+      TAPPS_WORKTREE: wt.cwd,
+      TAPPS_PROMPT: stepPrompt(step),
+    };
+    log.note(
+      `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.cwd}`,
+    );
     let tree;
     try {
       tree = await startProcessTree(invocation.argv, { cwd: wt.cwd, env, onOutput: (chunk) => log.write(chunk) });
     } catch (error) {
-      const reason = error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);
+      const reason =
+        error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);
       return (outcome = { status: 'failed', error: `could not start the agent: ${reason}`, exitCode: null, lastLines: [] });
     }
     ctx.onStarted(wt.cwd, tree.pid);
@@ -59,7 +77,9 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     let stopReason: 'timeout' | 'cancelled' | undefined;
     const stop = (reason: 'timeout' | 'cancelled') => {
       stopReason ??= reason;
-      log.note(reason === 'timeout' ? `timed out after ${timeoutMs / 1000} s: stopping the process tree` : 'cancelled: stopping the process tree');
+      log.note(
+        reason === 'timeout' ? `timed out after ${timeoutMs / 1000} s: stopping the process tree` : 'cancelled: stopping the process tree',
+      );
       void tree.stop(graceMs);
     };
     const timer = setTimeout(() => stop('timeout'), timeoutMs);
@@ -72,21 +92,41 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     // Whatever the step left running in its group (daemons, watchers) must not touch the capture.
     await stopGroup(tree.pid, stopReason ? graceMs : 0);
     await tree.drained(2_000); // the last lines of output are in the log before it is judged
-    if (stopReason === 'timeout') return (outcome = { status: 'timed_out', error: `timed out after ${timeoutMs / 1000} s; its process tree was stopped`, lastLines: log.lastLines() });
+    if (stopReason === 'timeout')
+      return (outcome = {
+        status: 'timed_out',
+        error: `timed out after ${timeoutMs / 1000} s; its process tree was stopped`,
+        lastLines: log.lastLines(),
+      });
     if (stopReason === 'cancelled') return (outcome = cancelled());
     if (exit.code !== 0) {
       const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited with code ${exit.code}`;
-      return (outcome = { status: 'failed', error: `the agent ${how}; see the step's log`, exitCode: exit.code, lastLines: log.lastLines() });
+      return (outcome = {
+        status: 'failed',
+        error: `the agent ${how}; see the step's log`,
+        exitCode: exit.code,
+        lastLines: log.lastLines(),
+      });
     }
     const capture = await captureWorktree(wt, step.id, ctx.stepBase);
     const missing: string[] = [];
     for (const created of step.creates) if (!(await treeContains(wt, capture.tree, created))) missing.push(created);
     if (missing.length > 0) {
-      return (outcome = { status: 'failed', error: `the step did not create what it declares: ${missing.join(', ')}`, exitCode: 0, lastLines: log.lastLines() });
+      return (outcome = {
+        status: 'failed',
+        error: `the step did not create what it declares: ${missing.join(', ')}`,
+        exitCode: 0,
+        lastLines: log.lastLines(),
+      });
     }
     const undeclared = capture.changed.filter((p) => !step.creates.some((c) => produces(c, p) || c === p));
     if (undeclared.length > 0 && settings.failOnUndeclaredChanges) {
-      return (outcome = { status: 'failed', error: `the step changed paths outside its "creates": ${undeclared.slice(0, 10).join(', ')}${undeclared.length > 10 ? ', …' : ''}`, exitCode: 0, lastLines: log.lastLines() });
+      return (outcome = {
+        status: 'failed',
+        error: `the step changed paths outside its "creates": ${undeclared.slice(0, 10).join(', ')}${undeclared.length > 10 ? ', …' : ''}`,
+        exitCode: 0,
+        lastLines: log.lastLines(),
+      });
     }
     return (outcome = { status: 'succeeded', capture, undeclared });
   } catch (error) {

@@ -49,7 +49,10 @@ export class WorkflowRun {
   ) {
     this.steps = new Map(loaded.workflow.steps.map((s) => [s.id, s]));
     this.queue = new PQueue({ concurrency: settings.maxParallel });
-    this.worktrees = new Worktrees(repo, runId, { root: options.defaults?.worktreeRoot, addConcurrency: options.defaults?.worktreeAddConcurrency });
+    this.worktrees = new Worktrees(repo, runId, {
+      root: options.defaults?.worktreeRoot,
+      addConcurrency: options.defaults?.worktreeAddConcurrency,
+    });
     this.onDidEvent = store.onDidAppend;
     options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
   }
@@ -68,7 +71,8 @@ export class WorkflowRun {
     const s = loaded.workflow.settings;
     const d = options.defaults ?? {};
     const maxParallel = options.sequential ? 1 : (options.maxParallel ?? s.max_parallel ?? d.maxParallel ?? 8);
-    if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8) throw new TappsError('invalid-max-parallel', `max parallel must be a whole number from 1 to 8, got ${maxParallel}`);
+    if (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8)
+      throw new TappsError('invalid-max-parallel', `max parallel must be a whole number from 1 to 8, got ${maxParallel}`);
     const settings: EffectiveSettings = {
       maxParallel,
       sequential: maxParallel === 1,
@@ -82,9 +86,12 @@ export class WorkflowRun {
     const store = new RunStore(runDir(repo.root, runId), { now });
     const relativeFile = path.relative(repo.root, workflowFile).split(path.sep).join('/');
     store.append({
-      type: 'run_started', runId, repo: repo.root,
+      type: 'run_started',
+      runId,
+      repo: repo.root,
       workflow: { file: relativeFile, id: loaded.workflow.id, name: loaded.workflow.name ?? loaded.workflow.id },
-      base, settings: { ...settings },
+      base,
+      settings: { ...settings },
       steps: loaded.graph.ids.map((id) => ({ id, dependencies: [...loaded.graph.dependencies.get(id)!] })),
       owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() },
     });
@@ -97,28 +104,55 @@ export class WorkflowRun {
    * succeeded keep their results, the others run again in fresh worktrees from the same bases, and
    * the aggregate is made as usual.
    */
-  static async resume(options: { readonly repoDir: string; readonly runId: string; readonly signal?: AbortSignal; readonly defaults?: RunOptions['defaults']; readonly now?: () => Date }): Promise<WorkflowRun> {
+  static async resume(options: {
+    readonly repoDir: string;
+    readonly runId: string;
+    readonly signal?: AbortSignal;
+    readonly defaults?: RunOptions['defaults'];
+    readonly now?: () => Date;
+  }): Promise<WorkflowRun> {
     const repo = await openRepository(options.repoDir);
     const now = options.now ?? (() => new Date());
     const dir = runDir(repo.root, options.runId);
     const found = await loadRun(dir, now).catch((error: unknown) => {
-      throw new TappsError('run-not-found', `No run "${options.runId}" in ${repo.root}: ${errorMessage(error)}. List runs with: tapps-flow status`);
+      throw new TappsError(
+        'run-not-found',
+        `No run "${options.runId}" in ${repo.root}: ${errorMessage(error)}. List runs with: tapps-flow status`,
+      );
     });
     const previous = found.snapshot;
-    if (previous.status === 'running') throw new TappsError('run-active', `Run ${options.runId} is still running (pid ${previous.owner.pid} on ${previous.owner.host}). Cancel it or wait for it to end.`);
-    if (previous.steps.every((s) => s.status === 'succeeded')) throw new TappsError('nothing-to-resume', `Run ${options.runId} has nothing to resume: every step succeeded (status ${previous.status}).`);
+    if (previous.status === 'running')
+      throw new TappsError(
+        'run-active',
+        `Run ${options.runId} is still running (pid ${previous.owner.pid} on ${previous.owner.host}). Cancel it or wait for it to end.`,
+      );
+    if (previous.steps.every((s) => s.status === 'succeeded'))
+      throw new TappsError(
+        'nothing-to-resume',
+        `Run ${options.runId} has nothing to resume: every step succeeded (status ${previous.status}).`,
+      );
     const workflowFile = path.join(repo.root, previous.workflow.file);
     const baseContains = containsFromFileList(await repo.git.run(['ls-tree', '-r', '-z', '--name-only', previous.base.tree]));
     const loaded = await loadWorkflowFile(workflowFile, { baseContains, configuredAgents: options.defaults?.agents });
     const before = previous.steps.map((s) => s.id).join(', ');
     const after = loaded.graph.ids.join(', ');
-    if (before !== after) throw new TappsError('workflow-changed', `The workflow file ${previous.workflow.file} changed since run ${options.runId} started (steps then: ${before}; now: ${after}). Start a new run instead.`);
+    if (before !== after)
+      throw new TappsError(
+        'workflow-changed',
+        `The workflow file ${previous.workflow.file} changed since run ${options.runId} started (steps then: ${before}; now: ${after}). Start a new run instead.`,
+      );
     const repaired = await readRun(dir, { repair: true });
     const store = new RunStore(dir, { now }, { snapshot: repaired.snapshot, lastSeq: repaired.snapshot.lastSeq });
     store.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
     await store.flush();
     const s = previous.settings as unknown as EffectiveSettings;
-    return new WorkflowRun(repo, options.runId, loaded, previous.base, s, store, { workflowFile, repoDir: options.repoDir, signal: options.signal, defaults: options.defaults, now });
+    return new WorkflowRun(repo, options.runId, loaded, previous.base, s, store, {
+      workflowFile,
+      repoDir: options.repoDir,
+      signal: options.signal,
+      defaults: options.defaults,
+      now,
+    });
   }
 
   get snapshot(): RunSnapshot {
@@ -136,7 +170,9 @@ export class WorkflowRun {
     this.runController.abort('run');
     for (const c of this.stepControllers.values()) c.abort('run');
     this.queue.clear();
-    for (const s of this.snapshot.steps) if (s.status === 'pending' || s.status === 'queued') this.store.append({ type: 'step_cancelled', step: s.id, reason: 'the run was cancelled before the step started' });
+    for (const s of this.snapshot.steps)
+      if (s.status === 'pending' || s.status === 'queued')
+        this.store.append({ type: 'step_cancelled', step: s.id, reason: 'the run was cancelled before the step started' });
   }
 
   /** Cancels one step; the steps that depend on it are skipped. */
@@ -155,7 +191,11 @@ export class WorkflowRun {
     const heartbeat = this.startHeartbeat();
     try {
       // On resume, the steps that had succeeded keep their results; the rest start again.
-      const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.loaded.graph.dependencies.get(id)!.every((d) => this.stepOf(d).status === 'succeeded'));
+      const ready = this.loaded.graph.ids.filter(
+        (id) =>
+          this.stepOf(id).status === 'pending' &&
+          this.loaded.graph.dependencies.get(id)!.every((d) => this.stepOf(d).status === 'succeeded'),
+      );
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
       await this.finish();
@@ -238,8 +278,15 @@ export class WorkflowRun {
       if (this.stepOf(id).status !== 'queued') return; // cancelled while queued
       const stepBase = await this.stepBase(id);
       outcome = await runStep({
-        runId: this.runId, workflow: this.loaded.workflow, step: this.steps.get(id)!, stepBase, worktrees: this.worktrees, settings: this.settings,
-        logFile: stepLogFile(this.stateDir, id), configuredAgents: this.options.defaults?.agents ?? {}, signal,
+        runId: this.runId,
+        workflow: this.loaded.workflow,
+        step: this.steps.get(id)!,
+        stepBase,
+        worktrees: this.worktrees,
+        settings: this.settings,
+        logFile: stepLogFile(this.stateDir, id),
+        configuredAgents: this.options.defaults?.agents ?? {},
+        signal,
         onStarted: (worktree, pid) => this.store.append({ type: 'step_started', step: id, worktree, pid, base: stepBase.commit }),
         onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
       });
@@ -262,10 +309,23 @@ export class WorkflowRun {
     if (this.stepOf(id).status === 'cancelled') return;
     switch (outcome.status) {
       case 'succeeded':
-        this.store.append({ type: 'step_succeeded', step: id, result: outcome.capture.commit, tree: outcome.capture.tree, changed: [...outcome.capture.changed], undeclared: [...outcome.undeclared] });
+        this.store.append({
+          type: 'step_succeeded',
+          step: id,
+          result: outcome.capture.commit,
+          tree: outcome.capture.tree,
+          changed: [...outcome.capture.changed],
+          undeclared: [...outcome.undeclared],
+        });
         break;
       case 'failed':
-        this.store.append({ type: 'step_failed', step: id, error: outcome.error, exitCode: outcome.exitCode, lastLines: [...outcome.lastLines] });
+        this.store.append({
+          type: 'step_failed',
+          step: id,
+          error: outcome.error,
+          exitCode: outcome.exitCode,
+          lastLines: [...outcome.lastLines],
+        });
         break;
       case 'timed_out':
         this.store.append({ type: 'step_timed_out', step: id, error: outcome.error, lastLines: [...outcome.lastLines] });
@@ -281,7 +341,11 @@ export class WorkflowRun {
       const s = this.stepOf(d);
       if (s.status !== 'pending') continue;
       const status = this.stepOf(id).status.replace('_', ' ');
-      this.store.append({ type: 'step_skipped', step: d, reason: `skipped: it depends on "${id}", which ${status === 'skipped' ? 'was skipped' : status === 'cancelled' ? 'was cancelled' : status === 'timed out' ? 'timed out' : 'failed'}` });
+      this.store.append({
+        type: 'step_skipped',
+        step: d,
+        reason: `skipped: it depends on "${id}", which ${status === 'skipped' ? 'was skipped' : status === 'cancelled' ? 'was cancelled' : status === 'timed out' ? 'timed out' : 'failed'}`,
+      });
       this.skipDependents(d);
     }
   }
@@ -293,9 +357,13 @@ export class WorkflowRun {
     const order = this.loaded.graph.topological;
     const items = [...deps].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((d) => this.stepOf(d));
     const fold = await foldResults(this.repo, this.base, await foldItemsOf(this.repo, items, this.base), {
-      policyFor: policyMatcher(this.loaded.workflow.merge), scratchDir: path.join(this.repo.commonDir, 'tapps-flow', 'tmp'), time: this.base.time,
+      policyFor: policyMatcher(this.loaded.workflow.merge),
+      scratchDir: path.join(this.repo.commonDir, 'tapps-flow', 'tmp'),
+      time: this.base.time,
     });
-    const commit = await this.repo.git.line(['commit-tree', fold.tree, '-p', this.base.commit, '-m', 'Tapps Flow step base'], { env: fixedIdentityEnv(this.base.time) });
+    const commit = await this.repo.git.line(['commit-tree', fold.tree, '-p', this.base.commit, '-m', 'Tapps Flow step base'], {
+      env: fixedIdentityEnv(this.base.time),
+    });
     return { commit, tree: fold.tree, time: this.base.time };
   }
 
@@ -303,10 +371,21 @@ export class WorkflowRun {
     const order = this.loaded.graph.topological;
     const steps = [...this.snapshot.steps].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const aggregate = await makeAggregate({
-      repo: this.repo, runId: this.runId, base: this.base, rules: this.loaded.workflow.merge, steps, stateDir: this.stateDir,
+      repo: this.repo,
+      runId: this.runId,
+      base: this.base,
+      rules: this.loaded.workflow.merge,
+      steps,
+      stateDir: this.stateDir,
       workflow: { id: this.snapshot.workflow.id, name: this.snapshot.workflow.name, file: this.snapshot.workflow.file },
     });
-    this.store.append({ type: 'aggregate_made', commit: aggregate.commit, tree: aggregate.tree, partial: aggregate.partial, conflicts: aggregate.conflicts.length });
+    this.store.append({
+      type: 'aggregate_made',
+      commit: aggregate.commit,
+      tree: aggregate.tree,
+      partial: aggregate.partial,
+      conflicts: aggregate.conflicts.length,
+    });
     for (const conflict of aggregate.conflicts) this.store.append({ type: 'conflict_detected', conflict });
     this.store.append({ type: 'run_finished', status: this.terminalStatus(aggregate.conflicts.length) });
   }

@@ -11,14 +11,16 @@ const SnapshotV1Schema = z.object({
   base: z.string(),
   startedAt: z.string(),
   finishedAt: z.optional(z.nullable(z.string())),
-  steps: z.array(z.object({
-    id: z.string(),
-    status: z.enum(STEP_STATUSES),
-    result: z.optional(z.nullable(z.string())),
-    error: z.optional(z.nullable(z.string())),
-    startedAt: z.optional(z.nullable(z.string())),
-    finishedAt: z.optional(z.nullable(z.string())),
-  })),
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      status: z.enum(STEP_STATUSES),
+      result: z.optional(z.nullable(z.string())),
+      error: z.optional(z.nullable(z.string())),
+      startedAt: z.optional(z.nullable(z.string())),
+      finishedAt: z.optional(z.nullable(z.string())),
+    }),
+  ),
 });
 
 /** Loads a `state.json` of any known version as the current snapshot shape. */
@@ -28,15 +30,40 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
   if (version !== 1) throw new Error(`unknown state.json version ${JSON.stringify(version)}; expected 1 or ${SNAPSHOT_VERSION}`);
   const v1 = SnapshotV1Schema.parse(raw);
   const steps: StepSnapshot[] = v1.steps.map((s) => ({
-    id: s.id, status: s.status, dependencies: [], result: s.result ?? null, tree: null, error: s.error ?? null, exitCode: null,
-    startedAt: s.startedAt ?? null, finishedAt: s.finishedAt ?? null, log: logPathOf(s.id), worktree: null, pid: null, base: null,
-    progress: null, changed: [], undeclared: [], lastLines: [],
+    id: s.id,
+    status: s.status,
+    dependencies: [],
+    result: s.result ?? null,
+    tree: null,
+    error: s.error ?? null,
+    exitCode: null,
+    startedAt: s.startedAt ?? null,
+    finishedAt: s.finishedAt ?? null,
+    log: logPathOf(s.id),
+    worktree: null,
+    pid: null,
+    base: null,
+    progress: null,
+    changed: [],
+    undeclared: [],
+    lastLines: [],
   }));
   const name = v1.workflow.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
   return {
-    version: SNAPSHOT_VERSION, runId: v1.runId, workflow: { file: v1.workflow, id: name, name }, repo, status: v1.status,
-    base: { commit: v1.base, tree: '', head: v1.base, time: 0 }, settings: { maxParallel: 8, sequential: false },
-    owner: { pid: 0, host: '', startedAt: v1.startedAt }, startedAt: v1.startedAt, finishedAt: v1.finishedAt ?? null, steps,
-    aggregate: null, conflicts: [], cancelRequested: false, lastSeq: -1,
+    version: SNAPSHOT_VERSION,
+    runId: v1.runId,
+    workflow: { file: v1.workflow, id: name, name },
+    repo,
+    status: v1.status,
+    base: { commit: v1.base, tree: '', head: v1.base, time: 0 },
+    settings: { maxParallel: 8, sequential: false },
+    owner: { pid: 0, host: '', startedAt: v1.startedAt },
+    startedAt: v1.startedAt,
+    finishedAt: v1.finishedAt ?? null,
+    steps,
+    aggregate: null,
+    conflicts: [],
+    cancelRequested: false,
+    lastSeq: -1,
   };
 }

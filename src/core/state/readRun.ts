@@ -31,22 +31,27 @@ export async function readRun(dir: string, options: ReadOptions = {}): Promise<L
     const text = raw.toString('utf8');
     const complete = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
     if (complete < text.length) {
-      warnings.push(`events.jsonl ended in a torn line (its writer stopped mid-write); the ${text.length - complete} byte(s) after the last complete event were ignored`);
+      warnings.push(
+        `events.jsonl ended in a torn line (its writer stopped mid-write); the ${text.length - complete} byte(s) after the last complete event were ignored`,
+      );
       if (options.repair) await truncate(eventsFile, Buffer.byteLength(text.slice(0, complete)));
     }
-    text.slice(0, complete).split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        warnings.push(`events.jsonl line ${i + 1} is not JSON; skipped`);
-        return;
-      }
-      const event = RunEventSchema.safeParse(parsed);
-      if (event.success) events.push(event.data);
-      else warnings.push(`events.jsonl line ${i + 1} is not a known event (${event.error.issues[0]?.message ?? 'invalid'}); skipped`);
-    });
+    text
+      .slice(0, complete)
+      .split('\n')
+      .forEach((line, i) => {
+        if (line.trim() === '') return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          warnings.push(`events.jsonl line ${i + 1} is not JSON; skipped`);
+          return;
+        }
+        const event = RunEventSchema.safeParse(parsed);
+        if (event.success) events.push(event.data);
+        else warnings.push(`events.jsonl line ${i + 1} is not a known event (${event.error.issues[0]?.message ?? 'invalid'}); skipped`);
+      });
   }
   let snapshot: RunSnapshot | undefined;
   for (const event of events) {
@@ -64,7 +69,9 @@ export async function readRun(dir: string, options: ReadOptions = {}): Promise<L
       snapshot = migrateSnapshot(JSON.parse(stateText), path.resolve(dir, '..', '..', '..'));
       if (snapshot.lastSeq < 0) warnings.push('state.json is of an older version; loaded through its migration');
     } catch (error) {
-      throw new Error(`${dir}: events.jsonl is missing and state.json is unreadable (${error instanceof Error ? error.message : String(error)})`);
+      throw new Error(
+        `${dir}: events.jsonl is missing and state.json is unreadable (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   } else {
     const stateText = await readFile(stateFile, 'utf8').catch(() => undefined);

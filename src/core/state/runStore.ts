@@ -12,7 +12,16 @@ export interface RunStoreOptions {
   readonly snapshotIntervalMs?: number;
 }
 
-const TERMINAL_EVENTS = new Set<RunEvent['type']>(['step_succeeded', 'step_failed', 'step_timed_out', 'step_cancelled', 'step_skipped', 'aggregate_made', 'run_finished', 'run_started']);
+const TERMINAL_EVENTS = new Set<RunEvent['type']>([
+  'step_succeeded',
+  'step_failed',
+  'step_timed_out',
+  'step_cancelled',
+  'step_skipped',
+  'aggregate_made',
+  'run_finished',
+  'run_started',
+]);
 
 /**
  * The one writer of a run's state: every event is numbered, validated, applied to the in-memory

@@ -19,7 +19,10 @@ export async function loadRun(dir: string, now: () => Date = () => new Date()): 
   const repaired = await readRun(dir, { repair: true });
   await stopOrphanedSteps(repaired.snapshot);
   const store = new RunStore(dir, { now }, { snapshot: repaired.snapshot, lastSeq: repaired.snapshot.lastSeq });
-  store.append({ type: 'run_interrupted', reason: `the process that ran it (pid ${repaired.snapshot.owner.pid} on ${repaired.snapshot.owner.host}) is gone` });
+  store.append({
+    type: 'run_interrupted',
+    reason: `the process that ran it (pid ${repaired.snapshot.owner.pid} on ${repaired.snapshot.owner.host}) is gone`,
+  });
   await store.flush();
   store.dispose();
   return { ...repaired, snapshot: store.snapshot, warnings: repaired.warnings };
@@ -52,6 +55,14 @@ export async function listRuns(repoRoot: string, now: () => Date = () => new Dat
       problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  runs.sort((a, b) => (a.snapshot.startedAt < b.snapshot.startedAt ? 1 : a.snapshot.startedAt > b.snapshot.startedAt ? -1 : a.snapshot.runId < b.snapshot.runId ? 1 : -1));
+  runs.sort((a, b) =>
+    a.snapshot.startedAt < b.snapshot.startedAt
+      ? 1
+      : a.snapshot.startedAt > b.snapshot.startedAt
+        ? -1
+        : a.snapshot.runId < b.snapshot.runId
+          ? 1
+          : -1,
+  );
   return { runs, problems };
 }

@@ -51,8 +51,23 @@ export function logPathOf(stepId: string): string {
 
 function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
   return {
-    id, status: 'pending', dependencies, result: null, tree: null, error: null, exitCode: null, startedAt: null, finishedAt: null,
-    log: logPathOf(id), worktree: null, pid: null, base: null, progress: null, changed: [], undeclared: [], lastLines: [],
+    id,
+    status: 'pending',
+    dependencies,
+    result: null,
+    tree: null,
+    error: null,
+    exitCode: null,
+    startedAt: null,
+    finishedAt: null,
+    log: logPathOf(id),
+    worktree: null,
+    pid: null,
+    base: null,
+    progress: null,
+    changed: [],
+    undeclared: [],
+    lastLines: [],
   };
 }
 
@@ -60,9 +75,21 @@ function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
 export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunSnapshot {
   if (event.type === 'run_started') {
     return {
-      version: SNAPSHOT_VERSION, runId: event.runId, workflow: event.workflow, repo: event.repo, status: 'running', base: event.base,
-      settings: event.settings, owner: event.owner, startedAt: event.time, finishedAt: null,
-      steps: event.steps.map((s) => newStep(s.id, s.dependencies)), aggregate: null, conflicts: [], cancelRequested: false, lastSeq: event.seq,
+      version: SNAPSHOT_VERSION,
+      runId: event.runId,
+      workflow: event.workflow,
+      repo: event.repo,
+      status: 'running',
+      base: event.base,
+      settings: event.settings,
+      owner: event.owner,
+      startedAt: event.time,
+      finishedAt: null,
+      steps: event.steps.map((s) => newStep(s.id, s.dependencies)),
+      aggregate: null,
+      conflicts: [],
+      cancelRequested: false,
+      lastSeq: event.seq,
     };
   }
   if (!snapshot) throw new Error(`event ${event.seq} (${event.type}) comes before run_started`);
@@ -76,11 +103,30 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
     case 'step_queued':
       return step(event.step, { status: 'queued' });
     case 'step_started':
-      return step(event.step, { status: 'running', startedAt: event.time, worktree: event.worktree, pid: event.pid, base: event.base, progress: null, error: null, exitCode: null, result: null, tree: null, finishedAt: null });
+      return step(event.step, {
+        status: 'running',
+        startedAt: event.time,
+        worktree: event.worktree,
+        pid: event.pid,
+        base: event.base,
+        progress: null,
+        error: null,
+        exitCode: null,
+        result: null,
+        tree: null,
+        finishedAt: null,
+      });
     case 'step_progress':
       return step(event.step, { progress: { percent: event.percent, message: event.message } });
     case 'step_succeeded':
-      return step(event.step, { ...ended, status: 'succeeded', result: event.result, tree: event.tree, changed: event.changed, undeclared: event.undeclared });
+      return step(event.step, {
+        ...ended,
+        status: 'succeeded',
+        result: event.result,
+        tree: event.tree,
+        changed: event.changed,
+        undeclared: event.undeclared,
+      });
     case 'step_failed':
       return step(event.step, { ...ended, status: 'failed', error: event.error, exitCode: event.exitCode, lastLines: event.lastLines });
     case 'step_timed_out':
@@ -103,12 +149,22 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return { ...next, status: event.status, finishedAt: event.time };
     case 'run_interrupted':
       return {
-        ...next, status: 'interrupted', finishedAt: event.time,
-        steps: next.steps.map((s) => (s.status === 'running' || s.status === 'queued' ? { ...s, status: 'pending', pid: null, progress: null } : s)),
+        ...next,
+        status: 'interrupted',
+        finishedAt: event.time,
+        steps: next.steps.map((s) =>
+          s.status === 'running' || s.status === 'queued' ? { ...s, status: 'pending', pid: null, progress: null } : s,
+        ),
       };
     case 'run_resumed':
       return {
-        ...next, status: 'running', finishedAt: null, owner: event.owner, aggregate: null, conflicts: [], cancelRequested: false,
+        ...next,
+        status: 'running',
+        finishedAt: null,
+        owner: event.owner,
+        aggregate: null,
+        conflicts: [],
+        cancelRequested: false,
         steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),
       };
   }

@@ -5,7 +5,12 @@
 const BRAND = Symbol.for('tapps-flow.error');
 
 function branded(value: unknown, name?: string): boolean {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true && (name === undefined || (value as Error).name === name);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true &&
+    (name === undefined || (value as Error).name === name)
+  );
 }
 
 /** Base of the errors the engine reports to a user: the message says what happened and what to do. */

@@ -18,8 +18,19 @@ export const PRESET_COMMANDS: Readonly<Record<NonNullable<AgentDefinition['prese
  * them under `agents:` runs them through the `tapps-agents` preset, so such files load as they are.
  */
 export const TAPPS_AGENT_NAMES: readonly string[] = [
-  'analyst', 'architect', 'debugger', 'designer', 'documenter', 'enhancer', 'implementer',
-  'improver', 'ops', 'orchestrator', 'planner', 'reviewer', 'tester',
+  'analyst',
+  'architect',
+  'debugger',
+  'designer',
+  'documenter',
+  'enhancer',
+  'implementer',
+  'improver',
+  'ops',
+  'orchestrator',
+  'planner',
+  'reviewer',
+  'tester',
 ];
 
 export const PLACEHOLDERS = ['prompt', 'step', 'worktree', 'run', 'action', 'agent'] as const;
@@ -64,7 +75,13 @@ export function resolveInvocation(
     return { argv: ['sh', '-c', step.run ?? ''], env: step.env ?? {} };
   }
   const defined = workflow.agents[step.agent];
-  const template = defined?.command ?? (defined?.preset ? PRESET_COMMANDS[defined.preset] : undefined) ?? configured[step.agent] ?? PRESET_COMMANDS['tapps-agents'];
-  const argv = template.map((arg) => arg.replace(/\{([A-Za-z_]+)\}/g, (whole, name: string) => (name in values ? values[name as Placeholder] : whole)));
+  const template =
+    defined?.command ??
+    (defined?.preset ? PRESET_COMMANDS[defined.preset] : undefined) ??
+    configured[step.agent] ??
+    PRESET_COMMANDS['tapps-agents'];
+  const argv = template.map((arg) =>
+    arg.replace(/\{([A-Za-z_]+)\}/g, (whole, name: string) => (name in values ? values[name as Placeholder] : whole)),
+  );
   return { argv, env: { ...(defined?.env ?? {}), ...(step.env ?? {}) } };
 }

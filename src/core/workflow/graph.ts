@@ -33,11 +33,19 @@ export function produces(created: string, required: string): boolean {
  * Builds the graph from `requires`/`creates`, `needs` and `next`. `baseContains` tells whether the
  * run's base already holds a required path that no step creates.
  */
-export function buildGraph(steps: readonly Step[], baseContains: (path: string) => boolean): { graph: StepGraph; problems: GraphProblem[] } {
+export function buildGraph(
+  steps: readonly Step[],
+  baseContains: (path: string) => boolean,
+): { graph: StepGraph; problems: GraphProblem[] } {
   const problems: GraphProblem[] = [];
   const index = new Map<string, number>();
   steps.forEach((s, i) => {
-    if (index.has(s.id)) problems.push({ stepIndex: i, field: 'id', message: `duplicate step id "${s.id}": it is already used by step ${index.get(s.id)! + 1}` });
+    if (index.has(s.id))
+      problems.push({
+        stepIndex: i,
+        field: 'id',
+        message: `duplicate step id "${s.id}": it is already used by step ${index.get(s.id)! + 1}`,
+      });
     else index.set(s.id, i);
   });
   const ids = [...index.keys()];
@@ -54,7 +62,12 @@ export function buildGraph(steps: readonly Step[], baseContains: (path: string) 
       const producers = steps.filter((other) => other.id !== step.id && other.creates.some((c) => produces(c, required)));
       for (const p of producers) mine.add(p.id);
       if (producers.length === 0 && !baseContains(required)) {
-        problems.push({ stepIndex: i, field: 'requires', itemIndex: r, message: `"${required}" is required, but no step creates it and the repository does not contain it; expected a path listed in another step's "creates" or present in the repository` });
+        problems.push({
+          stepIndex: i,
+          field: 'requires',
+          itemIndex: r,
+          message: `"${required}" is required, but no step creates it and the repository does not contain it; expected a path listed in another step's "creates" or present in the repository`,
+        });
       }
     });
     step.needs.forEach((name, n) => {
@@ -75,8 +88,15 @@ export function buildGraph(steps: readonly Step[], baseContains: (path: string) 
 
   const topological = stableTopologicalOrder(ids, dependencies);
   if (topological.length < ids.length) {
-    for (const cycle of findCycles(ids.filter((id) => !topological.includes(id)), dependencies)) {
-      problems.push({ stepIndex: index.get(cycle[0])!, field: 'id', message: `the steps depend on each other in a cycle: ${[...cycle, cycle[0]].join(' → ')}; expected each step to run after the steps it depends on, so remove one of these dependencies` });
+    for (const cycle of findCycles(
+      ids.filter((id) => !topological.includes(id)),
+      dependencies,
+    )) {
+      problems.push({
+        stepIndex: index.get(cycle[0])!,
+        field: 'id',
+        message: `the steps depend on each other in a cycle: ${[...cycle, cycle[0]].join(' → ')}; expected each step to run after the steps it depends on, so remove one of these dependencies`,
+      });
     }
   }
   return { graph: { ids, dependencies, dependents, topological }, problems };

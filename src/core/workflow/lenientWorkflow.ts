@@ -30,18 +30,22 @@ export function readableParts(data: unknown): CheckedParts | undefined {
     const id = field('id', raw);
     if (id === undefined) return [];
     stepIndexes.push(i);
-    const creates = field('creates', raw) ?? (Array.isArray(raw.creates) ? raw.creates.filter((c) => field('creates', { creates: [c] }) !== undefined) as string[] : []);
-    return [{
-      id,
-      // '' marks an agent the schema already rejected: no agent check for it.
-      agent: field('agent', raw) ?? '',
-      // A `run` of the wrong type is reported by the schema; it still counts as given.
-      run: field('run', raw) ?? (raw.run === undefined ? undefined : '(invalid)'),
-      requires: field('requires', raw) ?? [],
-      creates,
-      needs: field('needs', raw) ?? [],
-      next: field('next', raw) ?? [],
-    }];
+    const creates =
+      field('creates', raw) ??
+      (Array.isArray(raw.creates) ? (raw.creates.filter((c) => field('creates', { creates: [c] }) !== undefined) as string[]) : []);
+    return [
+      {
+        id,
+        // '' marks an agent the schema already rejected: no agent check for it.
+        agent: field('agent', raw) ?? '',
+        // A `run` of the wrong type is reported by the schema; it still counts as given.
+        run: field('run', raw) ?? (raw.run === undefined ? undefined : '(invalid)'),
+        requires: field('requires', raw) ?? [],
+        creates,
+        needs: field('needs', raw) ?? [],
+        next: field('next', raw) ?? [],
+      },
+    ];
   });
   const agents: Record<string, AgentDefinition> = {};
   for (const [name, definition] of Object.entries(asRecord(workflow?.agents) ?? {})) {

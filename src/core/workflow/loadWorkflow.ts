@@ -35,7 +35,12 @@ export async function loadWorkflowFile(file: string, options: LoadOptions = {}):
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new TappsError('workflow-unreadable', code === 'ENOENT' ? `Workflow file not found: ${file}. Expected the path of a YAML workflow file.` : `Cannot read the workflow file ${file}: ${String(error)}`);
+    throw new TappsError(
+      'workflow-unreadable',
+      code === 'ENOENT'
+        ? `Workflow file not found: ${file}. Expected the path of a YAML workflow file.`
+        : `Cannot read the workflow file ${file}: ${String(error)}`,
+    );
   }
   return parseWorkflow(text, file, options);
 }
@@ -45,7 +50,12 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const positions = new YamlPositions(doc, lines);
-  const issue = (at: { line: number; column: number }, message: string): WorkflowIssue => ({ file, line: at.line, column: at.column, message });
+  const issue = (at: { line: number; column: number }, message: string): WorkflowIssue => ({
+    file,
+    line: at.line,
+    column: at.column,
+    message,
+  });
 
   if (doc.errors.length > 0) {
     throw new WorkflowError(doc.errors.map((e) => issue(positions.at(e.pos[0]), `invalid YAML: ${e.message.split('\n')[0]}`)));
@@ -62,7 +72,8 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
 
   const { graph, problems: graphProblems } = buildGraph(workflow.steps, options.baseContains ?? (() => true));
   for (const p of graphProblems) {
-    const at = p.field === 'id' ? stepAt(p.stepIndex, 'id') : stepAt(p.stepIndex, p.field, ...(p.itemIndex === undefined ? [] : [p.itemIndex]));
+    const at =
+      p.field === 'id' ? stepAt(p.stepIndex, 'id') : stepAt(p.stepIndex, p.field, ...(p.itemIndex === undefined ? [] : [p.itemIndex]));
     problems.push(issue(at, `step "${workflow.steps[p.stepIndex].id}": ${p.message}`));
   }
 
@@ -70,19 +81,36 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
   workflow.steps.forEach((step, i) => {
     if (step.agent === '') return; // unreadable: the schema reported it
     if (!agents.includes(step.agent)) {
-      problems.push(issue(stepAt(i, 'agent'), `step "${step.id}": unknown agent "${step.agent}"${didYouMean(step.agent, agents)}; expected "shell" or an agent defined under "agents:"`));
+      problems.push(
+        issue(
+          stepAt(i, 'agent'),
+          `step "${step.id}": unknown agent "${step.agent}"${didYouMean(step.agent, agents)}; expected "shell" or an agent defined under "agents:"`,
+        ),
+      );
     }
     if (step.agent === SHELL_AGENT && (step.run === undefined || step.run.trim() === '')) {
-      problems.push(issue(stepAt(i, 'agent'), `step "${step.id}": the shell agent needs a command; expected a "run:" key with the command to run`));
+      problems.push(
+        issue(stepAt(i, 'agent'), `step "${step.id}": the shell agent needs a command; expected a "run:" key with the command to run`),
+      );
     }
     if (step.agent !== SHELL_AGENT && step.run !== undefined) {
-      problems.push(issue(stepAt(i, 'run'), `step "${step.id}": "run:" is only for the shell agent; expected "prompt:" for agent "${step.agent}", or agent: shell`));
+      problems.push(
+        issue(
+          stepAt(i, 'run'),
+          `step "${step.id}": "run:" is only for the shell agent; expected "prompt:" for agent "${step.agent}", or agent: shell`,
+        ),
+      );
     }
   });
   for (const [name, agent] of Object.entries(workflow.agents)) {
     agent.command?.forEach((arg, a) => {
       for (const unknown of unknownPlaceholders(arg)) {
-        problems.push(issue(positions.valueAt(['workflow', 'agents', name, 'command', a]), `agent "${name}": unknown placeholder {${unknown}}; expected one of {prompt}, {step}, {worktree}, {run}, {action}, {agent}`));
+        problems.push(
+          issue(
+            positions.valueAt(['workflow', 'agents', name, 'command', a]),
+            `agent "${name}": unknown placeholder {${unknown}}; expected one of {prompt}, {step}, {worktree}, {run}, {action}, {agent}`,
+          ),
+        );
       }
     });
   }
@@ -94,7 +122,12 @@ function sortIssues(issues: WorkflowIssue[]): WorkflowIssue[] {
   return issues.sort((a, b) => a.line - b.line || a.column - b.column || a.message.localeCompare(b.message));
 }
 
-function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: YamlPositions, issue: (at: { line: number; column: number }, message: string) => WorkflowIssue): WorkflowIssue[] {
+function schemaIssues(
+  zi: z.core.$ZodIssue,
+  data: unknown,
+  positions: YamlPositions,
+  issue: (at: { line: number; column: number }, message: string) => WorkflowIssue,
+): WorkflowIssue[] {
   const where = zi.path.length > 0 ? `${formatPath(zi.path)}: ` : '';
   if (zi.code === 'invalid_union' && zi.errors.length > 0) {
     // The branch that got furthest into the value (a list whose item is wrong, say) explains best.
@@ -104,7 +137,12 @@ function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: YamlPositi
   }
   if (zi.code === 'unrecognized_keys') {
     const allowed = keysAt(zi.path);
-    return zi.keys.map((key) => issue(positions.keyAt(zi.path, key), `${where}unknown key "${key}"${didYouMean(key, allowed)}; expected one of: ${allowed.join(', ')}`));
+    return zi.keys.map((key) =>
+      issue(
+        positions.keyAt(zi.path, key),
+        `${where}unknown key "${key}"${didYouMean(key, allowed)}; expected one of: ${allowed.join(', ')}`,
+      ),
+    );
   }
   return [issue(positions.valueAt(zi.path), `${where}${describeIssue(zi, valueAt(data, zi.path))}`)];
 }
@@ -113,13 +151,19 @@ function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: YamlPositi
 function keysAt(path: readonly PropertyKey[]): string[] {
   const p = path.map(String);
   const shape =
-    p.length === 0 ? WorkflowFileSchema.shape
-    : p.length === 1 ? WorkflowSchema.shape
-    : p[1] === 'settings' ? SettingsSchema.shape
-    : p[1] === 'steps' ? StepSchema.shape
-    : p[1] === 'merge' ? MergeRuleSchema.shape
-    : p[1] === 'agents' ? AgentSchema.shape
-    : {};
+    p.length === 0
+      ? WorkflowFileSchema.shape
+      : p.length === 1
+        ? WorkflowSchema.shape
+        : p[1] === 'settings'
+          ? SettingsSchema.shape
+          : p[1] === 'steps'
+            ? StepSchema.shape
+            : p[1] === 'merge'
+              ? MergeRuleSchema.shape
+              : p[1] === 'agents'
+                ? AgentSchema.shape
+                : {};
   return Object.keys(shape);
 }
 

@@ -11,7 +11,9 @@ export type KeepWorktrees = (typeof KEEP_WORKTREES)[number];
 
 export const StepIdSchema = z
   .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a step id of letters, digits, ".", "_" or "-", starting with a letter or digit'));
+  .check(
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a step id of letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  );
 
 /**
  * A path inside the repository, POSIX-style and relative; a trailing `/` names a folder.
@@ -68,7 +70,10 @@ export const MergeRuleSchema = z.strictObject({
 });
 export type MergeRule = z.infer<typeof MergeRuleSchema>;
 
-const StringList = z.pipe(z.union([z.string(), z.array(z.string())], 'expected a step id or a list of them'), z.transform((v: string | string[]) => (typeof v === 'string' ? [v] : v)));
+const StringList = z.pipe(
+  z.union([z.string(), z.array(z.string())], 'expected a step id or a list of them'),
+  z.transform((v: string | string[]) => (typeof v === 'string' ? [v] : v)),
+);
 const PathList = z._default(z.array(RepoPathSchema), []);
 
 export const StepSchema = z.strictObject({

@@ -15,7 +15,10 @@ const CHATTY_SECONDS = 3;
 
 function chattyWorkflow(): string {
   const print = `node -e "const end = Date.now() + ${CHATTY_SECONDS * 1000}; let i = 0; while (Date.now() < end) { console.log('::progress:: ' + (i % 100) + ' line ' + i); i++; } require('fs').writeFileSync(process.env.TAPPS_STEP_ID + '.txt', String(i))"`;
-  const steps = Array.from({ length: 8 }, (_, i) => `    - id: chatty-${i + 1}\n      agent: shell\n      run: ${JSON.stringify(print)}\n`).join('');
+  const steps = Array.from(
+    { length: 8 },
+    (_, i) => `    - id: chatty-${i + 1}\n      agent: shell\n      run: ${JSON.stringify(print)}\n`,
+  ).join('');
   return `workflow:\n  id: chatty\n  name: Eight chatty steps\n  settings: { max_parallel: 8 }\n  steps:\n${steps}`;
 }
 
@@ -41,15 +44,19 @@ describe('bench', function () {
     assert.ok(runId, 'the run did not start');
     let firstRunning = 0;
     let lastRunning = 0;
-    await waitFor('the chatty run to end', () => {
-      const status = api.model.get(runId)?.snapshot;
-      const running = status?.steps.some((s) => s.status === 'running');
-      if (running) {
-        firstRunning ||= performance.now();
-        lastRunning = performance.now();
-      }
-      return status && status.status !== 'running' ? status : undefined;
-    }, { timeoutMs: 150_000, intervalMs: 20 });
+    await waitFor(
+      'the chatty run to end',
+      () => {
+        const status = api.model.get(runId)?.snapshot;
+        const running = status?.steps.some((s) => s.status === 'running');
+        if (running) {
+          firstRunning ||= performance.now();
+          lastRunning = performance.now();
+        }
+        return status && status.status !== 'running' ? status : undefined;
+      },
+      { timeoutMs: 150_000, intervalMs: 20 },
+    );
     const seconds = (performance.now() - t0) / 1000;
     const refreshes = api.model.refreshCount - refreshesBefore;
     const entry = api.model.get(runId)!;
@@ -58,7 +65,9 @@ describe('bench', function () {
     assert.equal(entry.snapshot.status, 'succeeded');
     // Each step wrote how many lines it printed; the files are in the run's aggregate.
     const git = new Git(entry.repoRoot);
-    const printed = await Promise.all(entry.snapshot.steps.map((s) => git.run(['show', `${entry.snapshot.aggregate!.commit}:${s.id}.txt`])));
+    const printed = await Promise.all(
+      entry.snapshot.steps.map((s) => git.run(['show', `${entry.snapshot.aggregate!.commit}:${s.id}.txt`])),
+    );
     const result = {
       activationMs,
       bundleLoadMs: api.timings.loadMs,

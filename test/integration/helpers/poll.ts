@@ -15,7 +15,11 @@ export interface PollOptions {
  * The tests wait on real conditions this way, never on a fixed delay; a timeout says what was
  * awaited and what was seen last.
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, options: PollOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  options: PollOptions = {},
+): Promise<T> {
   const { timeoutMs = 30_000, intervalMs = 50, describe } = options;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -29,7 +33,9 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     }
     if (Date.now() >= deadline) {
       const seen = describe ? `; last seen: ${describe()}` : '';
-      const failed = lastError ? `; the last probe threw: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : '';
+      const failed = lastError
+        ? `; the last probe threw: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`
+        : '';
       throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${seen}${failed}`);
     }
     await sleep(intervalMs);

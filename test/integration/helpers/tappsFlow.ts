@@ -43,7 +43,14 @@ export function viewItem(api: TappsFlowApi, node: RunsNode): ItemView {
   const item = api.tree.getTreeItem(node);
   const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
   const icon = item.iconPath instanceof vscode.ThemeIcon ? item.iconPath.id : undefined;
-  return { node, label, description: typeof item.description === 'string' ? item.description : '', icon, contextValue: item.contextValue ?? '', item };
+  return {
+    node,
+    label,
+    description: typeof item.description === 'string' ? item.description : '',
+    icon,
+    contextValue: item.contextValue ?? '',
+    item,
+  };
 }
 
 /** The run as the Runs tree shows it right now, through the tree provider's own methods. */

@@ -35,12 +35,21 @@ describe('an untrusted workspace', () => {
     assert.equal(api.model.active.length, 0);
   });
 
-  it("still lists the run the CLI made before, with its steps", async () => {
-    const view = await waitFor(`run ${cliRun} in the Runs tree`, () => viewRun(api, cliRun), { describe: () => api.model.list().map((e) => e.snapshot.runId).join(', ') });
+  it('still lists the run the CLI made before, with its steps', async () => {
+    const view = await waitFor(`run ${cliRun} in the Runs tree`, () => viewRun(api, cliRun), {
+      describe: () =>
+        api.model
+          .list()
+          .map((e) => e.snapshot.runId)
+          .join(', '),
+    });
     assert.equal(view.label, 'Review three services');
     assert.equal(view.status, 'succeeded', describeRun(view));
     assert.match(view.description, /^succeeded · /);
-    assert.deepEqual(view.steps.map((s) => `${s.stepId}=${s.status}`), ['auth-review=succeeded', 'api-review=succeeded', 'payment-review=succeeded', 'summary=succeeded']);
+    assert.deepEqual(
+      view.steps.map((s) => `${s.stepId}=${s.status}`),
+      ['auth-review=succeeded', 'api-review=succeeded', 'payment-review=succeeded', 'summary=succeeded'],
+    );
     assert.deepEqual(runFolders(), [cliRun]);
   });
 });

@@ -19,7 +19,10 @@ describe('the installed .vsix', () => {
     assert.equal(extension.extensionKind, vscode.ExtensionKind.Workspace);
     // What the package holds: the bundle and what it needs, no sources, no dependencies.
     // (vsce stores README, CHANGELOG and LICENSE as readme.md, changelog.md and LICENSE.txt.)
-    const top = readdirSync(extension.extensionPath).filter((f) => !f.startsWith('.')).map((f) => f.toLowerCase()).sort();
+    const top = readdirSync(extension.extensionPath)
+      .filter((f) => !f.startsWith('.'))
+      .map((f) => f.toLowerCase())
+      .sort();
     assert.deepEqual(top, ['changelog.md', 'dist', 'license.txt', 'media', 'package.json', 'readme.md', 'schema']);
     assert.deepEqual(readdirSync(path.join(extension.extensionPath, 'dist')).sort(), ['cli.js', 'engine.js', 'extension.js']);
   });
@@ -35,9 +38,14 @@ describe('the installed .vsix', () => {
 
   it('registers every command of its manifest', async () => {
     const extension = vscode.extensions.getExtension(extensionId)!;
-    const declared = (extension.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map((c) => c.command);
+    const declared = (extension.packageJSON as { contributes: { commands: { command: string }[] } }).contributes.commands.map(
+      (c) => c.command,
+    );
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(declared.filter((c) => !registered.has(c)), []);
+    assert.deepEqual(
+      declared.filter((c) => !registered.has(c)),
+      [],
+    );
     assert.ok(declared.length >= 12);
   });
 });

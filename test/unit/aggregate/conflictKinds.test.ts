@@ -5,7 +5,11 @@ import { editStep } from '../helpers/stepFiles';
 import { aggregateOf, readStateFile, resultOf, runWorkflow, type FinishedRun } from '../helpers/workflowRun';
 
 const lines = (n: number, tag = '') => Array.from({ length: n }, (_, i) => `line ${i + 1}${tag}`).join('\n') + '\n';
-const edit = (text: string, lineNo: number, replacement: string) => text.split('\n').map((l, i) => (i === lineNo - 1 ? replacement : l)).join('\n');
+const edit = (text: string, lineNo: number, replacement: string) =>
+  text
+    .split('\n')
+    .map((l, i) => (i === lineNo - 1 ? replacement : l))
+    .join('\n');
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 describe('aggregate: every kind of conflict', function () {
@@ -55,7 +59,11 @@ describe('aggregate: every kind of conflict', function () {
       await editStep(repo, 'C', { write: { 'ac.txt': edit(lines(10), 2, 'C2') } }),
     ];
     result = await runWorkflow(repo, {
-      merge: [{ paths: ['**/*.json'], policy: 'json' }, { paths: ['**/*.md'], policy: 'markdown' }, { paths: ['locked/**'], policy: 'fail' }],
+      merge: [
+        { paths: ['**/*.json'], policy: 'json' },
+        { paths: ['**/*.md'], policy: 'markdown' },
+        { paths: ['locked/**'], policy: 'fail' },
+      ],
       steps,
     });
   });
@@ -64,7 +72,12 @@ describe('aggregate: every kind of conflict', function () {
   });
 
   /** The one conflict at a path, with its blob ids checked against the base and the step results. */
-  function conflictAt(file: string, kind: Conflict['kind'], steps: [string, string], sides: { ours?: string | null; theirs?: string | null; base?: string | null } = {}): Conflict {
+  function conflictAt(
+    file: string,
+    kind: Conflict['kind'],
+    steps: [string, string],
+    sides: { ours?: string | null; theirs?: string | null; base?: string | null } = {},
+  ): Conflict {
     const { snapshot } = result;
     const found = snapshot.conflicts.filter((c) => c.path === file);
     assert.equal(found.length, 1, `one conflict at ${file}: ${JSON.stringify(snapshot.conflicts.map((c) => [c.path, c.kind]))}`);
@@ -74,7 +87,11 @@ describe('aggregate: every kind of conflict', function () {
     const blobAt = (rev: string, path: string) => (hasPath(repo, rev, path) ? repo.blob(rev, path) : null);
     assert.equal(conflict.base, sides.base !== undefined ? sides.base : blobAt(snapshot.base.commit, file), `base blob of ${file}`);
     assert.equal(conflict.ours, sides.ours !== undefined ? sides.ours : blobAt(resultOf(snapshot, steps[0]), file), `ours blob of ${file}`);
-    assert.equal(conflict.theirs, sides.theirs !== undefined ? sides.theirs : blobAt(resultOf(snapshot, steps[1]), file), `theirs blob of ${file}`);
+    assert.equal(
+      conflict.theirs,
+      sides.theirs !== undefined ? sides.theirs : blobAt(resultOf(snapshot, steps[1]), file),
+      `theirs blob of ${file}`,
+    );
     // The aggregate keeps the earlier step's version (or its deletion).
     assert.equal(blobAt(aggregateOf(snapshot), file), conflict.ours, `the aggregate keeps ${steps[0]}'s version of ${file}`);
     return conflict;
@@ -119,14 +136,23 @@ describe('aggregate: every kind of conflict', function () {
     assert.equal(conflictAt('locked/file.txt', 'policy-fail', ['A', 'B']).policy, 'fail');
   });
 
-  it('rename: the steps renamed one file to two names (git\'s rename detection), reported once at the original path', () => {
+  it("rename: the steps renamed one file to two names (git's rename detection), reported once at the original path", () => {
     const { snapshot } = result;
     const renames = snapshot.conflicts.filter((c) => c.kind === 'rename');
-    assert.deepEqual(renames.map((c) => c.path), ['renamed.txt'], JSON.stringify(snapshot.conflicts.map((c) => [c.path, c.kind, c.steps])));
+    assert.deepEqual(
+      renames.map((c) => c.path),
+      ['renamed.txt'],
+      JSON.stringify(snapshot.conflicts.map((c) => [c.path, c.kind, c.steps])),
+    );
     const [a, b] = [resultOf(snapshot, 'A'), resultOf(snapshot, 'B')];
     assert.deepEqual(renames[0], {
-      path: 'renamed.txt', kind: 'rename', steps: ['A', 'B'], policy: 'text',
-      base: repo.blob(snapshot.base.commit, 'renamed.txt'), ours: repo.blob(a, 'renamed-by-A.txt'), theirs: repo.blob(b, 'renamed-by-B.txt'),
+      path: 'renamed.txt',
+      kind: 'rename',
+      steps: ['A', 'B'],
+      policy: 'text',
+      base: repo.blob(snapshot.base.commit, 'renamed.txt'),
+      ours: repo.blob(a, 'renamed-by-A.txt'),
+      theirs: repo.blob(b, 'renamed-by-B.txt'),
       detail: 'the steps renamed or moved this file in ways that clash: A has it as renamed-by-A.txt, B has it as renamed-by-B.txt',
     });
     assert.equal(new Set([renames[0].base, renames[0].ours, renames[0].theirs]).size, 3, 'both sides edited the renamed file too');

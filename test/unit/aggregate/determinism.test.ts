@@ -19,8 +19,19 @@ function generate(seed: number): Generated {
   const data: Record<string, unknown> = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`k${i}`, i]));
   const sections = ['Summary', 'Findings', 'Risks', 'Next steps'];
   const markdown = (bodies: ReadonlyMap<string, string>, extra: readonly string[]) =>
-    ['# Report', '', 'Preamble.', '', ...sections.flatMap((s) => [`## ${s}`, '', bodies.get(s) ?? `About ${s.toLowerCase()}.`, '']), ...extra.flatMap((e) => [e, ''])].join('\n');
-  const base: Files = { 'shared.txt': `${text.join('\n')}\n`, 'data.json': `${JSON.stringify(data, null, 2)}\n`, 'report.md': markdown(new Map(), []) };
+    [
+      '# Report',
+      '',
+      'Preamble.',
+      '',
+      ...sections.flatMap((s) => [`## ${s}`, '', bodies.get(s) ?? `About ${s.toLowerCase()}.`, '']),
+      ...extra.flatMap((e) => [e, '']),
+    ].join('\n');
+  const base: Files = {
+    'shared.txt': `${text.join('\n')}\n`,
+    'data.json': `${JSON.stringify(data, null, 2)}\n`,
+    'report.md': markdown(new Map(), []),
+  };
   const steps = Array.from({ length: STEPS }, (_, i) => {
     const id = `s${i}`;
     const write: Record<string, string> = { [`own/${id}.txt`]: `${id} ${rng.int(0, 1e6)}\n` };
@@ -69,8 +80,15 @@ describe('aggregate: determinism', function () {
       const repo = await makeTempRepo(generated.base);
       repos.push(repo);
       const steps: StepSpec[] = [];
-      for (const s of generated.steps) steps.push(await editStep(repo, s.id, { write: s.write, sleep: s.sleep }, s.needs.length > 0 ? { needs: s.needs } : {}));
-      const spec: WorkflowSpec = { merge: [{ paths: ['**/*.json'], policy: 'json' }, { paths: ['**/*.md'], policy: 'markdown' }], steps };
+      for (const s of generated.steps)
+        steps.push(await editStep(repo, s.id, { write: s.write, sleep: s.sleep }, s.needs.length > 0 ? { needs: s.needs } : {}));
+      const spec: WorkflowSpec = {
+        merge: [
+          { paths: ['**/*.json'], policy: 'json' },
+          { paths: ['**/*.md'], policy: 'markdown' },
+        ],
+        steps,
+      };
       const rng = new Prng(seed * 31 + 1);
       const configs = [
         { runId: `seed${seed}-a`, maxParallel: 8 },
@@ -81,7 +99,10 @@ describe('aggregate: determinism', function () {
       const outcomes: Outcome[] = [];
       for (const config of configs) {
         const { run, snapshot, events } = await runWorkflow(repo, spec, config);
-        assert.ok(['succeeded', 'conflicted'].includes(snapshot.status), `${config.runId}: ${snapshot.status} ${JSON.stringify(snapshot.steps.map((s) => [s.id, s.status, s.error]))}`);
+        assert.ok(
+          ['succeeded', 'conflicted'].includes(snapshot.status),
+          `${config.runId}: ${snapshot.status} ${JSON.stringify(snapshot.steps.map((s) => [s.id, s.status, s.error]))}`,
+        );
         outcomes.push({
           tree: snapshot.aggregate!.tree,
           commit: snapshot.aggregate!.commit,
@@ -100,7 +121,10 @@ describe('aggregate: determinism', function () {
         assert.equal(o.conflictsJson, first.conflictsJson, `${label}: conflicts.json bytes`);
         assert.equal(o.conflictsMd, first.conflictsMd, `${label}: conflicts.md bytes`);
       });
-      assert.ok(new Set(outcomes.map((o) => o.completion)).size > 1, `the steps finished in different orders: ${outcomes.map((o) => o.completion).join(' | ')}`);
+      assert.ok(
+        new Set(outcomes.map((o) => o.completion)).size > 1,
+        `the steps finished in different orders: ${outcomes.map((o) => o.completion).join(' | ')}`,
+      );
       assert.ok(first.manifest.includes(first.tree));
       // The seeds are chosen so that the reports have something in them: conflicts of several kinds.
       assert.ok((JSON.parse(first.conflictsJson) as { conflicts: unknown[] }).conflicts.length > 0, 'the generated edits clash somewhere');

@@ -9,12 +9,27 @@ describe('aggregate: parsing git merge-tree output', () => {
     // The shape `git merge-tree --write-tree -z` prints (git 2.39): tree, conflicted stages, then messages.
     const out = [
       oid('t'),
-      `100644 ${oid('1')} 1\tbin.dat`, `100644 ${oid('2')} 2\tbin.dat`, `100644 ${oid('3')} 3\tbin.dat`,
-      `100644 ${oid('a')} 1\tf.txt`, `100644 ${oid('a')} 2\tg.txt`, `100644 ${oid('a')} 3\th.txt`,
+      `100644 ${oid('1')} 1\tbin.dat`,
+      `100644 ${oid('2')} 2\tbin.dat`,
+      `100644 ${oid('3')} 3\tbin.dat`,
+      `100644 ${oid('a')} 1\tf.txt`,
+      `100644 ${oid('a')} 2\tg.txt`,
+      `100644 ${oid('a')} 3\th.txt`,
       '',
-      '1', 'bin.dat', 'CONFLICT (binary)', 'warning: Cannot merge binary files: bin.dat (A vs. B)',
-      '1', 'bin.dat', 'CONFLICT (contents)', 'CONFLICT (content): Merge conflict in bin.dat',
-      '3', 'f.txt', 'g.txt', 'h.txt', 'CONFLICT (rename/rename)', 'CONFLICT (rename/rename): f.txt renamed to g.txt in A and to h.txt in B.',
+      '1',
+      'bin.dat',
+      'CONFLICT (binary)',
+      'warning: Cannot merge binary files: bin.dat (A vs. B)',
+      '1',
+      'bin.dat',
+      'CONFLICT (contents)',
+      'CONFLICT (content): Merge conflict in bin.dat',
+      '3',
+      'f.txt',
+      'g.txt',
+      'h.txt',
+      'CONFLICT (rename/rename)',
+      'CONFLICT (rename/rename): f.txt renamed to g.txt in A and to h.txt in B.',
       '',
     ].join(Z);
     const { tree, conflicts } = parseMergeTree(out);
@@ -29,7 +44,18 @@ describe('aggregate: parsing git merge-tree output', () => {
   });
 
   it('names the paths of a rename/delete message, of which only the new one is conflicted', () => {
-    const out = [oid('t'), `100644 ${oid('a')} 1\tg.txt`, `100644 ${oid('a')} 2\tg.txt`, '', '2', 'g.txt', 'f.txt', 'CONFLICT (rename/delete)', 'f.txt renamed to g.txt in A, but deleted in B.', ''].join(Z);
+    const out = [
+      oid('t'),
+      `100644 ${oid('a')} 1\tg.txt`,
+      `100644 ${oid('a')} 2\tg.txt`,
+      '',
+      '2',
+      'g.txt',
+      'f.txt',
+      'CONFLICT (rename/delete)',
+      'f.txt renamed to g.txt in A, but deleted in B.',
+      '',
+    ].join(Z);
     const { conflicts } = parseMergeTree(out);
     assert.deepEqual([...conflicts.keys()], ['g.txt']);
     assert.deepEqual(conflicts.get('g.txt')?.types, ['CONFLICT (rename/delete)']);

@@ -6,7 +6,10 @@ import { aggregateOf, readStateFile, resultOf, runWorkflow, type FinishedRun } f
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const numbered = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
-const withLine = (n: number, at: number, text: string) => `${numbered(n).map((l, i) => (i === at - 1 ? text : l)).join('\n')}\n`;
+const withLine = (n: number, at: number, text: string) =>
+  `${numbered(n)
+    .map((l, i) => (i === at - 1 ? text : l))
+    .join('\n')}\n`;
 
 /**
  * One run folds two steps, A then B in workflow order, over files that each exercise one policy.
@@ -87,7 +90,10 @@ describe('aggregate: merge policies through a real run', function () {
   };
 
   it('ran B to its end before A, so that workflow order and completion order differ', () => {
-    assert.deepEqual(result.events.flatMap((e) => (e.type === 'step_succeeded' ? [e.step] : [])), ['B', 'A']);
+    assert.deepEqual(
+      result.events.flatMap((e) => (e.type === 'step_succeeded' ? [e.step] : [])),
+      ['B', 'A'],
+    );
   });
 
   it('json: changes to different keys combine, in a stable key order', () => {
@@ -95,7 +101,7 @@ describe('aggregate: merge policies through a real run', function () {
     assert.deepEqual(conflictsAt('json/disjoint.json'), []);
   });
 
-  it('json: one key set to two values is a json-key conflict at $.key, keeping A\'s file', () => {
+  it("json: one key set to two values is a json-key conflict at $.key, keeping A's file", () => {
     const c = only('json/same-key.json');
     assert.deepEqual([c.kind, c.location, c.steps, c.policy], ['json-key', '$.mode', ['A', 'B'], 'json']);
     assert.match(c.detail, /"from A".*"from B"/);
@@ -113,12 +119,12 @@ describe('aggregate: merge policies through a real run', function () {
     assert.equal(merged('md/edited.md'), '# Doc\n\n## Status\n\nA says\n\n## Other\n\nsame\n');
   });
 
-  it('union: both steps\' added lines are kept, in step order', () => {
+  it("union: both steps' added lines are kept, in step order", () => {
     assert.equal(merged('logs/events.log'), 'start\na1\na2\nb1\n');
     assert.deepEqual(conflictsAt('logs/events.log'), []);
   });
 
-  it('first and last keep the right step\'s version and record the decision in conflicts.json', async () => {
+  it("first and last keep the right step's version and record the decision in conflicts.json", async () => {
     assert.equal(merged('gen/first/out.txt'), 'vA\n');
     assert.equal(merged('gen/last/out.txt'), 'vB\n');
     assert.deepEqual(conflictsAt('gen/first/out.txt').concat(conflictsAt('gen/last/out.txt')), []);
@@ -141,7 +147,12 @@ describe('aggregate: merge policies through a real run', function () {
   });
 
   it('text: hunks that do not overlap merge cleanly; overlapping ones are a content conflict', () => {
-    assert.equal(merged('text/clean.txt'), numbered(10).map((l, i) => (i === 1 ? 'A changed line 2' : i === 8 ? 'B changed line 9' : l)).join('\n') + '\n');
+    assert.equal(
+      merged('text/clean.txt'),
+      numbered(10)
+        .map((l, i) => (i === 1 ? 'A changed line 2' : i === 8 ? 'B changed line 9' : l))
+        .join('\n') + '\n',
+    );
     assert.deepEqual(conflictsAt('text/clean.txt'), []);
     const c = only('text/overlap.txt');
     assert.deepEqual([c.kind, c.steps, c.policy], ['content', ['A', 'B'], 'text']);
@@ -150,9 +161,10 @@ describe('aggregate: merge policies through a real run', function () {
   });
 
   it('reports exactly these conflicts, and the run as conflicted', () => {
-    assert.deepEqual(result.snapshot.conflicts.map((c) => `${c.path} ${c.kind}`), [
-      'json/same-key.json json-key', 'locked/both.txt policy-fail', 'md/edited.md markdown-section', 'text/overlap.txt content',
-    ]);
+    assert.deepEqual(
+      result.snapshot.conflicts.map((c) => `${c.path} ${c.kind}`),
+      ['json/same-key.json json-key', 'locked/both.txt policy-fail', 'md/edited.md markdown-section', 'text/overlap.txt content'],
+    );
     assert.equal(result.snapshot.status, 'conflicted');
   });
 });

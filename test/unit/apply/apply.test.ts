@@ -36,8 +36,13 @@ describe('apply and branch', function () {
 
   const editLine = (n: number, text: string) => `sed -i 's/^line ${n}$/${text}/' doc.txt`;
 
-  it('brings the result into a dirty working tree: the user\'s disjoint edits survive, the index is untouched', async () => {
-    const { snapshot } = await runWorkflow(repo, { steps: [{ id: 'top', run: editLine(2, 'TOP') }, { id: 'new', run: 'echo new > new.txt' }] });
+  it("brings the result into a dirty working tree: the user's disjoint edits survive, the index is untouched", async () => {
+    const { snapshot } = await runWorkflow(repo, {
+      steps: [
+        { id: 'top', run: editLine(2, 'TOP') },
+        { id: 'new', run: 'echo new > new.txt' },
+      ],
+    });
     assert.equal(snapshot.status, 'succeeded');
     // The user goes on working meanwhile: a far-away line of the same file, and another file.
     await repo.write('doc.txt', LINES.replace('line 28\n', 'line 28 (mine)\n'));
@@ -54,15 +59,28 @@ describe('apply and branch', function () {
   });
 
   it('refuses, changing nothing, when the user edited the same lines', async () => {
-    const { snapshot } = await runWorkflow(repo, { steps: [{ id: 'top', run: editLine(2, 'TOP') }, { id: 'new', run: 'echo new > new.txt' }] });
+    const { snapshot } = await runWorkflow(repo, {
+      steps: [
+        { id: 'top', run: editLine(2, 'TOP') },
+        { id: 'new', run: 'echo new > new.txt' },
+      ],
+    });
     await repo.write('doc.txt', LINES.replace('line 2\n', 'line 2 (mine)\n'));
     const before = await snapshotFiles(repo);
-    await assert.rejects(applyResult(repo.dir, snapshot.runId), (e: unknown) => TappsError.is(e) && e.code === 'apply-clash' && /doc\.txt/.test(e.message) && /Nothing was changed/.test(e.message));
+    await assert.rejects(
+      applyResult(repo.dir, snapshot.runId),
+      (e: unknown) => TappsError.is(e) && e.code === 'apply-clash' && /doc\.txt/.test(e.message) && /Nothing was changed/.test(e.message),
+    );
     assert.deepEqual(await snapshotFiles(repo), before);
   });
 
   it('refuses with unresolved conflicts and says how to resolve; a resolution makes a new aggregate that applies', async () => {
-    const { snapshot } = await runWorkflow(repo, { steps: [{ id: 'one', run: editLine(5, 'FIVE-A') }, { id: 'two', run: editLine(5, 'FIVE-B') }] });
+    const { snapshot } = await runWorkflow(repo, {
+      steps: [
+        { id: 'one', run: editLine(5, 'FIVE-A') },
+        { id: 'two', run: editLine(5, 'FIVE-B') },
+      ],
+    });
     assert.equal(snapshot.status, 'conflicted');
     const before = await snapshotFiles(repo);
     await assert.rejects(applyResult(repo.dir, snapshot.runId), /unresolved conflict.*doc\.txt.*tapps-flow resolve/s);
@@ -72,15 +90,35 @@ describe('apply and branch', function () {
     assert.equal(resolved.remaining, 0);
     assert.match(repo.show(resolved.commit, 'doc.txt'), /^FIVE-B$/m);
     assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/${snapshot.runId}/aggregate`]), resolved.commit);
-    const report = JSON.parse(await readFile(path.join(repo.dir, '.tapps-agents/workflow-state', snapshot.runId, 'conflicts.json'), 'utf8')) as { conflicts: unknown[] };
+    const report = JSON.parse(
+      await readFile(path.join(repo.dir, '.tapps-agents/workflow-state', snapshot.runId, 'conflicts.json'), 'utf8'),
+    ) as { conflicts: unknown[] };
     assert.deepEqual(report.conflicts, []);
     await applyResult(repo.dir, snapshot.runId);
     assert.match(await repo.read('doc.txt'), /^FIVE-B$/m);
   });
 
   it('resolves the same way twice to the same commit (deterministic)', async () => {
-    const a = await runWorkflow(repo, { steps: [{ id: 'one', run: editLine(5, 'X') }, { id: 'two', run: editLine(5, 'Y') }] }, { runId: 'r-a' });
-    const b = await runWorkflow(repo, { steps: [{ id: 'one', run: editLine(5, 'X') }, { id: 'two', run: editLine(5, 'Y') }] }, { runId: 'r-b' });
+    const a = await runWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'one', run: editLine(5, 'X') },
+          { id: 'two', run: editLine(5, 'Y') },
+        ],
+      },
+      { runId: 'r-a' },
+    );
+    const b = await runWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'one', run: editLine(5, 'X') },
+          { id: 'two', run: editLine(5, 'Y') },
+        ],
+      },
+      { runId: 'r-b' },
+    );
     const ra = await resolveConflict(repo.dir, a.snapshot.runId, 'doc.txt', { content: 'merged by hand\n' });
     const rb = await resolveConflict(repo.dir, b.snapshot.runId, 'doc.txt', { content: 'merged by hand\n' });
     assert.equal(ra.commit, rb.commit);

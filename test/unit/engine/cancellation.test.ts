@@ -38,15 +38,19 @@ describe('engine: cancellation', function () {
 
   it('aborting the run signal stops running steps and cancels queued and pending ones', async () => {
     const controller = new AbortController();
-    const started = (current = await startWorkflow(repo, {
-      settings: { max_parallel: 2, kill_grace_seconds: 1 },
-      steps: [
-        { id: 'a', run: 'sleep 30' },
-        { id: 'b', run: 'sleep 30' },
-        { id: 'c', run: 'sleep 30' }, // queued behind a and b
-        { id: 'd', run: 'echo d > d.txt', needs: ['a'] }, // pending on a
-      ],
-    }, { signal: controller.signal }));
+    const started = (current = await startWorkflow(
+      repo,
+      {
+        settings: { max_parallel: 2, kill_grace_seconds: 1 },
+        steps: [
+          { id: 'a', run: 'sleep 30' },
+          { id: 'b', run: 'sleep 30' },
+          { id: 'c', run: 'sleep 30' }, // queued behind a and b
+          { id: 'd', run: 'echo d > d.txt', needs: ['a'] }, // pending on a
+        ],
+      },
+      { signal: controller.signal },
+    ));
     await waitFor('a and b to start', () => startedEvents(started.events).length === 2);
     assert.deepEqual(statuses(started.run.snapshot), { a: 'running', b: 'running', c: 'queued', d: 'pending' });
     controller.abort();
@@ -57,7 +61,12 @@ describe('engine: cancellation', function () {
     assert.deepEqual(statuses(snapshot), { a: 'cancelled', b: 'cancelled', c: 'cancelled', d: 'cancelled' });
     const onDisk = await recordedPids(started);
     pids.push(...onDisk);
-    assert.deepEqual(onDisk.sort(), startedEvents(started.events).map((e) => e.pid!).sort());
+    assert.deepEqual(
+      onDisk.sort(),
+      startedEvents(started.events)
+        .map((e) => e.pid!)
+        .sort(),
+    );
     assert.equal(onDisk.length, 2, 'only a and b ever started');
     for (const pid of onDisk) {
       assert.ok(processGone(pid), `step process ${pid} is gone`);
@@ -83,11 +92,17 @@ describe('engine: cancellation', function () {
     started.run.cancelStep('long');
     const snapshot = await started.finished;
 
-    assert.deepEqual(statuses(snapshot), { long: 'cancelled', 'after-long': 'skipped', 'after-after': 'skipped', other: 'succeeded', 'after-other': 'succeeded' });
+    assert.deepEqual(statuses(snapshot), {
+      long: 'cancelled',
+      'after-long': 'skipped',
+      'after-after': 'skipped',
+      other: 'succeeded',
+      'after-other': 'succeeded',
+    });
     assert.match(stepOf(snapshot, 'long').error ?? '', /cancelled by the user/);
     assert.match(stepOf(snapshot, 'after-long').error ?? '', /depends on "long", which was cancelled/);
     assert.match(stepOf(snapshot, 'after-after').error ?? '', /depends on "after-long", which was skipped/);
-    assert.ok(processGone(longStarted.pid!), 'the cancelled step\'s process is gone');
+    assert.ok(processGone(longStarted.pid!), "the cancelled step's process is gone");
     assert.deepEqual(liveGroupMembers(longStarted.pid!), []);
     assert.equal(repo.show(snapshot.aggregate!.commit, 'p.txt'), 'o\n');
   });
@@ -105,6 +120,9 @@ describe('engine: cancellation', function () {
     await writeFile(path.join(repo.outside, 'go'), '');
     const snapshot = await started.finished;
     assert.deepEqual(statuses(snapshot), { first: 'succeeded', second: 'cancelled', third: 'skipped' });
-    assert.deepEqual(startedEvents(started.events).map((e) => e.step), ['first']);
+    assert.deepEqual(
+      startedEvents(started.events).map((e) => e.step),
+      ['first'],
+    );
   });
 });

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { hasPath, makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { resultOf, runWorkflow, stepOf } from '../helpers/workflowRun';
 
-const WRITE_FILES = 'echo one > tracked.txt && mkdir -p new && echo fresh > new/untracked.txt && echo noise > debug.log && mkdir -p build && echo out > build/out.bin';
+const WRITE_FILES =
+  'echo one > tracked.txt && mkdir -p new && echo fresh > new/untracked.txt && echo noise > debug.log && mkdir -p build && echo out > build/out.bin';
 
 describe('engine: capture of step results', function () {
   this.timeout(60_000);
@@ -15,12 +16,16 @@ describe('engine: capture of step results', function () {
   });
 
   it('captures untracked files, leaves ignored ones out, and captures a step that committed by itself the same way', async () => {
-    const commit = 'git add -A && git -c user.name=agent -c user.email=agent@example.com commit -qm "agent commit" && echo after-commit > late.txt';
+    const commit =
+      'git add -A && git -c user.name=agent -c user.email=agent@example.com commit -qm "agent commit" && echo after-commit > late.txt';
     const { snapshot } = await runWorkflow(repo, {
       steps: [
         { id: 'plain', run: `${WRITE_FILES} && echo after-commit > late.txt` },
         { id: 'committer', run: `${WRITE_FILES} && ${commit}` },
-        { id: 'two-commits', run: `${WRITE_FILES} && git add -A && git -c user.name=a -c user.email=a@a commit -qm one && git rm -q --cached tracked.txt && git -c user.name=a -c user.email=a@a commit -qm two && git add tracked.txt && echo after-commit > late.txt` },
+        {
+          id: 'two-commits',
+          run: `${WRITE_FILES} && git add -A && git -c user.name=a -c user.email=a@a commit -qm one && git rm -q --cached tracked.txt && git -c user.name=a -c user.email=a@a commit -qm two && git add tracked.txt && echo after-commit > late.txt`,
+        },
       ],
     });
     assert.equal(snapshot.status, 'succeeded', JSON.stringify(snapshot.steps.map((s) => [s.id, s.status, s.error])));
@@ -52,7 +57,13 @@ describe('engine: capture of step results', function () {
   });
 
   it('records changes outside creates as undeclared, and fails them when the workflow asks', async () => {
-    const steps = [{ id: 'sprawl', run: 'echo a > a.txt && mkdir -p out && echo x > out/x.txt && echo y > elsewhere.txt && echo t > tracked.txt', creates: ['a.txt', 'out/'] }];
+    const steps = [
+      {
+        id: 'sprawl',
+        run: 'echo a > a.txt && mkdir -p out && echo x > out/x.txt && echo y > elsewhere.txt && echo t > tracked.txt',
+        creates: ['a.txt', 'out/'],
+      },
+    ];
     const lenient = await runWorkflow(repo, { steps }, { runId: 'lenient' });
     const step = stepOf(lenient.snapshot, 'sprawl');
     assert.equal(step.status, 'succeeded');

@@ -60,7 +60,15 @@ describe('engine: the CLI contract', function () {
   };
 
   it('exits 0 on success and prints the JSON report', async () => {
-    const result = await runJson({ steps: [{ id: 'a', run: 'echo a > a.txt', creates: ['a.txt'] }, { id: 'b', run: 'echo b > b.txt', creates: ['b.txt'] }] }, 'ok');
+    const result = await runJson(
+      {
+        steps: [
+          { id: 'a', run: 'echo a > a.txt', creates: ['a.txt'] },
+          { id: 'b', run: 'echo b > b.txt', creates: ['b.txt'] },
+        ],
+      },
+      'ok',
+    );
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
     assert.deepEqual(Object.keys(report), ['runId', 'workflow', 'status', 'base', 'steps', 'aggregate', 'conflicts']);
@@ -68,7 +76,10 @@ describe('engine: the CLI contract', function () {
     assert.equal(report.workflow, '../workflows/ok.yaml');
     assert.equal(report.status, 'succeeded');
     assert.match(report.base, SHA);
-    assert.deepEqual(report.steps.map((s) => s.id), ['a', 'b']);
+    assert.deepEqual(
+      report.steps.map((s) => s.id),
+      ['a', 'b'],
+    );
     for (const step of report.steps) {
       assert.deepEqual(Object.keys(step), ['id', 'status', 'result', 'error', 'startedAt', 'finishedAt', 'log']);
       assert.equal(step.status, 'succeeded');
@@ -85,16 +96,31 @@ describe('engine: the CLI contract', function () {
   });
 
   it('exits 1 when a step fails', async () => {
-    const result = await runJson({ steps: [{ id: 'bad', run: 'echo oops >&2; exit 4' }, { id: 'good', run: 'echo g > g.txt' }] }, 'failing');
+    const result = await runJson(
+      {
+        steps: [
+          { id: 'bad', run: 'echo oops >&2; exit 4' },
+          { id: 'good', run: 'echo g > g.txt' },
+        ],
+      },
+      'failing',
+    );
     assert.equal(result.code, 1, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
     assert.equal(report.status, 'failed');
-    assert.deepEqual(report.steps.map((s) => [s.id, s.status, s.error]), [['bad', 'failed', 'the agent exited with code 4; see the step\'s log'], ['good', 'succeeded', null]]);
+    assert.deepEqual(
+      report.steps.map((s) => [s.id, s.status, s.error]),
+      [
+        ['bad', 'failed', "the agent exited with code 4; see the step's log"],
+        ['good', 'succeeded', null],
+      ],
+    );
     assert.equal(report.aggregate!.partial, true);
   });
 
   it('exits 2 for an invalid workflow, naming the file, line and column', async () => {
-    const text = 'workflow:\n  id: w\n  steps:\n    - id: a\n      agent: shell\n      run: echo\n    - id: a\n      agent: shell\n      run: echo\n';
+    const text =
+      'workflow:\n  id: w\n  steps:\n    - id: a\n      agent: shell\n      run: echo\n    - id: a\n      agent: shell\n      run: echo\n';
     const file = await writeWorkflow(repo, text, 'invalid.yaml');
     const result = await cli(['run', file, '--repo', repo.dir, '--json']);
     assert.equal(result.code, 2);
@@ -115,7 +141,15 @@ describe('engine: the CLI contract', function () {
   });
 
   it('exits 3 when the run is conflicted, listing the conflicts', async () => {
-    const result = await runJson({ steps: [{ id: 'first', run: 'printf "one\\nTWO\\nthree\\n" > notes.txt' }, { id: 'second', run: 'printf "one\\n2\\nthree\\n" > notes.txt' }] }, 'conflicted');
+    const result = await runJson(
+      {
+        steps: [
+          { id: 'first', run: 'printf "one\\nTWO\\nthree\\n" > notes.txt' },
+          { id: 'second', run: 'printf "one\\n2\\nthree\\n" > notes.txt' },
+        ],
+      },
+      'conflicted',
+    );
     assert.equal(result.code, 3, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
     assert.equal(report.status, 'conflicted');
@@ -123,16 +157,37 @@ describe('engine: the CLI contract', function () {
   });
 
   it('exits 130 on SIGINT, with the steps stopped and the run recorded as cancelled', async () => {
-    const file = await writeWorkflow(repo, { settings: { kill_grace_seconds: 1 }, steps: [{ id: 'long', run: 'sleep 30' }, { id: 'later', run: 'true', needs: ['long'] }] }, 'interrupted.yaml');
+    const file = await writeWorkflow(
+      repo,
+      {
+        settings: { kill_grace_seconds: 1 },
+        steps: [
+          { id: 'long', run: 'sleep 30' },
+          { id: 'later', run: 'true', needs: ['long'] },
+        ],
+      },
+      'interrupted.yaml',
+    );
     const { child, done } = startCli(['run', file, '--repo', repo.dir, '--json', '--run-id', 'interrupted']);
     const stateDir = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'interrupted');
-    await waitFor('the step to start', async () => (await readFile(path.join(stateDir, 'events.jsonl'), 'utf8').catch(() => '')).includes('"step_started"'));
+    await waitFor('the step to start', async () =>
+      (await readFile(path.join(stateDir, 'events.jsonl'), 'utf8').catch(() => '')).includes('"step_started"'),
+    );
     child.kill('SIGINT');
     const result = await done;
     assert.equal(result.code, 130, result.stderr);
-    const state = JSON.parse(await readFile(path.join(stateDir, 'state.json'), 'utf8')) as { status: string; steps: Array<{ id: string; status: string }> };
+    const state = JSON.parse(await readFile(path.join(stateDir, 'state.json'), 'utf8')) as {
+      status: string;
+      steps: Array<{ id: string; status: string }>;
+    };
     assert.equal(state.status, 'cancelled');
-    assert.deepEqual(state.steps.map((s) => [s.id, s.status]), [['long', 'cancelled'], ['later', 'cancelled']]);
+    assert.deepEqual(
+      state.steps.map((s) => [s.id, s.status]),
+      [
+        ['long', 'cancelled'],
+        ['later', 'cancelled'],
+      ],
+    );
     assert.equal((JSON.parse(result.stdout) as Report).status, 'cancelled');
   });
 });

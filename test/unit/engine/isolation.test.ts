@@ -23,14 +23,23 @@ describe('engine: isolation of steps', function () {
     // one writes first and waits for two to finish, so two reads shared.txt while one's write exists in one's worktree.
     const one = `cat shared.txt > seen-by-one.txt; echo one > shared.txt; touch ${sq(flag('one-wrote'))}; ${waitForFile(flag('two-done'))}; cat shared.txt > after-one.txt`;
     const two = `${waitForFile(flag('one-wrote'))}; cat shared.txt > seen-by-two.txt; echo two > shared.txt; cat shared.txt > after-two.txt; touch ${sq(flag('two-done'))}`;
-    const { snapshot } = await runWorkflow(repo, { settings: { max_parallel: 2 }, steps: [{ id: 'one', run: one }, { id: 'two', run: two }] });
+    const { snapshot } = await runWorkflow(repo, {
+      settings: { max_parallel: 2 },
+      steps: [
+        { id: 'one', run: one },
+        { id: 'two', run: two },
+      ],
+    });
     const [r1, r2] = [resultOf(snapshot, 'one'), resultOf(snapshot, 'two')];
     assert.equal(repo.show(r1, 'seen-by-one.txt'), 'base\n');
-    assert.equal(repo.show(r2, 'seen-by-two.txt'), 'base\n', 'step two saw step one\'s unfinished work');
-    assert.equal(repo.show(r1, 'after-one.txt'), 'one\n', 'step one saw step two\'s write');
+    assert.equal(repo.show(r2, 'seen-by-two.txt'), 'base\n', "step two saw step one's unfinished work");
+    assert.equal(repo.show(r1, 'after-one.txt'), 'one\n', "step one saw step two's write");
     assert.equal(repo.show(r1, 'shared.txt'), 'one\n');
     assert.equal(repo.show(r2, 'shared.txt'), 'two\n');
-    assert.ok(!hasPath(repo, r1, 'seen-by-two.txt') && !hasPath(repo, r2, 'seen-by-one.txt'), 'each result holds only its own step\'s files');
+    assert.ok(
+      !hasPath(repo, r1, 'seen-by-two.txt') && !hasPath(repo, r2, 'seen-by-one.txt'),
+      "each result holds only its own step's files",
+    );
   });
 
   it('a dependent step sees the results of its dependencies and nothing else', async () => {
@@ -52,7 +61,10 @@ describe('engine: isolation of steps', function () {
     assert.equal(snapshot.status, 'succeeded', JSON.stringify(snapshot.steps.map((s) => [s.id, s.status, s.error])));
     const consumer = resultOf(snapshot, 'consumer');
     assert.equal(repo.show(consumer, 'consumed.txt'), 'produced\nhelped\n');
-    const listing = repo.show(consumer, 'listing.txt').split('\n').filter((f) => f !== '' && f !== '.' && f !== '..' && f !== '.git');
+    const listing = repo
+      .show(consumer, 'listing.txt')
+      .split('\n')
+      .filter((f) => f !== '' && f !== '.' && f !== '..' && f !== '.git');
     assert.deepEqual(listing.sort(), ['consumed.txt', 'listing.txt', 'notes', 'produced.txt', 'shared.txt']);
     assert.ok(!hasPath(repo, consumer, 'independent.txt'));
   });

@@ -29,8 +29,13 @@ describe('engine: step logs and progress', function () {
     await writeFile(go, '');
     const snapshot = await started.finished;
 
-    const progress = started.events.filter((e): e is ProgressEvent => e.type === 'step_progress').map((e) => [e.step, e.percent, e.message]);
-    assert.deepEqual(progress, [['worker', 40, 'halfway'], ['worker', 75, 'nearly there']]);
+    const progress = started.events
+      .filter((e): e is ProgressEvent => e.type === 'step_progress')
+      .map((e) => [e.step, e.percent, e.message]);
+    assert.deepEqual(progress, [
+      ['worker', 40, 'halfway'],
+      ['worker', 75, 'nearly there'],
+    ]);
     assert.deepEqual(stepOf(snapshot, 'worker').progress, { percent: 75, message: 'nearly there' });
     const state = JSON.parse(await readStateFile(started.run, 'state.json')) as { steps: Array<{ progress: unknown }> };
     assert.deepEqual(state.steps[0].progress, { percent: 75, message: 'nearly there' });
@@ -42,16 +47,27 @@ describe('engine: step logs and progress', function () {
   it('caps the log with a visible marker, and still reads progress past the cap', async () => {
     const { run, snapshot } = await runWorkflow(repo, {
       settings: { log_max_bytes: 300 },
-      steps: [{ id: 'chatty', run: 'i=0; while [ $i -lt 200 ]; do echo "line $i of noise"; i=$((i+1)); done; echo "::progress:: 90 late"' }],
+      steps: [
+        { id: 'chatty', run: 'i=0; while [ $i -lt 200 ]; do echo "line $i of noise"; i=$((i+1)); done; echo "::progress:: 90 late"' },
+      ],
     });
     assert.equal(stepOf(snapshot, 'chatty').status, 'succeeded');
     const file = path.join(run.stateDir, 'steps', 'chatty', 'log.txt');
     const log = await readFile(file, 'utf8');
-    assert.match(log, /\n\[tapps-flow\] log truncated: it reached 300 bytes; further output is dropped \(raise the log size cap to keep more\)\.\n/);
+    assert.match(
+      log,
+      /\n\[tapps-flow\] log truncated: it reached 300 bytes; further output is dropped \(raise the log size cap to keep more\)\.\n/,
+    );
     assert.ok(!log.includes('line 199 of noise'), 'output past the cap is dropped');
     assert.ok(log.includes('line 0 of noise'), 'output before the cap is kept');
-    const stepOutput = log.split('\n').filter((l) => !l.startsWith('[tapps-flow]')).join('\n');
-    assert.ok(Buffer.byteLength(stepOutput) <= 300 + 1, `at most 300 bytes of the step's output are kept, got ${Buffer.byteLength(stepOutput)}`);
+    const stepOutput = log
+      .split('\n')
+      .filter((l) => !l.startsWith('[tapps-flow]'))
+      .join('\n');
+    assert.ok(
+      Buffer.byteLength(stepOutput) <= 300 + 1,
+      `at most 300 bytes of the step's output are kept, got ${Buffer.byteLength(stepOutput)}`,
+    );
     assert.ok(Buffer.byteLength(log) < 1000, `the log stays small: ${Buffer.byteLength(log)} bytes`);
     assert.deepEqual(stepOf(snapshot, 'chatty').progress, { percent: 90, message: 'late' });
   });

@@ -9,7 +9,8 @@ function timedSteps(repo: TempRepo, count: number, seconds: number): StepSpec[] 
   return Array.from({ length: count }, (_, i) => {
     const file = path.join(repo.outside, 'times', `s${i}`);
     // Node's clock rather than `date +%s%N`, which not every platform's date supports.
-    const stamp = (word: string) => `${sq(process.execPath)} -e ${sq(`require('fs').appendFileSync(${JSON.stringify(file)}, '${word} ' + Date.now() + '\\n')`)}`;
+    const stamp = (word: string) =>
+      `${sq(process.execPath)} -e ${sq(`require('fs').appendFileSync(${JSON.stringify(file)}, '${word} ' + Date.now() + '\\n')`)}`;
     return { id: `s${i}`, run: `${stamp('start')} && sleep ${seconds} && ${stamp('end')}` };
   });
 }
@@ -52,7 +53,10 @@ describe('engine: the bound on parallel steps', function () {
   it('runs 12 steps at most 8 at once, and reaches 8', async () => {
     const { snapshot } = await runWorkflow(repo, { settings: { max_parallel: 8 }, steps: timedSteps(repo, 12, 1.5) });
     assert.equal(snapshot.status, 'succeeded');
-    assert.ok(Object.values(statuses(snapshot)).every((s) => s === 'succeeded'), JSON.stringify(statuses(snapshot)));
+    assert.ok(
+      Object.values(statuses(snapshot)).every((s) => s === 'succeeded'),
+      JSON.stringify(statuses(snapshot)),
+    );
     assert.equal(await maxOverlap(repo, 12), 8);
   });
 
@@ -71,7 +75,10 @@ describe('engine: the bound on parallel steps', function () {
     // Known bug (src/core/run/workflowRun.ts, controllerOf): each step adds an 'abort' listener to
     // the run's AbortSignal, so Node warns "MaxListenersExceededWarning: Possible EventTarget memory
     // leak detected. 11 abort listeners added to [AbortSignal]" for any workflow of more than 10 steps.
-    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+      [],
+    );
   });
 
   it('runs one step at a time at max_parallel 1', async () => {

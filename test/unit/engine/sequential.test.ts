@@ -34,7 +34,8 @@ describe('engine: sequential mode', function () {
   it('gives the same step results and aggregate as a parallel run, and runs in the stable topological order', async () => {
     const parallel = await runWorkflow(repo, WORKFLOW, { runId: 'parallel', maxParallel: 8 });
     const sequential = await runWorkflow(repo, WORKFLOW, { runId: 'sequential', sequential: true });
-    for (const run of [parallel, sequential]) assert.ok(['succeeded', 'conflicted'].includes(run.snapshot.status), `${run.snapshot.runId}: ${run.snapshot.status}`);
+    for (const run of [parallel, sequential])
+      assert.ok(['succeeded', 'conflicted'].includes(run.snapshot.status), `${run.snapshot.runId}: ${run.snapshot.status}`);
     assert.equal(sequential.snapshot.settings.sequential, true);
     assert.equal(sequential.snapshot.settings.maxParallel, 1);
 
@@ -47,7 +48,9 @@ describe('engine: sequential mode', function () {
     assert.deepEqual(startOrder(sequential.events), ['a', 'b', 'c', 'd', 'e']);
     assert.deepEqual(sequential.run.loaded.graph.topological, ['a', 'b', 'c', 'd', 'e']);
     // One at a time: every step ends before the next one starts.
-    const lifecycle = sequential.events.flatMap((e) => (e.type === 'step_started' ? [`start ${e.step}`] : e.type === 'step_succeeded' ? [`end ${e.step}`] : []));
+    const lifecycle = sequential.events.flatMap((e) =>
+      e.type === 'step_started' ? [`start ${e.step}`] : e.type === 'step_succeeded' ? [`end ${e.step}`] : [],
+    );
     assert.deepEqual(lifecycle, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c', 'start d', 'end d', 'start e', 'end e']);
     // The parallel run really ran in another order, so the equality above is not a coincidence.
     const finished = parallel.events.flatMap((e) => (e.type === 'step_succeeded' ? [e.step] : []));

@@ -131,7 +131,14 @@ describe('engine: TappsCodingAgents workflow files', () => {
   it('run their agents through the tapps-agents preset', () => {
     const { workflow } = parseWorkflow(TAPPS_FILE, 'full-sdlc.yaml');
     const step = workflow.steps.find((s) => s.id === 'review')!;
-    const invocation = resolveInvocation(workflow, step, { prompt: 'p', step: step.id, worktree: '/w', run: 'r', action: step.action ?? '', agent: step.agent });
+    const invocation = resolveInvocation(workflow, step, {
+      prompt: 'p',
+      step: step.id,
+      worktree: '/w',
+      run: 'r',
+      action: step.action ?? '',
+      agent: step.agent,
+    });
     assert.deepEqual(invocation.argv, ['python', '-m', 'tapps_agents.cli', 'reviewer', 'review_code']);
   });
 });

@@ -26,7 +26,10 @@ describe('engine: step timeout', function () {
     const started = Date.now();
     const { snapshot } = await runWorkflow(repo, {
       settings: { timeout_seconds: 1, kill_grace_seconds: 1 },
-      steps: [{ id: 'slow', run }, { id: 'quick', run: 'echo done > quick.txt', creates: ['quick.txt'] }],
+      steps: [
+        { id: 'slow', run },
+        { id: 'quick', run: 'echo done > quick.txt', creates: ['quick.txt'] },
+      ],
     });
     const elapsed = Date.now() - started;
     const slow = stepOf(snapshot, 'slow');
@@ -38,7 +41,10 @@ describe('engine: step timeout', function () {
     assert.ok(Number.isInteger(grandchild) && grandchild > 0, 'the step recorded its grandchild');
     assert.ok(processGone(grandchild), `the grandchild ${grandchild} that ignores SIGTERM is still running after the run`);
     assert.ok(elapsed < 30_000, `the run ended long before the step's own 60 s sleep (took ${elapsed} ms)`);
-    const log = await readFile(path.join(snapshot.repo, '.tapps-agents', 'workflow-state', snapshot.runId, 'steps', 'slow', 'log.txt'), 'utf8');
+    const log = await readFile(
+      path.join(snapshot.repo, '.tapps-agents', 'workflow-state', snapshot.runId, 'steps', 'slow', 'log.txt'),
+      'utf8',
+    );
     assert.match(log, /timed out after 1 s: stopping the process tree/);
   });
 

@@ -27,11 +27,16 @@ async function snapshotTree(dir: string): Promise<Map<string, string>> {
   return files;
 }
 
-describe('engine: the user\'s working tree and index', function () {
+describe("engine: the user's working tree and index", function () {
   this.timeout(60_000);
   let repo: TempRepo;
   beforeEach(async () => {
-    repo = await makeTempRepo({ 'tracked.txt': 'committed\n', 'staged.txt': 'committed\n', 'gone.txt': 'to be deleted by a step\n', '.gitignore': '*.log\n' });
+    repo = await makeTempRepo({
+      'tracked.txt': 'committed\n',
+      'staged.txt': 'committed\n',
+      'gone.txt': 'to be deleted by a step\n',
+      '.gitignore': '*.log\n',
+    });
     await repo.write('tracked.txt', 'uncommitted edit\n');
     await repo.write('staged.txt', 'staged edit\n');
     repo.git(['add', 'staged.txt']);
@@ -54,7 +59,10 @@ describe('engine: the user\'s working tree and index', function () {
           creates: ['out/'],
         },
         // Steps that change, delete and add files in their worktrees, and commit there.
-        { id: 'edit', run: 'echo step > tracked.txt && rm gone.txt && echo new > new.txt && git add -A && git -c user.name=s -c user.email=s@s commit -qm step' },
+        {
+          id: 'edit',
+          run: 'echo step > tracked.txt && rm gone.txt && echo new > new.txt && git add -A && git -c user.name=s -c user.email=s@s commit -qm step',
+        },
       ],
     });
     assert.equal(snapshot.status, 'succeeded', JSON.stringify(snapshot.steps.map((s) => [s.id, s.status, s.error])));
@@ -63,7 +71,7 @@ describe('engine: the user\'s working tree and index', function () {
     assert.equal(repo.show(copy, 'out/staged.txt'), 'staged edit\n');
     assert.equal(repo.show(copy, 'out/untracked.txt'), 'untracked file\n');
     assert.equal(repo.show(copy, 'out/ignored.txt'), 'absent\n');
-    assert.equal(repo.show(snapshot.aggregate!.commit, 'tracked.txt'), 'step\n', 'the aggregate holds the step\'s edit');
+    assert.equal(repo.show(snapshot.aggregate!.commit, 'tracked.txt'), 'step\n', "the aggregate holds the step's edit");
 
     const after = await snapshotTree(repo.dir);
     assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort(), 'no file appeared or disappeared');

@@ -23,15 +23,28 @@ describe('engine: step worktrees', function () {
   });
 
   it('leave nothing behind once their steps succeeded: no folder, no entry in git worktree list', async () => {
-    const { snapshot } = await runWorkflow(repo, { steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, run: `echo ${i} > f${i}.txt` })) });
+    const { snapshot } = await runWorkflow(repo, {
+      steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, run: `echo ${i} > f${i}.txt` })),
+    });
     assert.equal(snapshot.status, 'succeeded');
     assert.deepEqual(await adminEntries(repo), []);
-    assert.equal(repo.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
-    assert.ok(!existsSync(path.join(repo.dir, '.git', 'tapps-flow', 'worktrees', snapshot.runId)), 'the run\'s worktree folder is gone');
+    assert.equal(
+      repo
+        .git(['worktree', 'list', '--porcelain'])
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')).length,
+      1,
+    );
+    assert.ok(!existsSync(path.join(repo.dir, '.git', 'tapps-flow', 'worktrees', snapshot.runId)), "the run's worktree folder is gone");
   });
 
   it('keeps the worktree of a failed step', async () => {
-    const { snapshot } = await runWorkflow(repo, { steps: [{ id: 'bad', run: 'echo partial > p.txt; exit 1' }, { id: 'good', run: 'true' }] });
+    const { snapshot } = await runWorkflow(repo, {
+      steps: [
+        { id: 'bad', run: 'echo partial > p.txt; exit 1' },
+        { id: 'good', run: 'true' },
+      ],
+    });
     assert.deepEqual(await adminEntries(repo), [`bad--${snapshot.runId}`]);
     assert.ok(existsSync(path.join(snapshot.steps[0].worktree!, 'p.txt')));
   });
@@ -46,16 +59,27 @@ describe('engine: step worktrees', function () {
     const head = repo.git(['rev-parse', 'HEAD']);
     const runs = [new Worktrees(repository, 'run-one'), new Worktrees(repository, 'run-two')];
     // Two runs add and remove worktrees at once, as steps start and end; then both settle.
-    await Promise.all(runs.map(async (worktrees) => {
-      for (let i = 0; i < 6; i++) {
-        await worktrees.add(`s${i}`, head);
-        worktrees.remove(`s${i}`);
-      }
-    }));
+    await Promise.all(
+      runs.map(async (worktrees) => {
+        for (let i = 0; i < 6; i++) {
+          await worktrees.add(`s${i}`, head);
+          worktrees.remove(`s${i}`);
+        }
+      }),
+    );
     await Promise.all(runs.map((worktrees) => worktrees.settled()));
     assert.equal(commands.filter((c) => c.startsWith('worktree add')).length, 12);
-    assert.deepEqual(commands.filter((c) => c.startsWith('worktree prune')), []);
+    assert.deepEqual(
+      commands.filter((c) => c.startsWith('worktree prune')),
+      [],
+    );
     assert.deepEqual(await adminEntries(repo), []);
-    assert.equal(repo.git(['worktree', 'list', '--porcelain']).split('\n').filter((l) => l.startsWith('worktree ')).length, 1);
+    assert.equal(
+      repo
+        .git(['worktree', 'list', '--porcelain'])
+        .split('\n')
+        .filter((l) => l.startsWith('worktree ')).length,
+      1,
+    );
   });
 });

@@ -41,7 +41,8 @@ export async function makeTempRepo(files: Files = { 'README.md': '# test\n' }): 
   await mkdir(dir);
   await mkdir(outside);
   const env = { ...process.env, GIT_AUTHOR_DATE: '@1700000000 +0000', GIT_COMMITTER_DATE: '@1700000000 +0000' };
-  const gitBuffer = (args: readonly string[]): Buffer => execFileSync('git', args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
+  const gitBuffer = (args: readonly string[]): Buffer =>
+    execFileSync('git', args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'pipe'] });
   const git = (args: readonly string[]): string => gitBuffer(args).toString('utf8').trim();
   const write = async (file: string, content: string | Buffer): Promise<void> => {
     const full = path.join(dir, file);

@@ -6,7 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * passes, then fails naming `what`. Polling a real condition, not sleeping a guessed time, is what
  * keeps these tests both fast and free of timing flakes.
  */
-export async function waitFor<T>(what: string, condition: () => T | false | undefined | Promise<T | false | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  condition: () => T | false | undefined | Promise<T | false | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

@@ -6,7 +6,11 @@ describe('progress throttle', () => {
   it('passes the first update, holds a burst back, and flushes the last one', () => {
     let clock = 1_000;
     const seen: Progress[] = [];
-    const throttle = new ProgressThrottle((p) => seen.push(p), 100, () => clock);
+    const throttle = new ProgressThrottle(
+      (p) => seen.push(p),
+      100,
+      () => clock,
+    );
     for (let i = 0; i < 1000; i++) throttle.push({ percent: i % 100, message: `line ${i}` });
     assert.deepEqual(seen, [{ percent: 0, message: 'line 0' }]);
     throttle.flush();

@@ -17,13 +17,20 @@ describe('cleanup', function () {
 
   const refs = () => repo.git(['for-each-ref', '--format=%(refname)', 'refs/tapps-flow/']).split('\n').filter(Boolean).sort();
 
-  it('saves a kept worktree\'s uncaptured work to an archive ref before removing it, and --dry-run changes nothing', async () => {
-    const failed = await runWorkflow(repo, {
-      steps: [
-        { id: 'ok', run: 'echo ok > ok.txt' },
-        { id: 'broken', run: 'echo "half done" > work.txt && git add work.txt && git commit -qm "step commit" && echo more > more.txt && exit 1' },
-      ],
-    }, { runId: 'old-run' });
+  it("saves a kept worktree's uncaptured work to an archive ref before removing it, and --dry-run changes nothing", async () => {
+    const failed = await runWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'ok', run: 'echo ok > ok.txt' },
+          {
+            id: 'broken',
+            run: 'echo "half done" > work.txt && git add work.txt && git commit -qm "step commit" && echo more > more.txt && exit 1',
+          },
+        ],
+      },
+      { runId: 'old-run' },
+    );
     assert.equal(failed.snapshot.status, 'failed');
     const worktree = stepOf(failed.snapshot, 'broken').worktree!;
     assert.ok(existsSync(worktree), 'the failed step keeps its worktree');
@@ -31,27 +38,40 @@ describe('cleanup', function () {
 
     const before = { refs: refs(), runs: await readdir(path.dirname(runDir(repo.dir, 'x'))) };
     const preview = await cleanup(repo.dir, { keep: 1, dryRun: true });
-    assert.deepEqual(preview.runs.map((r) => r.runId), ['old-run']);
-    assert.deepEqual(preview.archived.map((a) => a.worktree), [worktree]);
+    assert.deepEqual(
+      preview.runs.map((r) => r.runId),
+      ['old-run'],
+    );
+    assert.deepEqual(
+      preview.archived.map((a) => a.worktree),
+      [worktree],
+    );
     assert.deepEqual(refs(), before.refs, 'dry run: refs unchanged');
     assert.deepEqual(await readdir(path.dirname(runDir(repo.dir, 'x'))), before.runs, 'dry run: state unchanged');
     assert.ok(existsSync(worktree), 'dry run: worktree kept');
 
     const report = await cleanup(repo.dir, { keep: 1 });
-    assert.deepEqual(report.runs.map((r) => r.runId), ['old-run']);
+    assert.deepEqual(
+      report.runs.map((r) => r.runId),
+      ['old-run'],
+    );
     assert.ok(!existsSync(worktree), 'worktree removed');
     assert.ok(!existsSync(runDir(repo.dir, 'old-run')), 'state removed');
     assert.ok(existsSync(runDir(repo.dir, 'new-run')), 'the newest run is kept');
     const archive = report.archived[0].ref;
-    assert.equal(repo.show(archive, 'work.txt'), 'half done\n', 'the step\'s own commit is kept');
+    assert.equal(repo.show(archive, 'work.txt'), 'half done\n', "the step's own commit is kept");
     assert.equal(repo.show(archive, 'more.txt'), 'more\n', 'uncommitted work is kept');
-    assert.ok(!refs().some((r) => r.startsWith('refs/tapps-flow/runs/old-run/')), 'the run\'s refs are gone');
+    assert.ok(!refs().some((r) => r.startsWith('refs/tapps-flow/runs/old-run/')), "the run's refs are gone");
     assert.ok(refs().some((r) => r.startsWith('refs/tapps-flow/runs/new-run/')));
     assert.ok(!repo.git(['worktree', 'list', '--porcelain']).includes(worktree), 'git no longer lists the worktree');
   });
 
   it('finds orphaned worktrees whose run is gone and removes them the same safe way', async () => {
-    const run = await runWorkflow(repo, { settings: { keep_worktrees: 'always' }, steps: [{ id: 's', run: 'echo s > s.txt' }] }, { runId: 'orphan-run' });
+    const run = await runWorkflow(
+      repo,
+      { settings: { keep_worktrees: 'always' }, steps: [{ id: 's', run: 'echo s > s.txt' }] },
+      { runId: 'orphan-run' },
+    );
     const worktree = stepOf(run.snapshot, 's').worktree!;
     // The state folder goes away (deleted by hand), the worktree stays behind with a new file.
     await rm(runDir(repo.dir, 'orphan-run'), { recursive: true });

@@ -28,16 +28,30 @@ describe('one writer per run', function () {
       const snapshot = await started.finished;
       assert.equal(snapshot.status, 'succeeded');
 
-      const onDisk = (await readFile(path.join(started.run.stateDir, 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
-      assert.deepEqual(onDisk.map((e) => e.seq), onDisk.map((_, i) => i), 'sequence numbers without gaps, in file order');
+      const onDisk = (await readFile(path.join(started.run.stateDir, 'events.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RunEvent);
+      assert.deepEqual(
+        onDisk.map((e) => e.seq),
+        onDisk.map((_, i) => i),
+        'sequence numbers without gaps, in file order',
+      );
       // The test subscribes after `prepare`, which records run_started: compare from there on.
       assert.equal(onDisk[0].type, 'run_started');
-      assert.deepEqual(onDisk.slice(1), JSON.parse(JSON.stringify(started.events)), 'the file holds exactly the events the run emitted, in order');
+      assert.deepEqual(
+        onDisk.slice(1),
+        JSON.parse(JSON.stringify(started.events)),
+        'the file holds exactly the events the run emitted, in order',
+      );
       for (const step of steps) {
         const mine = onDisk.filter((e) => 'step' in e && e.step === step.id).map((e) => e.type);
         assert.deepEqual(mine, ['step_queued', 'step_started', 'step_progress', 'step_succeeded'], `events of ${step.id}`);
       }
-      const state = JSON.parse(await readFile(path.join(started.run.stateDir, 'state.json'), 'utf8')) as { lastSeq: number; status: string };
+      const state = JSON.parse(await readFile(path.join(started.run.stateDir, 'state.json'), 'utf8')) as {
+        lastSeq: number;
+        status: string;
+      };
       assert.equal(state.lastSeq, onDisk.length - 1, 'state.json is current at the terminal event');
       assert.equal(state.status, 'succeeded');
     }

@@ -34,21 +34,42 @@ describe('a run whose process dies', function () {
       ],
     };
     const file = await writeWorkflow(repo, spec);
-    const cli = spawn(process.execPath, [path.join(projectRoot, 'dist/cli.js'), 'run', file, '--repo', repo.dir, '--run-id', 'killed', '--json'], { stdio: 'ignore' });
+    const cli = spawn(
+      process.execPath,
+      [path.join(projectRoot, 'dist/cli.js'), 'run', file, '--repo', repo.dir, '--run-id', 'killed', '--json'],
+      { stdio: 'ignore' },
+    );
     const dir = runDir(repo.dir, 'killed');
-    const running = await waitFor('a and b done, c running', async () => {
-      const s = (await readRun(dir).catch(() => undefined))?.snapshot;
-      const by = (id: string) => s?.steps.find((x) => x.id === id);
-      return by('a')?.status === 'succeeded' && by('b')?.status === 'succeeded' && by('c')?.status === 'running' ? s : undefined;
-    }, 60_000);
+    const running = await waitFor(
+      'a and b done, c running',
+      async () => {
+        const s = (await readRun(dir).catch(() => undefined))?.snapshot;
+        const by = (id: string) => s?.steps.find((x) => x.id === id);
+        return by('a')?.status === 'succeeded' && by('b')?.status === 'succeeded' && by('c')?.status === 'running' ? s : undefined;
+      },
+      60_000,
+    );
     const orphan = running.steps.find((x) => x.id === 'c')!.pid!;
     cli.kill('SIGKILL');
     await new Promise((resolve) => cli.once('exit', resolve));
 
-    const status = JSON.parse(execFileSync(process.execPath, [path.join(projectRoot, 'dist/cli.js'), 'status', 'killed', '--repo', repo.dir, '--json'], { encoding: 'utf8' })) as { status: string; steps: Array<{ id: string; status: string; result: string | null }> };
+    const status = JSON.parse(
+      execFileSync(process.execPath, [path.join(projectRoot, 'dist/cli.js'), 'status', 'killed', '--repo', repo.dir, '--json'], {
+        encoding: 'utf8',
+      }),
+    ) as { status: string; steps: Array<{ id: string; status: string; result: string | null }> };
     assert.equal(status.status, 'interrupted');
-    assert.deepEqual(status.steps.map((s) => [s.id, s.status]), [['a', 'succeeded'], ['b', 'succeeded'], ['c', 'pending'], ['d', 'pending']]);
-    for (const id of ['a', 'b']) assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/killed/steps/${id}`]), status.steps.find((s) => s.id === id)!.result);
+    assert.deepEqual(
+      status.steps.map((s) => [s.id, s.status]),
+      [
+        ['a', 'succeeded'],
+        ['b', 'succeeded'],
+        ['c', 'pending'],
+        ['d', 'pending'],
+      ],
+    );
+    for (const id of ['a', 'b'])
+      assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/killed/steps/${id}`]), status.steps.find((s) => s.id === id)!.result);
     await waitFor('the orphaned step process stopped', () => processGone(orphan), 10_000);
 
     await writeFile(fast, '');
@@ -56,7 +77,10 @@ describe('a run whose process dies', function () {
     const finished = await resumed.execute();
     resumed.store.dispose();
     assert.equal(finished.status, 'succeeded');
-    assert.deepEqual(finished.steps.map((s) => s.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    assert.deepEqual(
+      finished.steps.map((s) => s.status),
+      ['succeeded', 'succeeded', 'succeeded', 'succeeded'],
+    );
     assert.equal(finished.steps[0].result, status.steps[0].result, 'a kept its result');
 
     const clean = await runWorkflow(repo, spec, { runId: 'clean' });

@@ -13,7 +13,12 @@ describe('state recovery', function () {
 
   before(async () => {
     repo = await makeTempRepo();
-    const { run } = await runWorkflow(repo, { steps: [{ id: 'a', run: 'echo a > a.txt' }, { id: 'b', run: 'echo b > b.txt' }] });
+    const { run } = await runWorkflow(repo, {
+      steps: [
+        { id: 'a', run: 'echo a > a.txt' },
+        { id: 'b', run: 'echo b > b.txt' },
+      ],
+    });
     dir = run.stateDir;
   });
   after(() => repo.cleanup());
@@ -77,11 +82,14 @@ describe('state recovery', function () {
       assert.equal(s.runId, '20250101-120000-abcd');
       assert.deepEqual(s.workflow, { file: 'workflows/review.yaml', id: 'review', name: 'review' });
       assert.equal(s.base.commit, '1111111111111111111111111111111111111111');
-      assert.deepEqual(s.steps.map((x) => [x.id, x.status, x.result, x.error, x.log]), [
-        ['lint', 'succeeded', '2222222222222222222222222222222222222222', null, 'steps/lint/log.txt'],
-        ['test', 'failed', null, 'exited with code 1', 'steps/test/log.txt'],
-        ['report', 'skipped', null, null, 'steps/report/log.txt'],
-      ]);
+      assert.deepEqual(
+        s.steps.map((x) => [x.id, x.status, x.result, x.error, x.log]),
+        [
+          ['lint', 'succeeded', '2222222222222222222222222222222222222222', null, 'steps/lint/log.txt'],
+          ['test', 'failed', null, 'exited with code 1', 'steps/test/log.txt'],
+          ['report', 'skipped', null, null, 'steps/report/log.txt'],
+        ],
+      );
     } finally {
       await rm(old, { recursive: true, force: true });
     }

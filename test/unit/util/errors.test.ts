@@ -4,7 +4,11 @@ import { GitError, TappsError, WorkflowError } from '../../../src/core/util/erro
 describe('typed errors', () => {
   it('are recognised across bundles: by their brand, not only by instanceof', () => {
     // What an error thrown by another copy of these classes (dist/engine.js) looks like here.
-    const foreign = Object.defineProperty(Object.assign(new Error('The workflow file has 1 problem'), { name: 'WorkflowError', code: 'workflow-invalid', issues: [] }), Symbol.for('tapps-flow.error'), { value: true });
+    const foreign = Object.defineProperty(
+      Object.assign(new Error('The workflow file has 1 problem'), { name: 'WorkflowError', code: 'workflow-invalid', issues: [] }),
+      Symbol.for('tapps-flow.error'),
+      { value: true },
+    );
     assert.ok(WorkflowError.is(foreign));
     assert.ok(TappsError.is(foreign));
     assert.ok(!GitError.is(foreign));

@@ -10,9 +10,14 @@ describe('the shipped JSON Schema', () => {
   });
 
   it('describes steps with their keys and rejects unknown ones', () => {
-    const schema = JSON.parse(workflowJsonSchema()) as { properties: { workflow: { properties: { steps: { items: { properties: Record<string, unknown>; additionalProperties: unknown } } } } } };
+    const schema = JSON.parse(workflowJsonSchema()) as {
+      properties: {
+        workflow: { properties: { steps: { items: { properties: Record<string, unknown>; additionalProperties: unknown } } } };
+      };
+    };
     const step = schema.properties.workflow.properties.steps.items;
-    for (const key of ['id', 'agent', 'requires', 'creates', 'needs', 'next', 'run', 'prompt']) assert.ok(key in step.properties, `missing ${key}`);
+    for (const key of ['id', 'agent', 'requires', 'creates', 'needs', 'next', 'run', 'prompt'])
+      assert.ok(key in step.properties, `missing ${key}`);
     assert.equal(step.additionalProperties, false);
   });
 });

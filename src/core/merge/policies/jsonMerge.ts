@@ -85,9 +85,10 @@ function mergeValue(
   if (jsonEquals(base, ours)) return theirs;
   if (jsonEquals(base, theirs)) return ours;
   if (ours === undefined || theirs === undefined) {
-    const detail = ours === undefined
-      ? 'Earlier steps deleted this key; this step changed it.'
-      : 'Earlier steps changed this key; this step deleted it.';
+    const detail =
+      ours === undefined
+        ? 'Earlier steps deleted this key; this step changed it.'
+        : 'Earlier steps changed this key; this step deleted it.';
     conflicts.push({ kind: 'json-key', location: path, detail });
     return ours;
   }
@@ -100,10 +101,18 @@ function mergeValue(
     if ([baseItems, ours, theirs].every((items) => items.every(isJsonPrimitive))) {
       return mergePrimitiveArrays(baseItems, ours, theirs);
     }
-    conflicts.push({ kind: 'json-key', location: path, detail: 'Earlier steps and this step changed this array of objects or arrays in different ways.' });
+    conflicts.push({
+      kind: 'json-key',
+      location: path,
+      detail: 'Earlier steps and this step changed this array of objects or arrays in different ways.',
+    });
     return ours;
   }
-  conflicts.push({ kind: 'json-key', location: path, detail: `Earlier steps set this to ${preview(ours)}; this step sets it to ${preview(theirs)}.` });
+  conflicts.push({
+    kind: 'json-key',
+    location: path,
+    detail: `Earlier steps set this to ${preview(ours)}; this step sets it to ${preview(theirs)}.`,
+  });
   return ours;
 }
 

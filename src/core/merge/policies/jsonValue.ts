@@ -42,7 +42,10 @@ export function parseJson(text: string): JsonValue {
       pos++;
       const map = new Map<string, JsonValue>();
       skipSpace();
-      if (text.charAt(pos) === '}') { pos++; return map; }
+      if (text.charAt(pos) === '}') {
+        pos++;
+        return map;
+      }
       for (;;) {
         skipSpace();
         const key = readString();
@@ -58,7 +61,10 @@ export function parseJson(text: string): JsonValue {
       pos++;
       const items: JsonValue[] = [];
       skipSpace();
-      if (text.charAt(pos) === ']') { pos++; return items; }
+      if (text.charAt(pos) === ']') {
+        pos++;
+        return items;
+      }
       for (;;) {
         items.push(readValue());
         skipSpace();
@@ -66,8 +72,15 @@ export function parseJson(text: string): JsonValue {
       }
     }
     if (c === '"') return readString();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
-      if (text.startsWith(word, pos)) { pos += word.length; return value; }
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
+      if (text.startsWith(word, pos)) {
+        pos += word.length;
+        return value;
+      }
     }
     NUMBER.lastIndex = pos;
     const match = NUMBER.exec(text);

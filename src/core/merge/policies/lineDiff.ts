@@ -66,13 +66,19 @@ function splitPoint(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo:
   const delta = n - m;
   // With an odd delta the paths meet while extending forward, with an even one backward.
   const front = delta % 2 !== 0;
-  let kStartF = 0, kEndF = 0, kStartB = 0, kEndB = 0;
+  let kStartF = 0,
+    kEndF = 0,
+    kStartB = 0,
+    kEndB = 0;
   for (let d = 0; d < maxD + 1; d++) {
     for (let k = -d + kStartF; k <= d - kEndF; k += 2) {
       const i = offset + k;
       let x = k === -d || (k !== d && forward[i - 1] < forward[i + 1]) ? forward[i + 1] : forward[i - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[aLo + x] === b[bLo + y]) { x++; y++; }
+      while (x < n && y < m && a[aLo + x] === b[bLo + y]) {
+        x++;
+        y++;
+      }
       forward[i] = x;
       if (x > n) kEndF += 2;
       else if (y > m) kStartF += 2;
@@ -85,7 +91,10 @@ function splitPoint(a: Int32Array, aLo: number, aHi: number, b: Int32Array, bLo:
       const i = offset + k;
       let x = k === -d || (k !== d && backward[i - 1] < backward[i + 1]) ? backward[i + 1] : backward[i - 1] + 1;
       let y = x - k;
-      while (x < n && y < m && a[aHi - 1 - x] === b[bHi - 1 - y]) { x++; y++; }
+      while (x < n && y < m && a[aHi - 1 - x] === b[bHi - 1 - y]) {
+        x++;
+        y++;
+      }
       backward[i] = x;
       if (x > n) kEndB += 2;
       else if (y > m) kStartB += 2;

@@ -33,8 +33,7 @@ export function mergeMarkdown(input: ThreeWayInput): PolicyMergeResult {
     theirs: splitLines(input.theirs ?? ''),
   };
   // An empty preamble is no section at all, so that a side without one neither "adds" nor "deletes" it.
-  const sectionsOf = (text: SplitText): MarkdownSection[] =>
-    parseSections(text.lines).filter((s) => s.key !== '' || s.lines.length > 0);
+  const sectionsOf = (text: SplitText): MarkdownSection[] => parseSections(text.lines).filter((s) => s.key !== '' || s.lines.length > 0);
   const base = sectionsOf(texts.base);
   const ours = sectionsOf(texts.ours);
   const theirs = sectionsOf(texts.theirs);

@@ -53,7 +53,10 @@ describe('mergeJson', () => {
         ours: json({ z: 2, a: 2, m: { k: 2 } }),
         theirs: json({ z: 3, a: 3, m: { k: 3 } }),
       });
-      assert.deepEqual(conflictsOf(result).map((c) => c.location), ['$.a', '$.m.k', '$.z']);
+      assert.deepEqual(
+        conflictsOf(result).map((c) => c.location),
+        ['$.a', '$.m.k', '$.z'],
+      );
     });
 
     it('accepts the same change made on both sides', () => {
@@ -63,7 +66,10 @@ describe('mergeJson', () => {
     });
 
     it('deletes a key deleted on one side and unchanged on the other', () => {
-      assert.equal(mergedText({ base: json({ a: 1, b: 2 }), ours: json({ a: 1 }), theirs: json({ a: 1, b: 2, c: 3 }) }), json({ a: 1, c: 3 }));
+      assert.equal(
+        mergedText({ base: json({ a: 1, b: 2 }), ours: json({ a: 1 }), theirs: json({ a: 1, b: 2, c: 3 }) }),
+        json({ a: 1, c: 3 }),
+      );
     });
 
     it('reports a key deleted on one side and changed on the other', () => {
@@ -71,7 +77,7 @@ describe('mergeJson', () => {
       assert.deepEqual(conflictsOf(result), [{ kind: 'json-key', location: '$.b' }]);
     });
 
-    it('keeps ours\' key order, then the keys new in theirs in theirs\' order', () => {
+    it("keeps ours' key order, then the keys new in theirs in theirs' order", () => {
       const base = '{"b": 1, "a": 1}';
       const ours = '{"a": 2, "b": 1}';
       const theirs = '{"d": 4, "b": 1, "a": 1, "c": 3}';
@@ -116,7 +122,10 @@ describe('mergeJson', () => {
 
     it('accepts arrays of objects changed identically on both sides', () => {
       const changed = json({ items: [{ id: 2 }] });
-      assert.equal(mergedText({ base: json({ items: [{ id: 1 }], x: 1 }), ours: changed, theirs: json({ items: [{ id: 2 }], x: 1 }) }), changed);
+      assert.equal(
+        mergedText({ base: json({ items: [{ id: 1 }], x: 1 }), ours: changed, theirs: json({ items: [{ id: 2 }], x: 1 }) }),
+        changed,
+      );
     });
   });
 
@@ -146,11 +155,17 @@ describe('mergeJson', () => {
 
     it('reports a file deleted on one side and modified on the other', () => {
       const result = mergeJson({ base: '{"a":1}', ours: '{"a":2}', theirs: undefined });
-      assert.deepEqual(result, { status: 'conflict', conflicts: [{ kind: 'content', detail: 'deleted by one side, modified by the other' }] });
+      assert.deepEqual(result, {
+        status: 'conflict',
+        conflicts: [{ kind: 'content', detail: 'deleted by one side, modified by the other' }],
+      });
     });
 
     it('merges two added objects by key when base is absent', () => {
-      assert.equal(mergedText({ base: undefined, ours: json({ a: 1, both: 1 }), theirs: json({ b: 2, both: 1 }) }), json({ a: 1, both: 1, b: 2 }));
+      assert.equal(
+        mergedText({ base: undefined, ours: json({ a: 1, both: 1 }), theirs: json({ b: 2, both: 1 }) }),
+        json({ a: 1, both: 1, b: 2 }),
+      );
       const result = mergeJson({ base: undefined, ours: json({ a: 1 }), theirs: json({ a: 2 }) });
       assert.deepEqual(conflictsOf(result), [{ kind: 'json-key', location: '$.a' }]);
     });
@@ -172,8 +187,11 @@ describe('mergeJson', () => {
       assert.equal(mergedText(input('{\n    "a": 2,\n    "b": 1\n}')), '{\n    "a": 2,\n    "b": 2\n}');
     });
 
-    it('falls back to theirs\' indentation, then to two spaces', () => {
-      assert.equal(mergedText({ base: '{"a":1,"b":1}', ours: '{"a":2,"b":1}', theirs: '{\n   "a": 1,\n   "b": 2\n}' }), '{\n   "a": 2,\n   "b": 2\n}');
+    it("falls back to theirs' indentation, then to two spaces", () => {
+      assert.equal(
+        mergedText({ base: '{"a":1,"b":1}', ours: '{"a":2,"b":1}', theirs: '{\n   "a": 1,\n   "b": 2\n}' }),
+        '{\n   "a": 2,\n   "b": 2\n}',
+      );
       assert.equal(mergedText(input('{"a":2,"b":1}\n')), '{\n  "a": 2,\n  "b": 2\n}\n');
     });
 
@@ -185,13 +203,17 @@ describe('mergeJson', () => {
 
   describe('determinism', () => {
     it('gives identical output for the same input, merged twice', () => {
-      const input = { base: json({ x: [1, 2], y: { p: 1 } }), ours: json({ y: { q: 2, p: 1 }, x: [2, 3] }), theirs: json({ x: [1, 2, 4], z: 1, y: { p: 1, r: 3 } }) };
+      const input = {
+        base: json({ x: [1, 2], y: { p: 1 } }),
+        ours: json({ y: { q: 2, p: 1 }, x: [2, 3] }),
+        theirs: json({ x: [1, 2, 4], z: 1, y: { p: 1, r: 3 } }),
+      };
       const first = mergeJson(input);
       assert.deepEqual(mergeJson(input), first);
       assert.equal(mergedText(input), json({ y: { q: 2, p: 1, r: 3 }, x: [2, 3, 4], z: 1 }));
     });
 
-    it('orders keys by the documented rule only, whatever base\'s order', () => {
+    it("orders keys by the documented rule only, whatever base's order", () => {
       const ours = '{"m": 1, "a": 2}';
       const theirs = '{"z": 3, "m": 1, "a": 1}';
       const one = mergedText({ base: '{"a": 1, "m": 1}', ours, theirs });

@@ -16,7 +16,10 @@ describe('diffLines', () => {
   it('handles empty and identical inputs', () => {
     assert.deepEqual(diffLines([], []), []);
     assert.deepEqual(diffLines(['a'], []), []);
-    assert.deepEqual(diffLines(['a', 'b'], ['a', 'b']), [{ aIndex: 0, bIndex: 0 }, { aIndex: 1, bIndex: 1 }]);
+    assert.deepEqual(diffLines(['a', 'b'], ['a', 'b']), [
+      { aIndex: 0, bIndex: 0 },
+      { aIndex: 1, bIndex: 1 },
+    ]);
   });
 
   it('finds a longest common subsequence on thousands of generated cases', () => {

@@ -23,7 +23,10 @@ describe('mergeMarkdown', () => {
   it('keeps sections added by both sides, ours first, then theirs (step order)', () => {
     const ours = doc('# Report', '## Summary\n\nAll good.', '## Security\n\nfine', '## Findings\n\n- none');
     const theirs = doc('# Report', '## Summary\n\nAll good.', '## Performance\n\nslow', '## Findings\n\n- none');
-    assert.equal(mergedText({ base, ours, theirs }), doc('# Report', '## Summary\n\nAll good.', '## Security\n\nfine', '## Performance\n\nslow', '## Findings\n\n- none'));
+    assert.equal(
+      mergedText({ base, ours, theirs }),
+      doc('# Report', '## Summary\n\nAll good.', '## Security\n\nfine', '## Performance\n\nslow', '## Findings\n\n- none'),
+    );
   });
 
   it('appends sections both sides added at the end, in step order', () => {
@@ -65,7 +68,11 @@ describe('mergeMarkdown', () => {
   });
 
   it('reports a section deleted on one side and edited on the other', () => {
-    const result = mergeMarkdown({ base, ours: doc('# Report', '## Findings\n\n- none'), theirs: doc('# Report', '## Summary\n\nBad.', '## Findings\n\n- none') });
+    const result = mergeMarkdown({
+      base,
+      ours: doc('# Report', '## Findings\n\n- none'),
+      theirs: doc('# Report', '## Summary\n\nBad.', '## Findings\n\n- none'),
+    });
     assert.deepEqual(conflictsOf(result), [{ kind: 'markdown-section', location: '## Summary' }]);
   });
 
@@ -73,16 +80,26 @@ describe('mergeMarkdown', () => {
     const result = mergeMarkdown({ base, ours: doc(base.trimEnd(), '## New\n\none'), theirs: doc(base.trimEnd(), '## New\n\ntwo') });
     assert.deepEqual(conflictsOf(result), [{ kind: 'markdown-section', location: '## New' }]);
     const same = doc(base.trimEnd(), '## New\n\nsame');
-    assert.equal(mergedText({ base, ours: same, theirs: doc('# Report', '## Summary\n\nAll good.', '## Findings\n\n- x', '## New\n\nsame') }), doc('# Report', '## Summary\n\nAll good.', '## Findings\n\n- x', '## New\n\nsame'));
+    assert.equal(
+      mergedText({ base, ours: same, theirs: doc('# Report', '## Summary\n\nAll good.', '## Findings\n\n- x', '## New\n\nsame') }),
+      doc('# Report', '## Summary\n\nAll good.', '## Findings\n\n- x', '## New\n\nsame'),
+    );
   });
 
   it('does not start sections at headings inside fenced code blocks', () => {
     const code = (line: string, tilde: string): string => `## Setup\n\n\`\`\`sh\n${line}\n\`\`\`\n\n~~~\n${tilde}\n~~~`;
     const b = doc('# Guide', code('# install', '# keep'));
     // Were `# install` or `# keep` headings, these edits would fall in different sections and merge.
-    const result = mergeMarkdown({ base: b, ours: doc('# Guide', code('# install it', '# keep')), theirs: doc('# Guide', code('# install', '# keep it')) });
+    const result = mergeMarkdown({
+      base: b,
+      ours: doc('# Guide', code('# install it', '# keep')),
+      theirs: doc('# Guide', code('# install', '# keep it')),
+    });
     assert.deepEqual(conflictsOf(result), [{ kind: 'markdown-section', location: '## Setup' }]);
-    assert.deepEqual(parseSections(b.split('\n')).map((s) => s.heading), ['', '# Guide', '## Setup']);
+    assert.deepEqual(
+      parseSections(b.split('\n')).map((s) => s.heading),
+      ['', '# Guide', '## Setup'],
+    );
   });
 
   it('does not see a conflict in blank lines alone, and keeps sections separated', () => {
@@ -94,15 +111,21 @@ describe('mergeMarkdown', () => {
 
   it('keeps tight documents tight', () => {
     const b = '# T\n## A\na\n## B\nb\n';
-    assert.equal(mergedText({ base: b, ours: '# T\n## A\na2\n## B\nb\n', theirs: '# T\n## A\na\n## B\nb\n## C\nc\n' }), '# T\n## A\na2\n## B\nb\n## C\nc\n');
+    assert.equal(
+      mergedText({ base: b, ours: '# T\n## A\na2\n## B\nb\n', theirs: '# T\n## A\na\n## B\nb\n## C\nc\n' }),
+      '# T\n## A\na2\n## B\nb\n## C\nc\n',
+    );
   });
 
   it('tells repeated headings apart by occurrence', () => {
     const b = doc('## Note\n\none', '## Note\n\ntwo');
-    assert.equal(mergedText({ base: b, ours: doc('## Note\n\nONE', '## Note\n\ntwo'), theirs: doc('## Note\n\none', '## Note\n\nTWO') }), doc('## Note\n\nONE', '## Note\n\nTWO'));
+    assert.equal(
+      mergedText({ base: b, ours: doc('## Note\n\nONE', '## Note\n\ntwo'), theirs: doc('## Note\n\none', '## Note\n\nTWO') }),
+      doc('## Note\n\nONE', '## Note\n\nTWO'),
+    );
   });
 
-  it('ignores closing #s and trailing spaces in a heading\'s identity', () => {
+  it("ignores closing #s and trailing spaces in a heading's identity", () => {
     const result = mergeMarkdown({ base: '## Findings ##\nx\n', ours: '## Findings ##  \ny\n', theirs: '## Findings\nz\n' });
     assert.deepEqual(conflictsOf(result), [{ kind: 'markdown-section', location: '## Findings' }]);
   });
@@ -111,7 +134,10 @@ describe('mergeMarkdown', () => {
     const crlf = (text: string): string => text.replace(/\n/g, '\r\n');
     const ours = doc(base.trimEnd(), '## A\n\na');
     const theirs = doc('# Report', '## Summary\n\nAll good!', '## Findings\n\n- none');
-    assert.equal(mergedText({ base: crlf(base), ours: crlf(ours), theirs: crlf(theirs) }), crlf(doc('# Report', '## Summary\n\nAll good!', '## Findings\n\n- none', '## A\n\na')));
+    assert.equal(
+      mergedText({ base: crlf(base), ours: crlf(ours), theirs: crlf(theirs) }),
+      crlf(doc('# Report', '## Summary\n\nAll good!', '## Findings\n\n- none', '## A\n\na')),
+    );
   });
 
   it('handles whole-file deletion and addition', () => {
@@ -120,11 +146,18 @@ describe('mergeMarkdown', () => {
       status: 'conflict',
       conflicts: [{ kind: 'content', detail: 'deleted by one side, modified by the other' }],
     });
-    assert.equal(mergedText({ base: undefined, ours: '# R\n\n## A\n\na\n', theirs: '# R\n\n## B\n\nb\n' }), '# R\n\n## A\n\na\n\n## B\n\nb\n');
+    assert.equal(
+      mergedText({ base: undefined, ours: '# R\n\n## A\n\na\n', theirs: '# R\n\n## B\n\nb\n' }),
+      '# R\n\n## A\n\na\n\n## B\n\nb\n',
+    );
   });
 
   it('gives identical output for the same input, merged twice', () => {
-    const input = { base, ours: doc(base.trimEnd(), '## A\n\na'), theirs: doc('# Report', '## B\n\nb', '## Summary\n\nAll good.', '## Findings\n\n- none') };
+    const input = {
+      base,
+      ours: doc(base.trimEnd(), '## A\n\na'),
+      theirs: doc('# Report', '## B\n\nb', '## Summary\n\nAll good.', '## Findings\n\n- none'),
+    };
     const first = mergeMarkdown(input);
     assert.deepEqual(mergeMarkdown(input), first);
     assert.equal(mergedText(input), doc('# Report', '## B\n\nb', '## Summary\n\nAll good.', '## Findings\n\n- none', '## A\n\na'));

@@ -12,21 +12,33 @@ const lines = (...items: string[]): string => items.map((line) => `${line}\n`).j
 
 describe('mergeUnion', () => {
   it('keeps lines both sides appended, ours first (step order)', () => {
-    assert.equal(mergedText({ base: lines('a', 'b'), ours: lines('a', 'b', 'o1', 'o2'), theirs: lines('a', 'b', 't1') }), lines('a', 'b', 'o1', 'o2', 't1'));
+    assert.equal(
+      mergedText({ base: lines('a', 'b'), ours: lines('a', 'b', 'o1', 'o2'), theirs: lines('a', 'b', 't1') }),
+      lines('a', 'b', 'o1', 'o2', 't1'),
+    );
   });
 
   it('keeps a line both sides added at the same spot once', () => {
-    assert.equal(mergedText({ base: lines('a', 'z'), ours: lines('a', 'dup', 'o', 'z'), theirs: lines('a', 't', 'dup', 'z') }), lines('a', 'dup', 'o', 't', 'z'));
+    assert.equal(
+      mergedText({ base: lines('a', 'z'), ours: lines('a', 'dup', 'o', 'z'), theirs: lines('a', 't', 'dup', 'z') }),
+      lines('a', 'dup', 'o', 't', 'z'),
+    );
   });
 
   it('puts additions at different spots each in its place', () => {
-    assert.equal(mergedText({ base: lines('a', 'b', 'c'), ours: lines('o', 'a', 'b', 'c'), theirs: lines('a', 'b', 't', 'c') }), lines('o', 'a', 'b', 't', 'c'));
+    assert.equal(
+      mergedText({ base: lines('a', 'b', 'c'), ours: lines('o', 'a', 'b', 'c'), theirs: lines('a', 'b', 't', 'c') }),
+      lines('o', 'a', 'b', 't', 'c'),
+    );
   });
 
   it('drops a line deleted by either side, and never reports a conflict for overlapping edits', () => {
     const result = mergeUnion({ base: lines('a', 'b', 'c'), ours: lines('a', 'B', 'c'), theirs: lines('a', 'b2', 'c', 'd') });
     assert.deepEqual(result, { status: 'merged', content: lines('a', 'B', 'b2', 'c', 'd') });
-    assert.equal(mergedText({ base: lines('a', 'b', 'c'), ours: lines('a', 'c'), theirs: lines('a', 'b', 'c', 'd') }), lines('a', 'c', 'd'));
+    assert.equal(
+      mergedText({ base: lines('a', 'b', 'c'), ours: lines('a', 'c'), theirs: lines('a', 'b', 'c', 'd') }),
+      lines('a', 'c', 'd'),
+    );
   });
 
   it('keeps entries separated by blank lines separated', () => {
@@ -43,7 +55,7 @@ describe('mergeUnion', () => {
     assert.equal(mergedText({ base: lines('a', 'b'), ours: changed, theirs: changed }), changed);
   });
 
-  it('merges two added files: ours\' lines, then theirs\' lines not already in ours', () => {
+  it("merges two added files: ours' lines, then theirs' lines not already in ours", () => {
     assert.equal(mergedText({ base: undefined, ours: lines('x', 'y'), theirs: lines('y', 'z', 'x', 'w') }), lines('x', 'y', 'z', 'w'));
   });
 
@@ -71,8 +83,9 @@ describe('mergeUnion', () => {
     const theirs = [...base.filter((_, i) => i % 70 !== 1), 'theirs end'];
     const text = mergedText({ base: lines(...base), ours: lines(...ours), theirs: lines(...theirs) }) ?? '';
     const out = text.trimEnd().split('\n');
-    const expected = [...base.slice(0, 1000), 'ours middle', ...base.slice(1000).filter((_, i) => i % 50 !== 0)]
-      .filter((line) => !/^line \d+$/.test(line) || Number(line.slice(5)) % 70 !== 1);
+    const expected = [...base.slice(0, 1000), 'ours middle', ...base.slice(1000).filter((_, i) => i % 50 !== 0)].filter(
+      (line) => !/^line \d+$/.test(line) || Number(line.slice(5)) % 70 !== 1,
+    );
     assert.deepEqual(out, [...expected, 'ours end', 'theirs end']);
   });
 
