@@ -38,8 +38,12 @@ export interface WorkflowIssue {
 /** A workflow file that cannot be run: every problem found in it, in file order. */
 export class WorkflowError extends TappsError {
   readonly issues: readonly WorkflowIssue[];
-  constructor(issues: readonly WorkflowIssue[]) {
-    super('workflow-invalid', formatIssues(issues));
+  /** How many problems the file has; `issues` may list only the first ones. */
+  readonly total: number;
+  /** `total` counts every problem found, when `issues` lists only the first ones. */
+  constructor(issues: readonly WorkflowIssue[], total = issues.length) {
+    super('workflow-invalid', formatIssues(issues, total));
+    this.total = total;
     this.name = 'WorkflowError';
     this.issues = issues;
   }
@@ -52,8 +56,8 @@ export function formatIssue(issue: WorkflowIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.message}`;
 }
 
-function formatIssues(issues: readonly WorkflowIssue[]): string {
-  const head = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+function formatIssues(issues: readonly WorkflowIssue[], total: number): string {
+  const head = total === 1 ? '1 problem' : `${total} problems`;
   return `The workflow file has ${head}:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`;
 }
 

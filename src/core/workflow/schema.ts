@@ -1,6 +1,10 @@
 // zod/mini: the same validation as classic zod at a twentieth of the bundle size.
 import * as z from 'zod/mini';
-import path from 'node:path';
+import { globProblem } from '../merge/mergeRules';
+import { idSchema } from '../util/ids';
+import { hasControlCharacter, quoted } from './describeIssue';
+import { MAX_STEPS } from './limits';
+import { RepoPathSchema } from './repoPath';
 
 /** Names of the built-in agent presets; see `agents.ts` for their command templates. */
 export const AGENT_PRESETS = ['claude-code', 'codex', 'gemini', 'aider', 'cursor-agent', 'tapps-agents'] as const;
@@ -9,63 +13,89 @@ export type MergePolicyName = (typeof MERGE_POLICIES)[number];
 export const KEEP_WORKTREES = ['never', 'on_failure', 'always'] as const;
 export type KeepWorktrees = (typeof KEEP_WORKTREES)[number];
 
-export const StepIdSchema = z
-  .string()
-  .check(
-    z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a step id of letters, digits, ".", "_" or "-", starting with a letter or digit'),
+/** The longest timeout of a step: 7 days, far inside what a Node timer can wait (2^31-1 ms, 24.8 days). */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
+/** The longest grace period between the polite stop signal and the kill. */
+export const MAX_KILL_GRACE_SECONDS = 60 * 60;
+/** The bounds of a step log's size cap. */
+export const MIN_LOG_BYTES = 1024;
+export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
+
+export const StepIdSchema = idSchema('step');
+
+function refined(problem: (value: string) => string | undefined) {
+  return z.string().check(
+    z.superRefine((value, ctx) => {
+      const message = problem(value);
+      if (message) ctx.addIssue({ code: 'custom', message, input: value });
+    }),
   );
-
-/**
- * A path inside the repository, POSIX-style and relative; a trailing `/` names a folder.
- * Absolute paths and paths that leave the repository are rejected.
- */
-export const RepoPathSchema = z.string().check(
-  z.superRefine((value, ctx) => {
-    const problem = repoPathProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: value });
-  }),
-);
-
-export function repoPathProblem(value: string): string | undefined {
-  if (value.trim() === '') return 'expected a path inside the repository, got an empty string';
-  if (value.startsWith('/') || /^[A-Za-z]:[\\/]/.test(value) || value.startsWith('\\')) {
-    return `expected a path relative to the repository root, got the absolute path "${value}"`;
-  }
-  if (value.includes('\\')) return `expected "/" as the path separator, got "${value}"`;
-  const normal = path.posix.normalize(value);
-  if (normal === '..' || normal.startsWith('../')) return `expected a path inside the repository, got "${value}", which leaves it`;
-  if (normal === '.git' || normal.startsWith('.git/')) return `expected a path outside the .git folder, got "${value}"`;
-  return undefined;
 }
 
-const Seconds = z.number().check(z.positive('expected a number of seconds greater than 0'));
+/** Text that becomes a program argument or an environment value: spawn refuses a NUL in either. */
+const ArgText = refined((value) => {
+  const at = value.indexOf('\0');
+  return at < 0 ? undefined : `expected text without NUL characters, which no program can receive (found one at character ${at + 1})`;
+});
+
+/** Text shown on one line (terminal, editor): control characters would garble it or drive the terminal. */
+const LineText = refined((value) =>
+  hasControlCharacter(value) ? 'expected text without control characters, because it is shown on one line' : undefined,
+);
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Environment variables by name: a name a process environment can hold, a value a program can receive. */
+const EnvSchema = z.record(
+  refined((name) =>
+    ENV_NAME.test(name)
+      ? undefined
+      : `invalid name ${quoted(name)}; expected an environment variable name of letters, digits and "_", not starting with a digit`,
+  ).register(z.globalRegistry, { pattern: ENV_NAME.source }),
+  ArgText,
+);
+
+const AgentNameSchema = refined((name) => {
+  if (name === 'shell') return '"shell" is the built-in agent that runs "run:" commands; expected another name for an agent of your own';
+  if (name.trim() === '') return 'expected an agent name, got an empty text';
+  return hasControlCharacter(name) ? `invalid agent name ${quoted(name)}; expected a name without control characters` : undefined;
+});
+
+const SECONDS = `expected a number of seconds greater than 0 and at most ${MAX_TIMEOUT_SECONDS} (7 days)`;
+const Seconds = z.number(SECONDS).check(z.positive(SECONDS), z.lte(MAX_TIMEOUT_SECONDS, SECONDS));
+const GRACE = `expected a number of seconds from 0 to ${MAX_KILL_GRACE_SECONDS} (1 hour)`;
+const LOG_BYTES = `expected a whole number of bytes from ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES} (1 GiB)`;
 const PARALLEL = 'expected a whole number from 1 to 8';
+/** A number the format accepts without acting on it (TappsCodingAgents keys): any, as long as it is finite. */
+const FiniteNumber = z.number('expected a finite number');
 
 /** Run settings. The TappsCodingAgents keys are accepted so their files load as they are. */
 export const SettingsSchema = z.strictObject({
   max_parallel: z.optional(z.int(PARALLEL).check(z.gte(1, PARALLEL), z.lte(8, `${PARALLEL} (at most 8 steps run at once)`))),
   timeout_seconds: z.optional(Seconds),
-  kill_grace_seconds: z.optional(z.number().check(z.gte(0, 'expected 0 or more seconds'))),
+  kill_grace_seconds: z.optional(z.number(GRACE).check(z.gte(0, GRACE), z.lte(MAX_KILL_GRACE_SECONDS, GRACE))),
   keep_worktrees: z.optional(z.enum(KEEP_WORKTREES)),
   fail_on_undeclared_changes: z.optional(z.boolean()),
-  log_max_bytes: z.optional(z.int().check(z.positive('expected a number of bytes greater than 0'))),
+  log_max_bytes: z.optional(z.int(LOG_BYTES).check(z.gte(MIN_LOG_BYTES, LOG_BYTES), z.lte(MAX_LOG_BYTES, LOG_BYTES))),
   quality_gates: z.optional(z.boolean()),
   code_scoring: z.optional(z.boolean()),
-  context_tier_default: z.optional(z.number()),
+  context_tier_default: z.optional(FiniteNumber),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
 export const AgentSchema = z
   .strictObject({
     preset: z.optional(z.enum(AGENT_PRESETS)),
-    command: z.optional(z.array(z.string()).check(z.minLength(1, 'expected a command of at least one argument'))),
-    env: z.optional(z.record(z.string(), z.string())),
+    command: z.optional(z.array(ArgText).check(z.minLength(1, 'expected a command of at least one argument'))),
+    env: z.optional(EnvSchema),
   })
   .check(z.refine((a) => (a.preset === undefined) !== (a.command === undefined), 'expected exactly one of "preset" or "command"'));
 export type AgentDefinition = z.infer<typeof AgentSchema>;
 
+/** A merge pattern, checked as `globProblem` says (compiled, bounded, inside the repository). */
+const PatternSchema = refined(globProblem).register(z.globalRegistry, { minLength: 1 });
+
 export const MergeRuleSchema = z.strictObject({
-  paths: z.array(z.string().check(z.minLength(1, 'expected a path pattern'))).check(z.minLength(1, 'expected at least one path pattern')),
+  paths: z.array(PatternSchema).check(z.minLength(1, 'expected at least one path pattern')),
   policy: z.enum(MERGE_POLICIES),
 });
 export type MergeRule = z.infer<typeof MergeRuleSchema>;
@@ -78,20 +108,20 @@ const PathList = z._default(z.array(RepoPathSchema), []);
 
 export const StepSchema = z.strictObject({
   id: StepIdSchema,
-  name: z.optional(z.string()),
+  name: z.optional(LineText),
   description: z.optional(z.string()),
   agent: z.string().check(z.minLength(1, 'expected the name of an agent')),
-  action: z.optional(z.string()),
-  prompt: z.optional(z.string()),
-  run: z.optional(z.string()),
+  action: z.optional(ArgText),
+  prompt: z.optional(ArgText),
+  run: z.optional(ArgText),
   requires: PathList,
   creates: PathList,
   needs: z._default(z.array(StepIdSchema), []),
   next: z._default(z.pipe(StringList, z.array(StepIdSchema)), []),
   timeout_seconds: z.optional(Seconds),
-  env: z.optional(z.record(z.string(), z.string())),
+  env: z.optional(EnvSchema),
   // TappsCodingAgents keys: accepted, not acted on by Tapps Flow.
-  context_tier: z.optional(z.number()),
+  context_tier: z.optional(FiniteNumber),
   condition: z.optional(z.string()),
   scoring: z.optional(z.unknown()),
   gate: z.optional(z.unknown()),
@@ -100,16 +130,18 @@ export const StepSchema = z.strictObject({
 export type Step = z.infer<typeof StepSchema>;
 
 export const WorkflowSchema = z.strictObject({
-  id: z.string().check(z.minLength(1, 'expected a workflow id')),
-  name: z.optional(z.string()),
+  id: LineText.check(z.minLength(1, 'expected a workflow id')),
+  name: z.optional(LineText),
   description: z.optional(z.string()),
-  version: z.optional(z.union([z.string(), z.number()], 'expected a version string or number')),
+  version: z.optional(z.union([z.string(), z.number()], 'expected a version string or a finite number')),
   type: z.optional(z.string()),
   auto_detect: z.optional(z.boolean()),
   settings: z._default(SettingsSchema, {}),
-  agents: z._default(z.record(z.string(), AgentSchema), {}),
+  agents: z._default(z.record(AgentNameSchema, AgentSchema), {}),
   merge: z._default(z.array(MergeRuleSchema), []),
-  steps: z.array(StepSchema).check(z.minLength(1, 'expected at least one step')),
+  steps: z
+    .array(StepSchema)
+    .check(z.minLength(1, 'expected at least one step'), z.maxLength(MAX_STEPS, `expected at most ${MAX_STEPS} steps`)),
 });
 export type Workflow = z.infer<typeof WorkflowSchema>;
 

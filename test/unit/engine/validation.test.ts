@@ -171,6 +171,39 @@ describe('engine: workflow validation', () => {
     );
   });
 
+  it('reports the problems of ids, dependencies, agents, patterns and numbers together, in file order', () => {
+    const text = [
+      'workflow:',
+      '  id: w',
+      '  settings:',
+      '    timeout_seconds: 604801',
+      '  agents:',
+      '    shell: { command: [sh] }',
+      '  merge:',
+      '    - { paths: ["{src/**"], policy: union }',
+      '  steps:',
+      '    - id: x.lock',
+      '      agent: shell',
+      '      run: echo',
+      '    - id: b',
+      '      agent: shell',
+      '      run: "echo \\0"',
+      '      needs: [b]',
+      '',
+    ].join('\n');
+    assert.deepEqual(
+      issuesOf(text).map((i) => `${i.line}:${i.column} ${i.message.split(';')[0]}`),
+      [
+        '4:22 workflow.settings.timeout_seconds: expected a number of seconds greater than 0 and at most 604800 (7 days), got the number 604801',
+        '6:5 workflow.agents: "shell" is the built-in agent that runs "run:" commands',
+        '8:17 workflow.merge[0].paths[0]: expected a complete pattern, got "{src/**": missing a closing "}"',
+        '10:11 workflow.steps[0].id: invalid step id "x.lock": it ends in ".lock", the suffix git gives its lock files',
+        '15:12 workflow.steps[1].run: expected text without NUL characters, which no program can receive (found one at character 6)',
+        '16:15 step "b": "needs" names the step itself',
+      ],
+    );
+  });
+
   it('reports a YAML syntax error with its position', () => {
     assert.deepEqual(
       issuesOf(doc('    - id: a\n      agent: shell\n      run: "unterminated\n')),
