@@ -1,8 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, branchCommand, cancelCommand, cleanupCommand, resolveCommand, statusCommand } from './cli/followUpCommands';
 import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
-import { EXIT } from './core/run/runReport';
+import { EXIT, exitCodeOfError } from './core/run/runReport';
 import { TappsError, WorkflowError } from './core/util/errors';
 
 const USAGE = `Usage:
@@ -16,8 +19,10 @@ const USAGE = `Usage:
   tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
   tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
 
-Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or workflow,
-3 conflicted, 130 cancelled.`;
+Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or input,
+3 conflicted, 130 cancelled.
+
+TAPPS_GIT names the git executable (default: git on PATH).`;
 
 class UsageError extends Error {}
 
@@ -101,6 +106,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a program that stops reading (`status | head -1`) ends quietly: further
+// writes are dropped instead of crashing the process with EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -118,10 +131,27 @@ main(process.argv.slice(2)).then(
       process.exitCode = EXIT.usage;
     } else if (TappsError.is(error)) {
       process.stderr.write(`tapps-flow: ${error.message}\n`);
-      process.exitCode = EXIT.failed;
+      process.exitCode = exitCodeOfError(error);
     } else {
-      process.stderr.write(`tapps-flow: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      // No stack trace for the user: one line, and where the whole of it was written.
+      const message = error instanceof Error ? error.message : String(error);
+      const trace = writeTrace(error);
+      process.stderr.write(`tapps-flow: unexpected error: ${message.split('\n')[0]}${trace ? ` (details in ${trace})` : ''}\n`);
       process.exitCode = EXIT.failed;
     }
   },
 );
+
+/** Writes the full trace of an unexpected error to a file of its own; returns its path. */
+function writeTrace(error: unknown): string | undefined {
+  try {
+    const dir = path.join(tmpdir(), 'tapps-flow-errors');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    writeFileSync(file, `tapps-flow ${process.argv.slice(2).join(' ')}\n${text}\n`);
+    return file;
+  } catch {
+    return undefined;
+  }
+}

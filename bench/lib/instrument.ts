@@ -7,7 +7,7 @@
  * the clock.
  */
 import { Git, type GitCall, type GitResult } from '../../src/core/git/git';
-import { Worktrees } from '../../src/core/git/worktrees';
+import { Worktrees, type StepWorktree } from '../../src/core/git/worktrees';
 import { now } from './util';
 
 export interface GitRecord {
@@ -58,7 +58,7 @@ export function startRecording(): Recording {
       active?.git.push({ args: [...args], start, end: now() });
     }
   };
-  Worktrees.prototype.add = async function (this: Worktrees, stepId: string, commit: string, signal?: AbortSignal): Promise<Git> {
+  Worktrees.prototype.add = async function (this: Worktrees, stepId: string, commit: string, signal?: AbortSignal): Promise<StepWorktree> {
     const requested = now();
     const result = await add.call(this, stepId, commit, signal);
     active?.adds.push({ step: stepId, requested, ready: now() });

@@ -5,9 +5,10 @@ import { cleanup } from '../core/cleanup/cleanup';
 import { openRepository } from '../core/git/repository';
 import { EXIT, runReport } from '../core/run/runReport';
 import { runDir } from '../core/run/stateDir';
-import { sendRequest } from '../core/state/owner';
-import { listRuns, loadRun } from '../core/state/runs';
+import { sendRequest } from '../core/state/requests';
+import { listRuns, loadRun, stopOrphanedSteps, trackedRunIds, type RunView } from '../core/state/runs';
 import { TappsError } from '../core/util/errors';
+import { idProblem } from '../core/util/ids';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const warn = (text: string) => process.stderr.write(`${text}\n`);
@@ -15,10 +16,10 @@ const warn = (text: string) => process.stderr.write(`${text}\n`);
 /** `tapps-flow status [<run-id>]`: lists runs newest first, or shows one as `run --json` would. */
 export async function statusCommand(repoDir: string, runId: string | undefined, json: boolean): Promise<number> {
   const repo = await openRepository(repoDir);
+  const tracked = await trackedRunIds(repo);
   if (runId !== undefined) {
-    const run = await loadRun(runDir(repo.root, runId)).catch(() => {
-      throw new TappsError('run-not-found', `No run "${runId}" in ${repo.root}. List runs with: tapps-flow status`);
-    });
+    const run = await findRun(repo, runId, tracked);
+    await stopOrphans([run]);
     for (const w of run.warnings) warn(`warning: ${w}`);
     const report = runReport(run.snapshot, run.dir);
     if (json) print(JSON.stringify(report, null, 2));
@@ -30,7 +31,8 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
     }
     return EXIT.succeeded;
   }
-  const { runs, problems } = await listRuns(repo.root);
+  const { runs, problems } = await listRuns(repo, { tracked });
+  await stopOrphans(runs);
   for (const p of problems) warn(`warning: unreadable run ${p}`);
   if (json)
     print(
@@ -44,7 +46,7 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
   else
     for (const r of runs)
       print(
-        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)`,
+        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)${r.readOnly ? '  [read-only: its state is tracked by git]' : ''}`,
       );
   return EXIT.succeeded;
 }
@@ -52,9 +54,16 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
 /** `tapps-flow cancel <run-id> [--step ID]`: asks the process that owns the run to cancel. */
 export async function cancelCommand(repoDir: string, runId: string, step: string | undefined): Promise<number> {
   const repo = await openRepository(repoDir);
+  const run = await findRun(repo, runId, await trackedRunIds(repo));
+  if (step !== undefined && !run.snapshot.steps.some((s) => s.id === step)) {
+    throw new TappsError(
+      'unknown-step',
+      `Run ${runId} has no step "${step}"; its steps are: ${run.snapshot.steps.map((s) => s.id).join(', ')}`,
+    );
+  }
+  if (run.readOnly) throw new TappsError('run-tracked', `Run ${runId}: ${run.readOnly}; nothing was sent.`);
   const dir = runDir(repo.root, runId);
-  const run = await loadRun(dir);
-  if (run.snapshot.status !== 'running') {
+  if (!run.live || run.snapshot.status !== 'running') {
     print(`Run ${runId} is not running (status ${run.snapshot.status}); nothing to cancel.`);
     return EXIT.succeeded;
   }
@@ -65,11 +74,8 @@ export async function cancelCommand(repoDir: string, runId: string, step: string
 
 export async function applyCommand(repoDir: string, runId: string): Promise<number> {
   const result = await applyResult(repoDir, runId);
-  print(
-    result.changed.length === 0
-      ? `Run ${runId}: nothing to apply, your files already match its result.`
-      : `Applied run ${runId}: ${result.changed.length} path(s) changed in your working tree (your index is untouched):`,
-  );
+  // The message says how many paths changed, and when the result was partial, which steps it lacks.
+  print(result.message);
   for (const p of result.changed) print(`  ${p}`);
   return EXIT.succeeded;
 }
@@ -120,4 +126,26 @@ export async function cleanupCommand(
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
   for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
   return EXIT.succeeded;
+}
+
+/**
+ * Stops what interrupted runs left running (only processes verifiably theirs, see
+ * `stopOrphanedSteps`), and says so: they would go on writing into worktrees resume replaces.
+ */
+async function stopOrphans(runs: readonly RunView[]): Promise<void> {
+  for (const run of runs) {
+    if (run.snapshot.status !== 'interrupted') continue;
+    for (const step of await stopOrphanedSteps(run))
+      warn(`Stopped the processes that step ${step} of interrupted run ${run.snapshot.runId} left running.`);
+  }
+}
+
+/** A run of the repository for a command; a bad or unknown id is a usage error. */
+async function findRun(repo: Awaited<ReturnType<typeof openRepository>>, runId: string, tracked: ReadonlySet<string>): Promise<RunView> {
+  const problem = idProblem('run', runId);
+  if (problem) throw new TappsError('invalid-run-id', `${problem}. List runs with: tapps-flow status`);
+  return loadRun(repo, runId, { tracked }).catch((error: unknown) => {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new TappsError('run-not-found', `No readable run "${runId}" in ${repo.root} (${why}). List runs with: tapps-flow status`);
+  });
 }

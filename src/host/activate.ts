@@ -1,5 +1,8 @@
 import * as vscode from 'vscode';
+import { locateRepository } from '../core/git/locate';
 import { openRepository } from '../core/git/repository';
+import type { RunsLocation } from '../core/state/runLocation';
+import { watchGitPath } from './gitPath';
 import { registerCommands } from './commands';
 import { ContentProvider, SCHEME } from './contentProvider';
 import { HostLog } from './log';
@@ -44,22 +47,43 @@ export function activateHost(
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
     model.onDidChange(() => content.refreshLogs()),
     ...registerCommands(model, runs, diagnostics, log),
+    watchGitPath(),
   );
-  const ready = (async () => {
-    const roots: string[] = [];
-    for (const folder of vscode.workspace.workspaceFolders ?? []) {
-      if (folder.uri.scheme !== 'file') continue;
-      try {
-        roots.push((await openRepository(folder.uri.fsPath)).root);
-      } catch (error) {
-        log.info(`${folder.uri.fsPath}: ${error instanceof Error ? error.message : String(error)}; no runs shown for it`);
-      }
-    }
-    await model.load(roots);
-    log.info(`watching runs of ${roots.length} repositor${roots.length === 1 ? 'y' : 'ies'}`);
-  })();
+  const load = async () => {
+    const locations = await workspaceRepositories(log);
+    await model.load(locations, vscode.workspace.isTrusted);
+    log.info(
+      `watching runs of ${locations.length} repositor${locations.length === 1 ? 'y' : 'ies'}${vscode.workspace.isTrusted ? '' : ' (untrusted workspace: shown read-only)'}`,
+    );
+  };
+  const ready = load();
+  // Once trusted, the runs are read again with git (which tells state that came with a clone).
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void load().catch((error: unknown) => log.showError('Tapps Flow could not load the runs', error));
+    }),
+  );
   ready.catch((error: unknown) => log.showError('Tapps Flow could not load the runs', error));
   const timings = { loadMs: started.loadMs, activateMs: performance.now() - started.started, hostGapMs: started.hostGapMs };
   log.info(`activated in ${timings.activateMs.toFixed(1)} ms (bundle loaded in ${timings.loadMs?.toFixed(1) ?? '?'} ms)`);
   return { model, tree, runs, ready, timings };
+}
+
+/**
+ * The repositories of the workspace's folders. In a trusted workspace git finds them; in an
+ * untrusted one no git runs at all (it would run programs the repository's configuration names):
+ * they are found from the file system, for reading past runs only.
+ */
+async function workspaceRepositories(log: HostLog): Promise<RunsLocation[]> {
+  const found = new Map<string, RunsLocation>();
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    if (folder.uri.scheme !== 'file') continue;
+    try {
+      const location = vscode.workspace.isTrusted ? await openRepository(folder.uri.fsPath) : await locateRepository(folder.uri.fsPath);
+      if (location) found.set(location.root, { root: location.root, commonDir: location.commonDir });
+    } catch (error) {
+      log.info(`${folder.uri.fsPath}: ${error instanceof Error ? error.message : String(error)}; no runs shown for it`);
+    }
+  }
+  return [...found.values()];
 }

@@ -11,9 +11,25 @@ import type { RunController } from './runController';
 import type { RunsModel } from './runsModel';
 import type { RunsNode } from './runsTree';
 import type { WorkflowDiagnostics } from './workflowDiagnostics';
+import { requireTrust } from './trust';
 import { pickWorkflowFile } from './workflowFiles';
 
 const hasResult = (s: RunSnapshot) => s.aggregate !== null && s.status !== 'running';
+
+/** What each command that runs git or writes files does, in the words of its refusal when the workspace is untrusted. */
+const NEEDS_TRUST: Readonly<Record<string, string>> = {
+  applyResult: 'apply a result',
+  createBranch: 'create a branch',
+  cleanUpRuns: 'clean up runs',
+  openConflictDiff: 'show the versions of a conflict',
+  openConflictBaseOurs: 'show the versions of a conflict',
+  openConflictBaseTheirs: 'show the versions of a conflict',
+  openChangedFile: "show a step's change",
+  resolveTakeOurs: 'resolve a conflict',
+  resolveTakeTheirs: 'resolve a conflict',
+  resolveEditMerged: 'resolve a conflict',
+  markResolved: 'resolve a conflict',
+};
 
 /** Registers every command; each works from the tree's context and, from the palette, asks. */
 export function registerCommands(
@@ -22,9 +38,14 @@ export function registerCommands(
   diagnostics: WorkflowDiagnostics,
   log: HostLog,
 ): vscode.Disposable[] {
-  const guard = (name: string, fn: (...args: unknown[]) => Promise<unknown>) =>
+  /**
+   * Registers a command whose errors become one notification. `trust` names what it does for the
+   * refusal in an untrusted workspace, where nothing that runs git or writes a file may run.
+   */
+  const guard = (name: string, fn: (...args: unknown[]) => Promise<unknown>, trust = NEEDS_TRUST[name]) =>
     vscode.commands.registerCommand(`tappsFlow.${name}`, async (...args: unknown[]) => {
       try {
+        if (trust !== undefined && !requireTrust(log, trust)) return undefined;
         return await fn(...args);
       } catch (error) {
         log.showError(`Tapps Flow: ${name}`, error);
@@ -43,32 +64,35 @@ export function registerCommands(
     guard('runWorkflow', run(false)),
     guard('runWorkflowSequentially', run(true)),
     guard('cancelRun', async (arg) => {
-      const entry = await runFrom(model, arg, (e) => e.snapshot.status === 'running', 'Cancel Run');
+      const entry = await runFrom(model, arg, (e) => e.snapshot.status === 'running', 'Cancel Run', true);
       if (entry) await runs.cancel(entry.snapshot.runId);
     }),
     guard('cancelStep', async (arg) => {
-      const found = await stepFrom(model, arg, (s) => ['pending', 'queued', 'running'].includes(s.status), 'Cancel Step');
+      const found = await stepFrom(model, arg, (s) => ['pending', 'queued', 'running'].includes(s.status), 'Cancel Step', true);
       if (found) await runs.cancel(found.entry.snapshot.runId, found.step.id);
     }),
     guard('resumeRun', async (arg) => {
-      const entry = await runFrom(model, arg, (e) => ['interrupted', 'failed', 'cancelled'].includes(e.snapshot.status), 'Resume Run');
+      const entry = await runFrom(
+        model,
+        arg,
+        (e) => ['interrupted', 'failed', 'cancelled'].includes(e.snapshot.status),
+        'Resume Run',
+        true,
+      );
       if (!entry) return undefined;
       return (await runs.resume(entry.repoRoot, entry.snapshot.runId))?.runId;
     }),
     guard('applyResult', async (arg) => {
-      const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Apply Result');
+      const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Apply Result', true);
       if (!entry) return undefined;
       const result = await engine().applyResult(entry.repoRoot, entry.snapshot.runId);
       await model.reload(entry.snapshot.runId);
-      void vscode.window.showInformationMessage(
-        result.changed.length === 0
-          ? 'Tapps Flow: your files already match the result.'
-          : `Tapps Flow: applied ${result.changed.length} change(s) to your working tree (your index is untouched).`,
-      );
+      const show = result.partial ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(`Tapps Flow: ${result.message}`);
       return result.changed;
     }),
     guard('createBranch', async (arg) => {
-      const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Create Branch from Result');
+      const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Create Branch from Result', true);
       if (!entry) return undefined;
       const name = await vscode.window.showInputBox({
         title: 'Tapps Flow: Create Branch from Result',

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
@@ -16,6 +16,31 @@ function conflictOf(model: RunsModel, arg: unknown): { entry: RunEntry; conflict
   const entry = node?.runId ? model.get(node.runId) : undefined;
   const conflict = entry?.snapshot.conflicts[node?.index ?? -1];
   return entry && conflict ? { entry, conflict } : undefined;
+}
+
+/** A conflict of a run that may be acted on; a read-only run's is refused with its reason. */
+function actionableConflict(model: RunsModel, arg: unknown): { entry: RunEntry; conflict: Conflict } | undefined {
+  const found = conflictOf(model, arg);
+  if (found?.entry.readOnly) {
+    void vscode.window.showWarningMessage(`Tapps Flow: run ${found.entry.snapshot.runId} is read-only: ${found.entry.readOnly}.`);
+    return undefined;
+  }
+  return found;
+}
+
+/**
+ * Creates the folders of `file` below `base`, refusing a symlink on the way: the merged file is
+ * written inside the run's state folder and nowhere else.
+ */
+async function mkdirInside(base: string, file: string): Promise<void> {
+  let current = base;
+  for (const part of path.relative(base, path.dirname(file)).split(path.sep).filter(Boolean)) {
+    current = path.join(current, part);
+    const stat = await lstat(current).catch(() => undefined);
+    if (stat?.isSymbolicLink() || (stat && !stat.isDirectory()))
+      throw new Error(`${current} is not a folder of the run's state; the merged version was not written`);
+    if (!stat) await mkdir(current);
+  }
 }
 
 function sideUri(entry: RunEntry, c: Conflict, side: Side) {
@@ -40,7 +65,7 @@ function mergeFile(entry: RunEntry, c: Conflict): string {
 
 /** Resolves by taking one step's version. */
 export async function takeSide(model: RunsModel, log: HostLog, arg: unknown, side: 'ours' | 'theirs'): Promise<void> {
-  const found = conflictOf(model, arg);
+  const found = actionableConflict(model, arg);
   if (!found) return;
   const step = side === 'ours' ? found.conflict.steps[0] : found.conflict.steps[1];
   try {
@@ -54,14 +79,21 @@ export async function takeSide(model: RunsModel, log: HostLog, arg: unknown, sid
 
 /** Opens an editable merged version (both sides with conflict markers) for the user to finish. */
 export async function editMerged(model: RunsModel, arg: unknown): Promise<void> {
-  const found = conflictOf(model, arg);
+  const found = actionableConflict(model, arg);
   if (!found) return;
   const { entry, conflict: c } = found;
   const git = new Git(entry.repoRoot);
   const read = async (blob: string | null) => (blob ? git.run(['cat-file', 'blob', blob]) : '');
   const [ours, theirs] = await Promise.all([read(c.ours), read(c.theirs)]);
   const file = mergeFile(entry, c);
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdirInside(entry.dir, file);
+  if (
+    await lstat(file).then(
+      (st) => !st.isFile(),
+      () => false,
+    )
+  )
+    throw new Error(`${file} is not a regular file; the merged version was not written`);
   await writeFile(
     file,
     `<<<<<<< ${c.steps[0]}\n${ours}${ours.endsWith('\n') || ours === '' ? '' : '\n'}=======\n${theirs}${theirs.endsWith('\n') || theirs === '' ? '' : '\n'}>>>>>>> ${c.steps[1]}\n`,
@@ -75,7 +107,7 @@ export async function editMerged(model: RunsModel, arg: unknown): Promise<void> 
 
 /** Uses the edited merged version as the resolution. */
 export async function markResolved(model: RunsModel, log: HostLog, arg: unknown): Promise<void> {
-  let found = conflictOf(model, arg);
+  let found = actionableConflict(model, arg);
   if (!found) {
     // From the editor: the merged file being edited names its run and path.
     const active = vscode.window.activeTextEditor?.document.uri.fsPath;

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
 
@@ -29,8 +30,11 @@ export class ContentProvider implements vscode.TextDocumentContentProvider, vsco
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const query = parseQuery(uri);
-    if (query.type === 'log') return readFile(query.file, 'utf8').catch(() => '(the step has not written to its log yet)');
+    if (query.type === 'log') return readLog(query.file);
     if (query.blob === null) return '';
+    // git runs programs the repository's configuration names: not in an untrusted workspace.
+    if (!vscode.workspace.isTrusted) return '(not shown: the workspace is not trusted; trust it to see the versions of a run)';
+    if (!/^[0-9a-f]{40,64}$/.test(query.blob)) return '';
     return new Git(query.repo).run(['cat-file', 'blob', query.blob]);
   }
 
@@ -43,5 +47,27 @@ export class ContentProvider implements vscode.TextDocumentContentProvider, vsco
 
   dispose(): void {
     this.changed.dispose();
+  }
+}
+
+/** The most of a step log shown: its last 5 MB. */
+const LOG_TAIL_BYTES = 5 * 1024 * 1024;
+
+/**
+ * A step's log, read as a regular file only (never through a symlink: a cloned state folder can
+ * hold `log.txt -> /etc/passwd`), its last LOG_TAIL_BYTES at most.
+ */
+async function readLog(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  if (!handle) return '(the step has not written to its log yet)';
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return '(not shown: the log is not a regular file)';
+    const start = Math.max(0, stat.size - LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(stat.size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    return `${start > 0 ? `(the first ${start} bytes are not shown)\n` : ''}${buffer.toString('utf8')}`;
+  } finally {
+    await handle.close();
   }
 }

@@ -7,5 +7,5 @@ export { resolveConflict } from '../core/apply/resolveConflict';
 export { cleanup } from '../core/cleanup/cleanup';
 export { WorkflowRun } from '../core/run/workflowRun';
 export { TERMINAL_STEP_STATUSES } from '../core/state/events';
-export { listRuns, loadRun } from '../core/state/runs';
+export { listRuns, loadRun, trackedRunIds } from '../core/state/runs';
 export { parseWorkflow } from '../core/workflow/loadWorkflow';

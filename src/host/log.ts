@@ -25,7 +25,7 @@ export class HostLog implements vscode.Disposable {
       const first = error.issues[0];
       void vscode.window
         .showErrorMessage(
-          `${context}: the workflow file has ${error.issues.length} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`,
+          `${context}: the workflow file has ${error.total} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`,
           'Open Workflow File',
         )
         .then(async (choice) => {

@@ -3,16 +3,28 @@ import type { StepSnapshot } from '../core/state/snapshot';
 import type { RunEntry, RunsModel } from './runsModel';
 import type { RunsNode } from './runsTree';
 
-/** A command's target run: from the tree node or a run id it was given, else asked with a quick pick. */
+/**
+ * A command's target run: from the tree node or a run id it was given, else asked with a quick
+ * pick. A command that acts on the run (`acts`) never gets a read-only one: it is left out of the
+ * pick, and refused with its reason when given.
+ */
 export async function runFrom(
   model: RunsModel,
   arg: unknown,
   filter: (e: RunEntry) => boolean,
   title: string,
+  acts = false,
 ): Promise<RunEntry | undefined> {
   const id = typeof arg === 'string' ? arg : (arg as Partial<RunsNode> | undefined)?.runId;
-  if (id !== undefined) return model.get(id);
-  const candidates = model.list().filter(filter);
+  if (id !== undefined) {
+    const entry = model.get(id);
+    if (acts && entry?.readOnly) {
+      void vscode.window.showWarningMessage(`Tapps Flow: cannot ${title.toLowerCase()}: run ${id} is read-only (${entry.readOnly}).`);
+      return undefined;
+    }
+    return entry;
+  }
+  const candidates = model.list().filter((e) => filter(e) && !(acts && e.readOnly));
   if (candidates.length === 0) {
     void vscode.window.showInformationMessage(`Tapps Flow: no run to ${title.toLowerCase()}.`);
     return undefined;
@@ -30,14 +42,15 @@ export async function stepFrom(
   arg: unknown,
   filter: (s: StepSnapshot) => boolean,
   title: string,
+  acts = false,
 ): Promise<{ entry: RunEntry; step: StepSnapshot } | undefined> {
   const node = arg as (Partial<RunsNode> & { stepId?: string }) | undefined;
   if (node?.runId !== undefined && node.stepId !== undefined) {
-    const entry = model.get(node.runId);
+    const entry = await runFrom(model, node.runId, () => true, title, acts);
     const step = entry?.snapshot.steps.find((s) => s.id === node.stepId);
     return entry && step ? { entry, step } : undefined;
   }
-  const entry = await runFrom(model, node?.runId, (e) => e.snapshot.steps.some(filter), title);
+  const entry = await runFrom(model, node?.runId, (e) => e.snapshot.steps.some(filter), title, acts);
   if (!entry) return undefined;
   const steps = entry.snapshot.steps.filter(filter);
   const picked = await vscode.window.showQuickPick(

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { openRepository } from '../core/git/repository';
 import type { WorkflowRun } from '../core/run/workflowRun';
-import { sendRequest } from '../core/state/owner';
+import { sendRequest } from '../core/state/requests';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { toAbortSignal } from './abort';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import type { RunsModel } from './runsModel';
 import { readDefaults } from './settings';
+import { requireTrust } from './trust';
 
 /** Starts, resumes and cancels runs for the editor, with a cancellable progress notification per run. */
 export class RunController implements vscode.Disposable {
@@ -17,24 +17,9 @@ export class RunController implements vscode.Disposable {
     private readonly log: HostLog,
   ) {}
 
-  /** Refuses in an untrusted workspace: a workflow runs commands. */
-  private checkTrust(): boolean {
-    if (vscode.workspace.isTrusted) return true;
-    void vscode.window
-      .showWarningMessage(
-        'Tapps Flow does not run workflows in an untrusted workspace: they execute commands. Past runs stay viewable. Trust this workspace to run.',
-        'Manage Workspace Trust',
-      )
-      .then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-      });
-    this.log.warn('refused to run: the workspace is not trusted');
-    return false;
-  }
-
   /** Runs a workflow file; resolves with the run id once it has started (undefined if refused). */
   async start(file: vscode.Uri, sequential: boolean): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
-    if (!this.checkTrust()) return undefined;
+    if (!requireTrust(this.log, 'run a workflow')) return undefined;
     const defaults = readDefaults(file);
     const controller = new AbortController();
     const run = await engine().WorkflowRun.prepare({
@@ -44,21 +29,38 @@ export class RunController implements vscode.Disposable {
       defaults,
       signal: controller.signal,
     });
-    return { runId: run.runId, done: this.drive(run, controller) };
+    return { runId: run.runId, done: this.follow(run, controller) };
   }
 
   /** Resumes an interrupted, failed or cancelled run. */
   async resume(repoRoot: string, runId: string): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
-    if (!this.checkTrust()) return undefined;
+    if (!requireTrust(this.log, 'resume a run')) return undefined;
     const controller = new AbortController();
-    const run = await engine().WorkflowRun.resume({ repoDir: repoRoot, runId, defaults: readDefaults(), signal: controller.signal });
-    return { runId, done: this.drive(run, controller) };
+    // The folder's own settings, as for a new run in it.
+    const defaults = readDefaults(vscode.Uri.file(repoRoot));
+    const run = await engine().WorkflowRun.resume({ repoDir: repoRoot, runId, defaults, signal: controller.signal });
+    return { runId, done: this.follow(run, controller) };
+  }
+
+  /**
+   * Drives a run to its end. The returned promise is for callers that want the final snapshot; a
+   * failure is reported to the user here, so a caller that drops the promise leaves no unhandled
+   * rejection behind.
+   */
+  private follow(run: WorkflowRun, controller: AbortController): Promise<RunSnapshot> {
+    const done = this.drive(run, controller);
+    done.catch(() => undefined);
+    return done;
   }
 
   /** Cancels a run: directly when this window runs it, else through a request to its owner. */
   async cancel(runId: string, stepId?: string): Promise<void> {
     const entry = this.model.get(runId);
-    if (!entry) return;
+    if (!entry || !requireTrust(this.log, 'cancel a run')) return;
+    if (entry.readOnly) {
+      void vscode.window.showWarningMessage(`Tapps Flow: run ${runId} is read-only: ${entry.readOnly}.`);
+      return;
+    }
     if (entry.live) {
       if (stepId === undefined) entry.live.cancel();
       else entry.live.cancelStep(stepId);
@@ -69,8 +71,7 @@ export class RunController implements vscode.Disposable {
   }
 
   private async drive(run: WorkflowRun, controller: AbortController): Promise<RunSnapshot> {
-    const root = (await openRepository(run.repo.root)).root;
-    this.model.track(root, run);
+    this.model.track(run.repo.root, run);
     this.log.info(
       `run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`,
     );

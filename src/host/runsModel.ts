@@ -1,7 +1,10 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { Git } from '../core/git/git';
 import type { WorkflowRun } from '../core/run/workflowRun';
-import { runDir, runsDir } from '../core/run/stateDir';
+import { runsDir } from '../core/run/stateDir';
+import type { RunsLocation } from '../core/state/runLocation';
+import type { RunView } from '../core/state/runs';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
@@ -12,7 +15,13 @@ export interface RunEntry {
   readonly dir: string;
   readonly snapshot: RunSnapshot;
   readonly live: WorkflowRun | undefined;
+  /** Why nothing may act on the run (its state is tracked by git, or the workspace is untrusted). */
+  readonly readOnly: string | undefined;
 }
+
+/** Reloads of a run written by another process wait this long for more changes, and never longer than `RELOAD_MAX_WAIT_MS`. */
+const RELOAD_DEBOUNCE_MS = 150;
+const RELOAD_MAX_WAIT_MS = 1_000;
 
 /** Refreshes of the views are batched to at most one per this many milliseconds (≤ 10 a second). */
 export const REFRESH_INTERVAL_MS = 100;
@@ -29,9 +38,10 @@ export class RunsModel implements vscode.Disposable {
   private watchers: vscode.Disposable[] = [];
   private pending: NodeJS.Timeout | undefined;
   private lastFire = 0;
-  private readonly reloads = new Map<string, NodeJS.Timeout>();
+  private readonly reloads = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private ticker: NodeJS.Timeout | undefined;
-  private roots: string[] = [];
+  private locations: RunsLocation[] = [];
+  private trusted = false;
   /** How many times views were told to refresh (for the benchmark and tests). */
   refreshCount = 0;
   /** Fires at most every REFRESH_INTERVAL_MS, however chatty the steps are. */
@@ -41,24 +51,30 @@ export class RunsModel implements vscode.Disposable {
 
   /** The repositories whose runs are shown. */
   get repoRoots(): readonly string[] {
-    return this.roots;
+    return this.locations.map((l) => l.root);
   }
 
-  /** Loads every run of the given repositories and starts watching their state folders. */
-  async load(repoRoots: readonly string[]): Promise<void> {
-    this.roots = [...new Set(repoRoots)];
-    for (const root of this.roots) {
-      const { runs, problems } = await engine().listRuns(root);
+  /**
+   * Loads every run of the given repositories and starts watching their state folders. Untrusted:
+   * no git runs (state that git tracks cannot be told apart), and every run is read-only.
+   */
+  async load(locations: readonly RunsLocation[], trusted: boolean): Promise<void> {
+    for (const d of this.watchers) d.dispose();
+    this.watchers = [];
+    this.locations = [...locations];
+    this.trusted = trusted;
+    for (const location of this.locations) {
+      const root = location.root;
+      const { runs, problems } = await engine().listRuns(location, { tracked: await this.trackedIn(location) });
       for (const p of problems) this.log.warn(`unreadable run in ${root}: ${p}`);
       for (const r of runs) {
         for (const w of r.warnings) this.log.warn(`run ${r.snapshot.runId}: ${w}`);
-        if (!this.entries.get(r.snapshot.runId)?.live)
-          this.entries.set(r.snapshot.runId, { repoRoot: root, dir: r.dir, snapshot: r.snapshot, live: undefined });
+        if (!this.entries.get(r.snapshot.runId)?.live) this.entries.set(r.snapshot.runId, this.entryOf(root, r));
       }
       const watcher = vscode.workspace.createFileSystemWatcher(
         new vscode.RelativePattern(vscode.Uri.file(runsDir(root)), '*/events.jsonl'),
       );
-      const onFile = (uri: vscode.Uri) => this.scheduleReload(root, path.basename(path.dirname(uri.fsPath)));
+      const onFile = (uri: vscode.Uri) => this.scheduleReload(location, path.basename(path.dirname(uri.fsPath)));
       this.watchers.push(
         watcher,
         watcher.onDidChange(onFile),
@@ -88,7 +104,7 @@ export class RunsModel implements vscode.Disposable {
 
   /** Follows a run this window started, from its own events. */
   track(repoRoot: string, run: WorkflowRun): void {
-    this.entries.set(run.runId, { repoRoot, dir: run.stateDir, snapshot: run.snapshot, live: run });
+    this.entries.set(run.runId, { repoRoot, dir: run.stateDir, snapshot: run.snapshot, live: run, readOnly: undefined });
     const subscription = run.onDidEvent(() => {
       const entry = this.entries.get(run.runId);
       if (entry) this.entries.set(run.runId, { ...entry, snapshot: run.snapshot });
@@ -105,19 +121,23 @@ export class RunsModel implements vscode.Disposable {
     this.scheduleChange();
   }
 
+  /** Where a repository's runs are, for the engine's readers and writers. */
+  locationOf(repoRoot: string): RunsLocation | undefined {
+    return this.locations.find((l) => l.root === repoRoot);
+  }
+
   /** Re-reads runs from disk (after apply, resolve, cleanup by another process). */
   async reload(runId?: string): Promise<void> {
     if (runId !== undefined) {
       const entry = this.entries.get(runId);
-      if (entry) await this.reloadNow(entry.repoRoot, runId);
+      const location = this.locations.find((l) => l.root === entry?.repoRoot);
+      if (location) await this.reloadNow(location, runId);
       return;
     }
     const live = new Map([...this.entries].filter(([, e]) => e.live));
     this.entries.clear();
     for (const [id, e] of live) this.entries.set(id, e);
-    for (const d of this.watchers) d.dispose();
-    this.watchers = [];
-    await this.load(this.roots);
+    await this.load(this.locations, this.trusted);
   }
 
   /** True while a run is going on; a ticker then refreshes elapsed times once a second. */
@@ -130,28 +150,46 @@ export class RunsModel implements vscode.Disposable {
     if (this.entries.delete(runId)) this.scheduleChange();
   }
 
-  private scheduleReload(root: string, runId: string): void {
+  /**
+   * Reloads a run after its file changed, once changes pause for a moment; a run whose events never
+   * pause (a chatty CLI run) is still reloaded at least every RELOAD_MAX_WAIT_MS.
+   */
+  private scheduleReload(location: RunsLocation, runId: string): void {
     if (this.entries.get(runId)?.live) return;
-    clearTimeout(this.reloads.get(runId));
-    this.reloads.set(
-      runId,
-      setTimeout(() => {
-        this.reloads.delete(runId);
-        void this.reloadNow(root, runId);
-      }, 150),
-    );
+    const pending = this.reloads.get(runId);
+    const since = pending?.since ?? Date.now();
+    clearTimeout(pending?.timer);
+    const wait = Math.max(0, Math.min(RELOAD_DEBOUNCE_MS, since + RELOAD_MAX_WAIT_MS - Date.now()));
+    const timer = setTimeout(() => {
+      this.reloads.delete(runId);
+      void this.reloadNow(location, runId);
+    }, wait);
+    this.reloads.set(runId, { timer, since });
   }
 
-  private async reloadNow(root: string, runId: string): Promise<void> {
+  private async reloadNow(location: RunsLocation, runId: string): Promise<void> {
     try {
-      const run = await engine().loadRun(runDir(root, runId));
+      const run = await engine().loadRun(location, runId, { tracked: await this.trackedIn(location) });
       if (this.entries.get(runId)?.live) return;
-      this.entries.set(runId, { repoRoot: root, dir: run.dir, snapshot: run.snapshot, live: undefined });
+      this.entries.set(runId, this.entryOf(location.root, run));
       this.scheduleChange();
     } catch (error) {
       // A run folder mid-creation or mid-deletion: the next change event reads it again.
       this.log.warn(`could not read run ${runId}: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  private entryOf(repoRoot: string, run: RunView): RunEntry {
+    const readOnly = run.readOnly ?? (this.trusted ? undefined : 'the workspace is not trusted');
+    return { repoRoot, dir: run.dir, snapshot: run.snapshot, live: undefined, readOnly };
+  }
+
+  /** The runs whose state git tracks; unknown (none) in an untrusted workspace, where git does not run. */
+  private async trackedIn(location: RunsLocation): Promise<ReadonlySet<string> | undefined> {
+    if (!this.trusted) return undefined;
+    return engine()
+      .trackedRunIds({ git: new Git(location.root) })
+      .catch(() => undefined);
   }
 
   /** Coalesces bursts of changes into one refresh per REFRESH_INTERVAL_MS. */
@@ -179,7 +217,7 @@ export class RunsModel implements vscode.Disposable {
   dispose(): void {
     clearTimeout(this.pending);
     clearInterval(this.ticker);
-    for (const t of this.reloads.values()) clearTimeout(t);
+    for (const r of this.reloads.values()) clearTimeout(r.timer);
     for (const d of [...this.disposables, ...this.watchers]) d.dispose();
   }
 }

@@ -21,6 +21,7 @@ const STEP_ICONS: Record<StepStatus, [string, string?]> = {
   timed_out: ['watch', 'testing.iconFailed'],
   cancelled: ['circle-slash', 'disabledForeground'],
   skipped: ['debug-step-over', 'disabledForeground'],
+  interrupted: ['debug-pause', 'list.warningForeground'],
 };
 
 const RUN_ICONS: Record<RunSnapshot['status'], [string, string?]> = {
@@ -156,7 +157,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
           `**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\nClick to compare ${c.steps[0]} ↔ ${c.steps[1]}.`,
         );
         item.iconPath = new vscode.ThemeIcon('diff');
-        item.contextValue = 'conflict';
+        // A read-only run offers no resolution: its conflicts can be looked at, not acted on.
+        item.contextValue = entry.readOnly ? 'conflict.readonly' : 'conflict';
         item.command = { command: 'tappsFlow.openConflictDiff', title: 'Open Conflict Diff', arguments: [node] };
         return item;
       }
@@ -171,9 +173,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.description =
       s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
     item.iconPath = icon(RUN_ICONS[s.status]);
-    item.contextValue = `run.${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
+    // A read-only run matches none of the action menus (their `when` clauses start with run.<status>).
+    item.contextValue = entry.readOnly ? 'run.readonly' : `run.${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
     const md = new vscode.MarkdownString(
-      `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}`,
+      `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}${entry.readOnly ? `\n\nRead-only: ${entry.readOnly}.` : ''}`,
     );
     item.tooltip = md;
     if (s.status === 'running' || s.conflicts.length > 0) item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
@@ -192,7 +195,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
     item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress].filter(Boolean).join(' · ');
     item.iconPath = icon(STEP_ICONS[step.status]);
-    item.contextValue = `step.${step.status}${step.worktree ? '.worktree' : ''}`;
+    item.contextValue = entry.readOnly ? 'step.readonly' : `step.${step.status}${step.worktree ? '.worktree' : ''}`;
     const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
     if (step.error) lines.push(`\n${step.error}`);
     if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);

@@ -47,8 +47,11 @@ describe('applying a result', () => {
   it('refuses when an edit made since the run clashes with the result, and changes no file', async () => {
     const runId = await runWorkflow(workflowUri('review.yaml'));
     assert.equal((await waitForRunEnd(api, runId)).status, 'succeeded');
-    // The run appends review sections at the end of CHANGELOG.md; so does the user, differently.
-    write('CHANGELOG.md', `${readText('CHANGELOG.md')}\n## My own notes\n\n- written while the run went on\n`);
+    // The run sets scripts["review:auth"] in package.json (a json-policy file); so does the user,
+    // to another value: the same key two ways clashes, where an edit to another key would merge.
+    const pkg = JSON.parse(readText('package.json')) as { scripts: Record<string, string> };
+    pkg.scripts['review:auth'] = 'echo my own review';
+    write('package.json', `${JSON.stringify(pkg, null, 2)}\n`);
     const before = workingTreeSnapshot();
     assert.equal(await apply(runId), undefined);
     assert.deepEqual(workingTreeSnapshot(), before);

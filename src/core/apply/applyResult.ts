@@ -1,27 +1,51 @@
-import { chmod, lstat, mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { captureBase } from '../git/base';
-import { changedPaths } from '../git/capture';
-import { fixedIdentityEnv } from '../git/identity';
-import { readBlobs, treeEntries } from '../git/objects';
-import { mergeTree } from '../merge/mergeTree';
-import { TappsError } from '../util/errors';
-import { openFinishedRun } from './finishedRun';
+import type { Git } from '../git/git';
+import { GitError, TappsError } from '../util/errors';
+import { describeObstacles, findObstacles, treeChanges } from './applyPlan';
+import { targetTree } from './applyTarget';
+import { withFinishedRun, type FinishedRun } from './finishedRun';
+import { recordedMergeRules } from './recordedRules';
+import { withWorkingIndex } from '../git/workingIndex';
+
+/** A step whose changes are not in the result, and why (its status). */
+export interface MissingStep {
+  readonly step: string;
+  readonly status: string;
+}
 
 export interface ApplyResult {
   /** Paths written or deleted in the working tree, sorted. */
   readonly changed: readonly string[];
+  /** Whether the result lacks some step's changes (a step failed, timed out, was cancelled or skipped). */
+  readonly partial: boolean;
+  /** The steps whose changes are not in the result, in workflow order; empty unless partial. */
+  readonly missing: readonly MissingStep[];
+  /** What happened, in one sentence for the user; it says when the result was partial. */
+  readonly message: string;
 }
 
 /**
- * Brings a run's aggregate (its changes against the run's base) into the user's working tree.
- * Edits the user made since the run started are merged with git's 3-way merge; where they clash,
- * or where an ignored file would be overwritten, it refuses and changes nothing at all. The
- * user's index is not touched: the changes show as unstaged edits.
+ * Brings a run's aggregate (its changes against the run's base) into the user's working tree,
+ * through git's own checkout so that filters, line endings, LFS and symbolic links come out as
+ * `git checkout` of the result would give them:
+ *
+ * 1. the user's files now, in a temporary index (a copy of theirs, then `git add --all`);
+ * 2. the target tree: their edits since the run started and the result, folded over the run's
+ *    base with the merge policies the run recorded;
+ * 3. a plan: every changed path is checked on disk first; ignored files or folders in the way, or
+ *    a symbolic link the result would be written through, refuse with their list;
+ * 4. `git read-tree -m -u <current> <target>` through the temporary index, which is then deleted.
+ *
+ * All or nothing: any refusal comes before the first write. The user's index is only read, so the
+ * changes show as unstaged edits.
  */
 export async function applyResult(repoDir: string, runId: string): Promise<ApplyResult> {
-  const run = await openFinishedRun(repoDir, runId);
+  return withFinishedRun(repoDir, runId, 'applying its result', applyFinishedRun);
+}
+
+/** {@link applyResult} on a run already opened (and, where the caller holds it, locked) for the action. */
+export async function applyFinishedRun(run: FinishedRun): Promise<ApplyResult> {
   const { repo, snapshot } = run;
+  const { runId } = snapshot;
   if (snapshot.conflicts.length > 0) {
     const paths = [...new Set(snapshot.conflicts.map((c) => c.path))];
     throw new TappsError(
@@ -29,68 +53,61 @@ export async function applyResult(repoDir: string, runId: string): Promise<Apply
       `Run ${runId} has ${snapshot.conflicts.length} unresolved conflict(s) in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`,
     );
   }
-  const base = snapshot.base;
-  const now = await captureBase(repo, `apply-${runId}`);
-  let target: string;
-  if (now.tree === base.tree) target = snapshot.aggregate.tree;
-  else {
-    // The user's current files as a commit on top of the run's base, so the merge base is the base.
-    const ours = await repo.git.line(['commit-tree', now.tree, '-p', base.commit, '-m', 'Tapps Flow: working tree before apply'], {
-      env: fixedIdentityEnv(base.time),
-    });
-    const merged = await mergeTree(repo.git, ours, snapshot.aggregate.commit);
-    if (merged.conflicts.size > 0) {
+  const rules = recordedMergeRules(run.dir, snapshot);
+  const changed = await withWorkingIndex(repo, async (working) => {
+    const { base, aggregate } = snapshot;
+    const target = await targetTree({ repo, runId, base, aggregate, current: working.tree, rules: await rules });
+    if (target === working.tree) return [];
+    // The plan needs the additions (and the deletions that make room for them) only.
+    const obstacles = await findObstacles(repo.root, await treeChanges(repo.git, working.tree, target, 'AD'));
+    if (obstacles.length > 0) {
       throw new TappsError(
-        'apply-clash',
-        `Cannot apply run ${runId}: you changed these paths since the run started, and your edits clash with its result: ${[...merged.conflicts.keys()].sort().join(', ')}. Commit or stash your edits to them, then apply again. Nothing was changed.`,
+        'apply-blocked',
+        `Cannot apply run ${runId}: ${obstacles.length === 1 ? 'this path is' : 'these paths are'} in the way of its result: ${describeObstacles(obstacles)}. Move them away, then apply again. Nothing was changed.`,
       );
     }
-    target = merged.tree;
-  }
-  const changed = await changedPaths(repo.git, now.tree, target);
-  const entries = await treeEntries(repo.git, target, changed);
-  const present = await treeEntries(repo.git, now.tree, changed);
-  const blocked: string[] = [];
-  for (const file of changed) {
-    if (present.has(file)) continue;
-    const onDisk = await lstat(path.join(repo.root, file)).then(
-      () => true,
-      () => false,
-    );
-    if (onDisk) blocked.push(file);
-  }
-  if (blocked.length > 0) {
-    throw new TappsError(
-      'apply-ignored',
-      `Cannot apply run ${runId}: it would overwrite files that git ignores here: ${blocked.join(', ')}. Move them away, then apply again. Nothing was changed.`,
-    );
-  }
-  const blobs = await readBlobs(
-    repo.git,
-    [...entries.values()].filter((e) => e.mode !== '160000').map((e) => e.oid),
-  );
-  // Every blob is read before the first write, so a failure to read changes nothing.
-  for (const file of changed) {
-    const full = path.join(repo.root, file);
-    const entry = entries.get(file);
-    if (!entry) {
-      await rm(full, { force: true });
-      continue;
-    }
-    if (entry.mode === '160000') continue; // a submodule pointer: not a file to write
-    await mkdir(path.dirname(full), { recursive: true });
-    const tmp = `${full}.tapps-flow-apply.tmp`;
-    if (entry.mode === '120000') {
-      await symlink(blobs.get(entry.oid)!.toString('utf8'), tmp);
-    } else {
-      await writeFile(tmp, blobs.get(entry.oid)!);
-      await chmod(tmp, entry.mode === '100755' ? 0o755 : 0o644);
-    }
-    await rm(full, { force: true, recursive: false }).catch(() => undefined);
-    await rename(tmp, full);
-  }
+    // The full list is only reported: git lists it while the checkout, which waits on the disk, writes.
+    const listing = treeChanges(repo.git, working.tree, target);
+    listing.catch(() => undefined);
+    await checkOut(repo.git, working.file, working.tree, target, runId);
+    return (await listing).map((c) => c.path);
+  });
   await run.record({ type: 'applied', mode: 'apply', target: repo.root });
-  return { changed };
+  const missing = snapshot.aggregate.partial
+    ? snapshot.steps.filter((s) => s.status !== 'succeeded').map((s) => ({ step: s.id, status: s.status.replace('_', ' ') }))
+    : [];
+  return {
+    changed,
+    partial: snapshot.aggregate.partial,
+    missing,
+    message: applyMessage(runId, changed.length, missing, snapshot.aggregate.partial),
+  };
+}
+
+/**
+ * Git's two-tree checkout from `current` to `target` in the temporary index: it verifies every
+ * entry it touches is up to date with the disk before writing any, so a file the user saved in
+ * the meantime makes it refuse with nothing changed.
+ */
+async function checkOut(git: Git, index: string, current: string, target: string, runId: string): Promise<void> {
+  try {
+    await git.run(['read-tree', '-m', '-u', current, target], { env: { GIT_INDEX_FILE: index } });
+  } catch (error) {
+    if (!GitError.is(error)) throw error;
+    const said = error.stderr.trim().split('\n').slice(0, 5).join(' ');
+    throw new TappsError(
+      'apply-failed',
+      `Cannot apply run ${runId}: git could not update your files (${said || `exit code ${String(error.exitCode)}`}). If you saved files while applying, apply again.`,
+    );
+  }
+}
+
+function applyMessage(runId: string, count: number, missing: readonly MissingStep[], partial: boolean): string {
+  const gap = partial
+    ? ` This is a partial result: it lacks the changes of ${missing.map((m) => `${m.step} (${m.status})`).join(', ') || 'some steps'}.`
+    : '';
+  if (count === 0) return `Run ${runId}: nothing to apply, your files already match its result.${gap}`;
+  return `Applied ${partial ? 'a partial result of ' : ''}run ${runId}: ${count} path(s) changed in your working tree (your index is untouched).${gap}`;
 }
 
 /** Points a new branch at the run's aggregate; refuses an existing branch or an invalid name. */
@@ -99,18 +116,19 @@ export async function branchFromResult(
   runId: string,
   name: string,
 ): Promise<{ ref: string; commit: string; unresolved: number }> {
-  const run = await openFinishedRun(repoDir, runId);
-  const { git } = run.repo;
-  const ref = await git.line(['check-ref-format', '--branch', name]).then(
-    (n) => `refs/heads/${n}`,
-    () => {
-      throw new TappsError('bad-branch-name', `"${name}" is not a valid branch name; expected something like tapps/${runId}`);
-    },
-  );
-  // An empty old value makes update-ref create the branch only if it does not exist yet.
-  await git.run(['update-ref', ref, run.snapshot.aggregate.commit, '']).catch(() => {
-    throw new TappsError('branch-exists', `Branch "${name}" already exists; choose another name.`);
+  return withFinishedRun(repoDir, runId, 'creating a branch from its result', async (run) => {
+    const { git } = run.repo;
+    const ref = await git.line(['check-ref-format', '--branch', name]).then(
+      (n) => `refs/heads/${n}`,
+      () => {
+        throw new TappsError('bad-branch-name', `"${name}" is not a valid branch name; expected something like tapps/${runId}`);
+      },
+    );
+    // An empty old value makes update-ref create the branch only if it does not exist yet.
+    await git.run(['update-ref', ref, run.snapshot.aggregate.commit, '']).catch(() => {
+      throw new TappsError('branch-exists', `Branch "${name}" already exists; choose another name.`);
+    });
+    await run.record({ type: 'applied', mode: 'branch', target: ref });
+    return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length };
   });
-  await run.record({ type: 'applied', mode: 'branch', target: ref });
-  return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length };
 }

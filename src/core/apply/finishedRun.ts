@@ -1,44 +1,59 @@
-import { openRepository, type Repository } from '../git/repository';
-import { runDir } from '../run/stateDir';
-import { readRun } from '../state/readRun';
-import { loadRun } from '../state/runs';
-import { RunStore } from '../state/runStore';
+import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
+import { runRef } from '../run/stateDir';
+import { RunWriter } from '../state/runWriter';
 import type { RunSnapshot } from '../state/snapshot';
-import { errorMessage, TappsError } from '../util/errors';
+import { TappsError } from '../util/errors';
 
-/** A finished run opened for a follow-up action (apply, branch, resolve), with a store to record it. */
+/** A finished run opened for a follow-up action (apply, branch, resolve), its lock held throughout. */
 export interface FinishedRun {
   readonly repo: Repository;
   readonly dir: string;
   readonly snapshot: RunSnapshot & { readonly aggregate: NonNullable<RunSnapshot['aggregate']> };
-  /** Records one event of the follow-up action; the run's owner has finished, so this process may write. */
-  record(event: Parameters<RunStore['append']>[0]): Promise<void>;
+  /** Records one event of the follow-up action. */
+  record(event: Parameters<RunWriter['append']>[0]): Promise<void>;
 }
 
-export async function openFinishedRun(repoDir: string, runId: string, now: () => Date = () => new Date()): Promise<FinishedRun> {
+/**
+ * Runs a follow-up action on a finished run as the run's one writer: two actions on one run (two
+ * resolves, a resolve and an apply) never interleave, and none runs while the run itself does.
+ * The aggregate named by the state must be the one the run's ref holds: refs live in the git
+ * directory, which a clone does not bring, so a planted state cannot name any other commit.
+ */
+export async function withFinishedRun<T>(
+  repoDir: string,
+  runId: string,
+  purpose: string,
+  action: (run: FinishedRun) => Promise<T>,
+): Promise<T> {
   const repo = await openRepository(repoDir);
-  const dir = runDir(repo.root, runId);
-  const loaded = await loadRun(dir, now).catch((error: unknown) => {
-    throw new TappsError('run-not-found', `No run "${runId}" in ${repo.root} (${errorMessage(error)}). List runs with: tapps-flow status`);
-  });
-  const snapshot = loaded.snapshot;
-  if (snapshot.status === 'running')
-    throw new TappsError('run-active', `Run ${runId} is still running; wait for it to finish (or cancel it) first.`);
-  if (!snapshot.aggregate)
-    throw new TappsError(
-      'no-aggregate',
-      `Run ${runId} has no aggregate (status ${snapshot.status}). Resume it with: tapps-flow resume ${runId}`,
-    );
-  return {
-    repo,
-    dir,
-    snapshot: snapshot as FinishedRun['snapshot'],
-    record: async (event) => {
-      const current = await readRun(dir, { repair: true });
-      const store = new RunStore(dir, { now }, { snapshot: current.snapshot, lastSeq: current.snapshot.lastSeq });
-      store.append(event);
-      await store.flush();
-      store.dispose();
-    },
-  };
+  const writer = await RunWriter.open(repo, runId, purpose, { waitMs: 2_000 });
+  try {
+    await excludeStateFolder(repo);
+    const snapshot = writer.snapshot;
+    if (!snapshot.aggregate) {
+      const hint = snapshot.steps.every((s) => s.status === 'succeeded') ? ' (its steps all succeeded; resume makes its result)' : '';
+      throw new TappsError(
+        'no-aggregate',
+        `Run ${runId} has no result yet (status ${snapshot.status})${hint}. Resume it with: tapps-flow resume ${runId}`,
+      );
+    }
+    const recorded = await repo.git.line(['rev-parse', '--verify', '--quiet', runRef(runId, 'aggregate')]).catch(() => '');
+    if (recorded !== snapshot.aggregate.commit) {
+      throw new TappsError(
+        'state-mismatch',
+        `Run ${runId}'s result in its state does not match what the run recorded in git; its state may have been edited or copied from elsewhere. Nothing was changed.`,
+      );
+    }
+    return await action({
+      repo,
+      dir: writer.dir,
+      snapshot: snapshot as FinishedRun['snapshot'],
+      record: async (event) => {
+        writer.append(event);
+        await writer.store.flush();
+      },
+    });
+  } finally {
+    await writer.close();
+  }
 }

@@ -1,11 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixedIdentityEnv } from '../git/identity';
-import { editTree, treeEntries, writeBlob, type TreeEdit } from '../git/objects';
+import type { Git } from '../git/git';
+import { editTree, treeEntries, type TreeEdit } from '../git/objects';
 import { conflictsJson, conflictsMarkdown, ConflictReportSchema } from '../merge/report';
 import { runRef } from '../run/stateDir';
 import { TappsError } from '../util/errors';
-import { openFinishedRun } from './finishedRun';
+import { withFinishedRun, type FinishedRun } from './finishedRun';
 
 /** How a conflicted path is resolved: one step's version, or content the user wrote. */
 export type Resolution = { readonly take: string } | { readonly content: string };
@@ -20,8 +21,12 @@ export async function resolveConflict(
   file: string,
   resolution: Resolution,
 ): Promise<{ commit: string; remaining: number }> {
-  const run = await openFinishedRun(repoDir, runId);
+  return withFinishedRun(repoDir, runId, `resolving ${file}`, (run) => resolveIn(run, file, resolution));
+}
+
+async function resolveIn(run: FinishedRun, file: string, resolution: Resolution): Promise<{ commit: string; remaining: number }> {
   const { repo, snapshot } = run;
+  const { runId } = snapshot;
   const { git } = repo;
   const conflicts = snapshot.conflicts.filter((c) => c.path === file);
   if (conflicts.length === 0) {
@@ -46,7 +51,7 @@ export async function resolveConflict(
     edit = blob === null ? null : { mode: current?.mode ?? '100644', oid: blob };
     description = `take ${resolution.take}`;
   } else {
-    edit = { mode: current?.mode ?? '100644', oid: await writeBlob(git, resolution.content) };
+    edit = { mode: current?.mode ?? '100644', oid: await storedBlob(git, file, current?.mode, resolution.content) };
     description = 'merged by hand';
   }
   const tree = await editTree(git, snapshot.aggregate.tree, new Map([[file, edit]]), path.join(repo.commonDir, 'tapps-flow', 'tmp'));
@@ -67,6 +72,17 @@ export async function resolveConflict(
     { path: file, resolution: description, blob: edit?.oid ?? null },
   );
   return { commit, remaining: remaining.length };
+}
+
+/**
+ * Stores content the user wrote as git would store that file: through the path's filters and
+ * line-ending conversion (`--path` picks its attributes), since the user edits the checked-out
+ * form (CRLF where `eol=crlf`, smudged where a filter applies) and a result holds the stored form.
+ */
+function storedBlob(git: Git, file: string, mode: string | undefined, content: string): Promise<string> {
+  // A symbolic link's target is stored as it is: filters are for file contents.
+  const attributes = mode === '120000' ? ['--no-filters'] : [`--path=${file}`];
+  return git.line(['hash-object', '-w', ...attributes, '--stdin'], { input: content });
 }
 
 async function rewriteReports(

@@ -1,10 +1,17 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { archiveRef, archiveUncaptured } from '../git/archive';
-import { openRepository, type Repository } from '../git/repository';
-import { removeWorktree } from '../git/worktrees';
+import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
+import { sweepScratch } from '../git/scratch';
+import { registration, removeWorktree, trashDir } from '../git/worktrees';
+import { pidExists } from '../process/processIdentity';
 import { runDir } from '../run/stateDir';
-import { listRuns } from '../state/runs';
+import { inspectLock } from '../util/lock';
+import { idProblem } from '../util/ids';
+import { runLockPath, worktreeRoots } from '../state/runLocation';
+import { listRuns, trackedRunIds, type RunView } from '../state/runs';
+import { RunWriter } from '../state/runWriter';
+import { TappsError } from '../util/errors';
 
 export interface CleanupOptions {
   /** Only runs that finished more than this many days ago. */
@@ -27,11 +34,8 @@ export interface CleanupReport {
   readonly orphanedWorktrees: readonly string[];
   /** Worktrees whose uncaptured changes were (or would be) saved first: path -> archive ref. */
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
-}
-
-/** Where runs' worktrees live by default: `<git dir>/tapps-flow/worktrees/<run-id>/<step>--<run-id>`. */
-function worktreesRoot(repo: Repository): string {
-  return path.join(repo.commonDir, 'tapps-flow', 'worktrees');
+  /** Runs left alone, and why (in use by a live process, tracked by git). */
+  readonly skipped: ReadonlyArray<{ readonly runId: string; readonly reason: string }>;
 }
 
 async function subfolders(dir: string): Promise<string[]> {
@@ -44,66 +48,127 @@ async function subfolders(dir: string): Promise<string[]> {
         () => false,
       )
     )
-      out.push(path.join(dir, n));
+      out.push(n);
   return out;
+}
+
+/** The step worktree folders of a run under one root: only names of the form `<step>--<run>`. */
+async function runWorktrees(root: string, runId: string): Promise<string[]> {
+  const suffix = `--${runId}`;
+  return (await subfolders(path.join(root, runId)))
+    .filter((name) => name.endsWith(suffix) && idProblem('step', name.slice(0, -suffix.length)) === undefined)
+    .map((name) => path.join(root, runId, name));
 }
 
 /**
  * Removes the worktrees, refs and state of finished runs, and orphaned worktrees whose run is
- * gone. A worktree holding changes that were never captured is first saved to an archive ref
+ * gone. Only what lies in the repository's own state folder and its known worktree roots is
+ * touched; a run in use by a live process (its lock is held) or whose state git tracks is left
+ * alone. A worktree holding changes that were never captured is first saved to an archive ref
  * (`refs/tapps-flow/archive/<run-id>/<folder>`): nothing uncaptured is ever deleted.
  */
 export async function cleanup(repoDir: string, options: CleanupOptions = {}): Promise<CleanupReport> {
   const repo = await openRepository(repoDir);
+  const dryRun = options.dryRun ?? false;
   const now = options.now ?? (() => new Date());
-  const { runs } = await listRuns(repo.root, now);
-  const finished = runs.filter((r) => r.snapshot.status !== 'running');
+  if (!dryRun) {
+    await excludeStateFolder(repo);
+    await sweepScratch(repo);
+  }
+  const roots = await worktreeRoots(repo);
+  const tracked = await trackedRunIds(repo);
+  const { runs } = await listRuns(repo, { now, tracked });
+  const report = {
+    dryRun,
+    runs: [] as CleanupReport['runs'][number][],
+    orphanedWorktrees: [] as string[],
+    archived: [] as CleanupReport['archived'][number][],
+    skipped: [] as CleanupReport['skipped'][number][],
+  };
+  for (const r of runs) {
+    if (r.live) report.skipped.push({ runId: r.snapshot.runId, reason: 'in use by a live process' });
+    else if (r.readOnly) report.skipped.push({ runId: r.snapshot.runId, reason: 'its state is tracked by git' });
+  }
+  const finished = runs.filter((r) => !r.live && !r.readOnly);
   const cutoff = options.olderThanDays === undefined ? undefined : now().getTime() - options.olderThanDays * 86_400_000;
   const doomed = finished
     .slice(options.keep ?? 5)
     .filter((r) => cutoff === undefined || Date.parse(r.snapshot.finishedAt ?? r.snapshot.startedAt) < cutoff);
-  const known = new Set(runs.map((r) => r.snapshot.runId));
-  const archived: Array<{ worktree: string; ref: string }> = [];
-  const report: CleanupReport = { dryRun: options.dryRun ?? false, runs: [], orphanedWorktrees: [], archived };
 
   const dispose = async (runId: string, worktree: string) => {
     const ref = archiveRef(runId, path.basename(worktree));
-    const saved = await archiveUncaptured(worktree, ref, options.dryRun ?? false);
-    if (saved) archived.push({ worktree, ref });
-    if (!options.dryRun) await removeWorktree(repo, worktree);
+    if (await archiveUncaptured(repo, worktree, ref, dryRun)) report.archived.push({ worktree, ref });
+    if (!dryRun) await removeWorktree(repo, worktree);
   };
 
   for (const run of doomed) {
-    const runId = run.snapshot.runId;
-    const folders = await subfolders(path.join(worktreesRoot(repo), runId));
-    const kept = run.snapshot.steps.map((s) => s.worktree).filter((w): w is string => w !== null && !w.startsWith(worktreesRoot(repo)));
-    for (const extra of kept)
+    const removed = await removeRun(repo, run, roots, dryRun, dispose);
+    if (removed) report.runs.push(removed);
+    else report.skipped.push({ runId: run.snapshot.runId, reason: 'in use by a live process' });
+  }
+  const known = new Set(runs.map((r) => r.snapshot.runId));
+  for (const root of roots) {
+    for (const runId of await subfolders(root)) {
+      // `.trash` and anything else that is not a run id is not a run's folder.
+      if (known.has(runId) || idProblem('run', runId) || (await inspectLock(runLockPath(repo, runId))).held) continue;
       if (
-        await stat(extra).then(
+        await stat(runDir(repo.root, runId)).then(
           () => true,
           () => false,
         )
       )
-        folders.push(extra);
+        continue; // an unreadable run: not an orphan
+      for (const w of await runWorktrees(root, runId)) {
+        report.orphanedWorktrees.push(w);
+        await dispose(runId, w);
+      }
+      if (!dryRun) await rm(path.join(root, runId), { recursive: true, force: true });
+    }
+    if (!dryRun) await emptyTrash(root);
+  }
+  if (!dryRun) await registration(repo, () => repo.git.run(['worktree', 'prune']));
+  return report;
+}
+
+/** Removes one finished run as its writer, so that no one starts on it meanwhile; undefined when it is in use. */
+async function removeRun(
+  repo: Repository,
+  run: RunView,
+  roots: readonly string[],
+  dryRun: boolean,
+  dispose: (runId: string, worktree: string) => Promise<void>,
+): Promise<CleanupReport['runs'][number] | undefined> {
+  const runId = run.snapshot.runId;
+  const writer = dryRun
+    ? undefined
+    : await RunWriter.open(repo, runId, 'cleaning up').catch((error: unknown) => {
+        if (TappsError.is(error) && error.code === 'run-busy') return null;
+        throw error;
+      });
+  if (writer === null) return undefined;
+  try {
+    const folders = (await Promise.all(roots.map((root) => runWorktrees(root, runId)))).flat();
     const refs = (await repo.git.run(['for-each-ref', '--format=%(refname)', `refs/tapps-flow/runs/${runId}/`]))
       .split('\n')
       .filter(Boolean);
-    (report.runs as Array<CleanupReport['runs'][number]>).push({ runId, status: run.snapshot.status, worktrees: folders, refs });
     for (const w of folders) await dispose(runId, w);
-    if (options.dryRun) continue;
-    if (refs.length > 0) await repo.git.run(['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
-    await rm(path.join(worktreesRoot(repo), runId), { recursive: true, force: true });
-    await rm(runDir(repo.root, runId), { recursive: true, force: true });
-  }
-  for (const runFolder of await subfolders(worktreesRoot(repo))) {
-    const runId = path.basename(runFolder);
-    if (known.has(runId)) continue;
-    for (const w of await subfolders(runFolder)) {
-      (report.orphanedWorktrees as string[]).push(w);
-      await dispose(runId, w);
+    if (!dryRun) {
+      if (refs.length > 0) await repo.git.run(['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
+      for (const root of roots) await rm(path.join(root, runId), { recursive: true, force: true });
+      await rm(runDir(repo.root, runId), { recursive: true, force: true });
     }
-    if (!options.dryRun) await rm(runFolder, { recursive: true, force: true });
+    return { runId, status: run.snapshot.status, worktrees: folders, refs };
+  } finally {
+    await writer?.close().catch(() => undefined);
   }
-  if (!options.dryRun) await repo.git.run(['worktree', 'prune']);
-  return report;
+}
+
+/** Deletes what removed worktrees left in a root's trash, except what live processes are deleting. */
+async function emptyTrash(root: string): Promise<void> {
+  const trash = trashDir(root);
+  for (const name of await readdir(trash).catch(() => [] as string[])) {
+    const pid = Number(name.split('.')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && pidExists(pid)) continue;
+    await rm(path.join(trash, name), { recursive: true, force: true });
+  }
 }

@@ -1,31 +1,41 @@
+import path from 'node:path';
 import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
+import type { Repository } from './repository';
+import { writeWorktreeTree } from './capture';
+import { entryOf } from './worktrees';
 
 /**
- * Saves a worktree's uncaptured work to `ref`: changes in its files (untracked included, ignored
- * excluded) and commits a step made by itself. Returns false when there is nothing to save.
- * With `dryRun`, only tells whether there is something.
+ * Saves a worktree folder's uncaptured work to `ref`: everything in its files (untracked
+ * included, ignored excluded, commits a step made by itself included since their files are
+ * there), read through the repository's own git directory, never the folder's `.git` file.
+ * Returns false when there is nothing to save. With `dryRun`, only tells whether there is.
  */
-export async function archiveUncaptured(worktree: string, ref: string, dryRun = false): Promise<boolean> {
-  const git = new Git(worktree);
-  const head = await git.line(['rev-parse', 'HEAD']).catch(() => undefined);
-  if (!head) return false; // not a worktree any more: nothing git can read
-  const headTree = await git.line(['rev-parse', 'HEAD^{tree}']);
-  const status = await git.run(['status', '--porcelain', '--untracked-files=all']);
-  // A step may have committed by itself: HEAD then differs from where the worktree started.
-  const started = (await git.run(['reflog', 'show', '--format=%H', 'HEAD']).catch(() => '')).trim().split('\n').pop();
-  const committed = started !== undefined && started !== '' && started !== head;
-  if (status.trim() === '' && !committed) return false;
+export async function archiveUncaptured(repo: Repository, dir: string, ref: string, dryRun = false): Promise<boolean> {
+  const entry = await entryOf(repo, dir);
+  // The commit the worktree was made from, as git's entry records it: the oldest entry of its
+  // HEAD's reflog (a step may have committed by itself since), else its HEAD. A folder git no
+  // longer knows is saved whole, as a commit without a parent.
+  const head = entry ? await startingCommit(new Git(dir, { gitDir: entry })) : undefined;
+  const headTree = head ? await repo.git.line(['rev-parse', `${head}^{tree}`]) : undefined;
+  const tree = await writeWorktreeTree(repo, dir, { index: entry && path.join(entry, 'index'), tree: headTree });
+  if (tree === headTree) return false;
   if (dryRun) return true;
-  await git.run(['add', '--all', '--', '.']);
-  const tree = await git.line(['write-tree']);
-  const time = Number(await git.line(['show', '-s', '--format=%ct', head]));
-  const commit =
-    tree === headTree
-      ? head
-      : await git.line(['commit-tree', tree, '-p', head, '-m', 'Tapps Flow archive of uncaptured work'], { env: fixedIdentityEnv(time) });
-  await git.run(['update-ref', ref, commit]);
+  const time = head ? Number(await repo.git.line(['show', '-s', '--format=%ct', head])) : 0;
+  const parents = head ? ['-p', head] : [];
+  const commit = await repo.git.line(['commit-tree', tree, ...parents, '-m', 'Tapps Flow archive of uncaptured work'], {
+    env: fixedIdentityEnv(time),
+  });
+  await repo.git.run(['update-ref', ref, commit]);
   return true;
+}
+
+async function startingCommit(git: Git): Promise<string | undefined> {
+  const reflog = await git.run(['reflog', 'show', '--format=%H', 'HEAD']).catch(() => '');
+  const oldest = reflog.trim().split('\n').pop()?.trim();
+  const candidate = oldest || (await git.line(['rev-parse', '--verify', '--quiet', 'HEAD']).catch(() => ''));
+  if (!/^[0-9a-f]{40,64}$/.test(candidate)) return undefined;
+  return (await git.line(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`]).catch(() => '')) || undefined;
 }
 
 /** The archive ref of a worktree folder of a run. */

@@ -1,5 +1,10 @@
+import { copyFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { GitError } from '../util/errors';
+import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
-import type { Git } from './git';
+import type { Repository } from './repository';
+import { scratchPath } from './scratch';
 
 /** What a step changed, captured as a commit on top of its base. */
 export interface Capture {
@@ -10,15 +15,54 @@ export interface Capture {
 }
 
 /**
- * Captures everything in the worktree (untracked included, ignored excluded) as one commit whose
- * parent is the step's base, whether or not the step made commits of its own.
+ * The tree of everything in a worktree folder (untracked included, ignored excluded), written
+ * through the repository's own git directory and a temporary index: never through the folder's
+ * `.git` file, which the step that worked there can point at the user's repository (git would
+ * then stage into the user's index). The worktree's index, when given, only seeds the temporary
+ * one so that unchanged files are not hashed again; if it is unreadable, every file is hashed.
  */
-export async function captureWorktree(worktree: Git, step: string, base: { commit: string; tree: string; time: number }): Promise<Capture> {
-  await worktree.run(['add', '--all', '--', '.']);
-  const tree = await worktree.line(['write-tree']);
+export async function writeWorktreeTree(repo: Repository, dir: string, seed: { index?: string; tree?: string }): Promise<string> {
+  const git = new Git(dir, { gitDir: repo.commonDir, workTree: dir, worktreeSettings: true });
+  const index = await scratchPath(repo, 'index-capture');
+  const env = { GIT_INDEX_FILE: index };
+  try {
+    const copied =
+      seed.index !== undefined &&
+      (await copyFile(seed.index, index).then(
+        () => true,
+        () => false,
+      ));
+    try {
+      if (!copied) throw new Error('no seed');
+      await git.run(['add', '--all', '--', '.'], { env });
+    } catch (error) {
+      if (copied && !GitError.is(error)) throw error;
+      // No index to start from, or one the step damaged: start from the base's tree, hash everything.
+      await rm(index, { force: true });
+      if (seed.tree !== undefined) await git.run(['read-tree', seed.tree], { env });
+      await git.run(['add', '--all', '--', '.'], { env });
+    }
+    return await git.line(['write-tree'], { env });
+  } finally {
+    await rm(index, { force: true });
+    await rm(`${index}.lock`, { force: true });
+  }
+}
+
+/**
+ * Captures everything in the step's worktree as one commit whose parent is the step's base,
+ * whether or not the step made commits of its own.
+ */
+export async function captureWorktree(
+  repo: Repository,
+  wt: { readonly dir: string; readonly entry: string },
+  step: string,
+  base: { commit: string; tree: string; time: number },
+): Promise<Capture> {
+  const tree = await writeWorktreeTree(repo, wt.dir, { index: path.join(wt.entry, 'index'), tree: base.tree });
   const message = `Tapps Flow step ${step}`;
-  const commit = await worktree.line(['commit-tree', tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
-  return { commit, tree, changed: await changedPaths(worktree, base.tree, tree) };
+  const commit = await repo.git.line(['commit-tree', tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
+  return { commit, tree, changed: await changedPaths(repo.git, base.tree, tree) };
 }
 
 /** Paths that differ between two trees, sorted (no rename detection: a rename is a delete and an add). */

@@ -1,7 +1,7 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { TappsError } from '../util/errors';
-import { Git, type GitObserver } from './git';
+import { GitError, TappsError } from '../util/errors';
+import { Git, gitExecutable, type GitObserver } from './git';
 
 /** The folder, relative to the repository root, that holds Tapps Flow's state; never part of a snapshot. */
 export const STATE_FOLDER = '.tapps-agents';
@@ -11,41 +11,102 @@ export interface Repository {
   readonly root: string;
   /** The git directory shared by all worktrees (where refs and objects live). */
   readonly commonDir: string;
+  /** The git directory of the checkout at `root` (its index, its HEAD). */
+  readonly gitDir: string;
   readonly git: Git;
 }
 
 /** The minimum git version: `merge-tree --write-tree` arrived in 2.38. */
 export const MIN_GIT_VERSION = [2, 38] as const;
 
-/** Opens the repository containing `dir`, checking that git is recent enough. */
-export async function openRepository(dir: string, observer?: GitObserver): Promise<Repository> {
-  const probe = new Git(dir, observer);
-  let top: string;
-  try {
-    top = await probe.line(['rev-parse', '--show-toplevel']);
-  } catch {
-    throw new TappsError(
-      'not-a-repository',
-      `${dir} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`,
-    );
-  }
-  const git = new Git(top, observer);
-  const version = await git.line(['version']);
-  const m = /(\d+)\.(\d+)/.exec(version);
-  if (!m || Number(m[1]) < MIN_GIT_VERSION[0] || (Number(m[1]) === MIN_GIT_VERSION[0] && Number(m[2]) < MIN_GIT_VERSION[1])) {
-    throw new TappsError(
-      'git-too-old',
-      `Tapps Flow needs git ${MIN_GIT_VERSION.join('.')} or newer (for merge-tree --write-tree); found "${version}". Update git and try again.`,
-    );
-  }
-  const commonDir = path.resolve(top, await git.line(['rev-parse', '--git-common-dir']));
-  await excludeStateFolder(commonDir);
-  return { root: top, commonDir, git };
+/**
+ * Tapps Flow's own folder inside the git directory: worktrees, temporary indexes, trash, locks.
+ * Nothing in it comes from a clone, so unlike the state folder of the work tree it is trusted.
+ */
+export function engineDir(repo: Pick<Repository, 'commonDir'>, ...rest: string[]): string {
+  return path.join(repo.commonDir, 'tapps-flow', ...rest);
 }
 
-/** Adds the state folder to `.git/info/exclude` so that it never enters a snapshot or a step result. */
-async function excludeStateFolder(commonDir: string): Promise<void> {
-  const file = path.join(commonDir, 'info', 'exclude');
+const checkedExecutables = new Map<string, Promise<void>>();
+
+/** Checks once per executable that git runs and is recent enough. */
+function checkGitVersion(git: Git): Promise<void> {
+  const executable = gitExecutable();
+  let check = checkedExecutables.get(executable);
+  if (!check) {
+    check = (async () => {
+      const version = await git.line(['version']);
+      const m = /(\d+)\.(\d+)/.exec(version);
+      const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+      if (major < MIN_GIT_VERSION[0] || (major === MIN_GIT_VERSION[0] && minor < MIN_GIT_VERSION[1])) {
+        throw new TappsError(
+          'git-too-old',
+          `Tapps Flow needs git ${MIN_GIT_VERSION.join('.')} or newer (for merge-tree --write-tree); "${executable}" is "${version}". Update git, or point TAPPS_GIT (the editor's git.path setting) at a newer one.`,
+        );
+      }
+    })();
+    check.catch(() => checkedExecutables.delete(executable));
+    checkedExecutables.set(executable, check);
+  }
+  return check;
+}
+
+/**
+ * Opens the repository containing `dir`, checking that git is recent enough. Reads only: nothing
+ * is written (see `excludeStateFolder` for the writers).
+ */
+export async function openRepository(dir: string, observer?: GitObserver): Promise<Repository> {
+  const folder = path.resolve(dir);
+  const isDir = await stat(folder).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDir) throw new TappsError('not-a-repository', `${folder} is not a folder. Pass the folder of a git repository (--repo DIR).`);
+  const probe = new Git(folder, observer);
+  await checkGitVersion(probe);
+  let commonDir: string;
+  let gitDir: string;
+  let bare: string;
+  try {
+    [commonDir, gitDir, bare] = (
+      await probe.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir', '--is-bare-repository'])
+    )
+      .split('\n')
+      .map((l) => l.trim());
+  } catch (error) {
+    const stderr = GitError.is(error) ? error.stderr : '';
+    if (/dubious ownership/.test(stderr)) {
+      throw new TappsError(
+        'unsafe-repository',
+        `git refuses to work in ${folder}: it is owned by another user. If you trust it, run: git config --global --add safe.directory ${folder}`,
+      );
+    }
+    throw new TappsError(
+      'not-a-repository',
+      `${folder} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`,
+    );
+  }
+  if (bare === 'true') {
+    throw new TappsError(
+      'bare-repository',
+      `${folder} is a bare git repository: it has no working tree for a run to start from. Run Tapps Flow in a clone with a working tree.`,
+    );
+  }
+  const root = await probe.line(['rev-parse', '--show-toplevel']).catch(() => {
+    throw new TappsError(
+      'not-a-repository',
+      `${folder} is inside a git directory, not a working tree. Run Tapps Flow in the repository's working tree.`,
+    );
+  });
+  return { root, commonDir, gitDir, git: new Git(root, observer) };
+}
+
+/**
+ * Adds the state folder to `.git/info/exclude` so that it never enters a snapshot or a step
+ * result. Called by the commands that write run state, after their input was checked.
+ */
+export async function excludeStateFolder(repo: Pick<Repository, 'commonDir'>): Promise<void> {
+  const file = path.join(repo.commonDir, 'info', 'exclude');
   const existing = await readFile(file, 'utf8').catch(() => '');
   if (existing.split(/\r?\n/).some((l) => l.trim() === `/${STATE_FOLDER}/` || l.trim() === `${STATE_FOLDER}/`)) return;
   await mkdir(path.dirname(file), { recursive: true });

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
+import { Lock } from '../util/lock';
 import { archiveRef, archiveUncaptured } from './archive';
 import { Git } from './git';
-import type { Repository } from './repository';
+import { engineDir, type Repository } from './repository';
+import { scratchPath } from './scratch';
 
 export interface WorktreeOptions {
   /**
@@ -16,14 +18,44 @@ export interface WorktreeOptions {
    * How many worktree checkouts run at once. Checkouts compete for the same disk and cores: on
    * 2 cores, 2 at once made 8 in about half the time of one after another, and 8 at once were
    * slower than 2 (see BENCHMARKS.md). Registering a worktree with git is serialized per
-   * repository in any case (see `entryLock`).
+   * repository in any case (see `registration`).
    * @default 2
    */
   readonly addConcurrency?: number;
 }
 
-/** Hooks are the user's business, not a step's: post-checkout must not run for every worktree. */
-const NO_HOOKS = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.hooksPath', GIT_CONFIG_VALUE_0: '/dev/null' };
+/**
+ * A step's worktree as git registered it: its folder and git's administrative folder for it
+ * (`<common dir>/worktrees/<name>`), recorded when it was made, never read back from the
+ * worktree's `.git` file, which the step can rewrite.
+ */
+export interface StepWorktree {
+  readonly dir: string;
+  readonly entry: string;
+}
+
+/** The default folder of run worktrees. */
+export function defaultWorktreeRoot(repo: Pick<Repository, 'commonDir'>): string {
+  return engineDir(repo, 'worktrees');
+}
+
+/** The folder of a step's worktree: `<root>/<run>/<step>--<run>`, so that two runs never collide. */
+export function stepWorktreePath(root: string, runId: string, stepId: string): string {
+  return path.join(root, runId, `${stepId}--${runId}`);
+}
+
+/** Where removed worktrees wait for deletion, under a worktree root (a rename never crosses file systems). */
+export function trashDir(root: string): string {
+  return path.join(root, '.trash');
+}
+
+/**
+ * A Git bound to a step's worktree through git's own record of it: for the checkout that prepares
+ * it, with the worktree's pinned settings.
+ */
+export function worktreeGit(wt: StepWorktree): Git {
+  return new Git(wt.dir, { gitDir: wt.entry, workTree: wt.dir, worktreeSettings: true });
+}
 
 /** Creates and removes the worktrees of one run, throttled so that they stay off the critical path. */
 export class Worktrees {
@@ -38,49 +70,52 @@ export class Worktrees {
     private readonly runId: string,
     options: WorktreeOptions = {},
   ) {
-    this.root = path.join(options.root ?? path.join(repo.commonDir, 'tapps-flow', 'worktrees'), runId);
+    this.root = options.root ?? defaultWorktreeRoot(repo);
     this.adds = new PQueue({ concurrency: options.addConcurrency ?? 2 });
   }
 
-  /** The worktree path of a step; its name includes the run id so that two runs never collide. */
+  /** The worktree path of a step. */
   pathOf(stepId: string): string {
-    return path.join(this.root, `${stepId}--${this.runId}`);
+    return stepWorktreePath(this.root, this.runId, stepId);
   }
 
-  /** Creates a detached worktree of `commit` for the step and returns a Git bound to it. */
-  async add(stepId: string, commit: string, signal?: AbortSignal): Promise<Git> {
+  /** Creates a detached worktree of `commit` for the step. */
+  async add(stepId: string, commit: string, signal?: AbortSignal): Promise<StepWorktree> {
     const dir = this.pathOf(stepId);
-    await this.adds.add(
+    return this.adds.add(
       async () => {
-        await mkdir(this.root, { recursive: true });
+        await mkdir(path.dirname(dir), { recursive: true });
         if (existsSync(dir)) {
           // A worktree kept from an earlier attempt (resume): save what it holds, then start fresh.
-          await archiveUncaptured(dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
+          await archiveUncaptured(this.repo, dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
           await removeWorktree(this.repo, dir);
         }
-        // Registering the worktree is serialized (see entryLock) and quick without a checkout; the
-        // checkout itself, the slow part, runs outside the lock, `addConcurrency` at a time.
-        await entryLock(this.repo).add(() =>
-          this.repo.git.run(['worktree', 'add', '--detach', '--no-checkout', '--quiet', dir, commit], { env: NO_HOOKS }),
-        );
-        await new Git(dir).run(['reset', '--hard', '--quiet', commit], { env: NO_HOOKS });
+        // Registering the worktree is serialized (see registration) and quick without a checkout;
+        // the checkout itself, the slow part, runs outside the lock, `addConcurrency` at a time.
+        const entry = await registration(this.repo, async () => {
+          await this.repo.git.run(['worktree', 'add', '--detach', '--no-checkout', '--quiet', dir, commit]);
+          return registeredEntry(this.repo, dir);
+        });
+        const wt = { dir, entry };
+        // A cancelled step stops its checkout: thousands of files need not be written for nothing.
+        await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
+        return wt;
       },
       { signal },
     );
-    return new Git(dir);
   }
 
   /**
    * Moves a step's worktree folder aside at once (a rename, cheap) and leaves the deletion of its
    * files and of git's entry for it to `settled()`: deleting thousands of files never competes
-   * with the checkouts of steps still starting, and no entry disappears while a `git worktree
-   * add` of this run may be reading the entries (see `dropEntry`).
+   * with the checkouts of steps still starting.
    */
   remove(stepId: string): void {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
       const entry = await entryOf(this.repo, dir);
-      const trash = path.join(path.dirname(dir), `.trash-${process.pid}-${++trashCounter}`);
+      await mkdir(trashDir(this.root), { recursive: true });
+      const trash = path.join(trashDir(this.root), `${process.pid}.${++trashCounter}`);
       if (
         await rename(dir, trash).then(
           () => true,
@@ -98,11 +133,38 @@ export class Worktrees {
     await this.adds.onIdle();
     while (this.entries.length > 0) await dropEntry(this.repo, this.entries.shift()!);
     while (this.trash.length > 0) await rm(this.trash.shift()!, { recursive: true, force: true, maxRetries: 3 });
-    await rmdir(this.root).catch(() => undefined); // only when empty: kept worktrees stay
+    await rmdir(path.join(this.root, this.runId)).catch(() => undefined); // only when empty: kept worktrees stay
   }
 }
 
 let trashCounter = 0;
+
+/**
+ * Runs `fn` holding the repository's worktree-registration lock, across processes. Git's worktree
+ * commands read every entry without locking: two `git worktree add` at once fail when one reads
+ * the entry the other is still writing ("failed to read .git/worktrees/<name>/commondir:
+ * Success"), and a `git worktree prune` beside an add can delete the entry the add has just made.
+ * Two runs in two processes on one repository lost steps that way in 3 of 9 tries.
+ */
+export async function registration<T>(repo: Repository, fn: () => Promise<T>): Promise<T> {
+  return inProcess(repo).add(async () => {
+    const lock = await Lock.acquire(engineDir(repo, 'locks', 'worktrees'), 'registering worktrees', { waitMs: 120_000 });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  });
+}
+
+const queues = new Map<string, PQueue>();
+
+/** Within one process, waiters queue here rather than poll the lock. */
+function inProcess(repo: Repository): PQueue {
+  let queue = queues.get(repo.commonDir);
+  if (!queue) queues.set(repo.commonDir, (queue = new PQueue({ concurrency: 1 })));
+  return queue;
+}
 
 /**
  * Deletes a worktree's folder and git's entry for it. Deleting the folder ourselves skips
@@ -115,54 +177,46 @@ export async function removeWorktree(repo: Repository, dir: string): Promise<voi
   if (entry) await dropEntry(repo, entry);
 }
 
-/**
- * The administrative folder git keeps for a linked worktree (`<common dir>/worktrees/<name>`),
- * read from the worktree's `.git` file; undefined when there is none.
- */
-async function entryOf(repo: Repository, dir: string): Promise<string | undefined> {
-  const text = await readFile(path.join(dir, '.git'), 'utf8').catch(() => undefined);
-  const gitdir = text === undefined ? undefined : /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
-  if (gitdir === undefined) return undefined;
-  const entry = path.resolve(dir, gitdir);
-  // Only ever a folder directly inside the repository's own worktrees folder.
-  const [parent, expected] = await Promise.all(
-    [realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))].map((p) => p.catch(() => undefined)),
-  );
-  return parent !== undefined && parent === expected ? entry : undefined;
+/** The entry git just wrote for a new worktree: named in its `.git` file, checked against git's folder. */
+async function registeredEntry(repo: Repository, dir: string): Promise<string> {
+  const text = await readFile(path.join(dir, '.git'), 'utf8');
+  const gitdir = /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
+  const entry = gitdir === undefined ? undefined : path.resolve(dir, gitdir);
+  const [parent, expected] = await Promise.all([entry && realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))]);
+  if (!entry || parent !== expected) throw new Error(`git registered the worktree ${dir} in an unexpected place (${gitdir ?? 'none'})`);
+  return entry;
 }
 
 /**
- * Drops git's entry for one worktree: moved out of `<common dir>/worktrees` in one rename, then
- * deleted. Not `git worktree prune`, and not a recursive delete in place: both race with a
- * `git worktree add` running at the same time (another run's, another process's). Prune can
- * delete the entry that add has just made and not yet locked ("could not open
- * '.git/worktrees/<name>/gitdir' for writing"), and an entry deleted file by file can be half
- * gone while add reads it ("failed to read .git/worktrees/<name>/commondir"). With git 2.39, a
- * loop of adds beside a loop of prunes fails about one add in five.
+ * git's entry for the worktree at `dir`, found from git's own records (each entry's `gitdir` file
+ * names its worktree), not from the worktree's `.git` file; undefined when there is none.
+ */
+export async function entryOf(repo: Repository, dir: string): Promise<string | undefined> {
+  const folder = path.join(repo.commonDir, 'worktrees');
+  const wanted = path.join(await realpath(dir).catch(() => path.resolve(dir)), '.git');
+  for (const name of await readdir(folder).catch(() => [] as string[])) {
+    const recorded = await readFile(path.join(folder, name, 'gitdir'), 'utf8').catch(() => undefined);
+    if (recorded === undefined) continue;
+    const target = path.resolve(folder, name, recorded.trim());
+    if (target === wanted || (await realpath(path.dirname(target)).catch(() => undefined)) === path.dirname(wanted))
+      return path.join(folder, name);
+  }
+  return undefined;
+}
+
+/**
+ * Drops git's entry for one worktree: moved out of `<common dir>/worktrees` in one rename under
+ * the registration lock, then deleted. Not `git worktree prune`, and not a recursive delete in
+ * place: both race with a `git worktree add` running at the same time. With git 2.39, a loop of
+ * adds beside a loop of prunes fails about one add in five.
  */
 async function dropEntry(repo: Repository, entry: string): Promise<void> {
-  const aside = path.join(repo.commonDir, 'tapps-flow', 'tmp', `worktree-entry-${process.pid}-${++trashCounter}`);
-  await mkdir(path.dirname(aside), { recursive: true });
-  const moved = await entryLock(repo).add(() =>
+  const aside = await scratchPath(repo, 'worktree-entry');
+  const moved = await registration(repo, () =>
     rename(entry, aside).then(
       () => true,
       () => false,
     ),
   );
   if (moved) await rm(aside, { recursive: true, force: true });
-}
-
-const entryLocks = new Map<string, PQueue>();
-
-/**
- * One lock per repository, shared by every run of this process, for changes to git's worktree
- * entries. Git's worktree commands read every entry without locking: two `git worktree add` at
- * once fail when one reads the entry the other is still writing ("failed to read
- * .git/worktrees/<name>/commondir: Success"), so adds are serialized, whatever `addConcurrency`
- * says. Runs in other processes are not covered.
- */
-function entryLock(repo: Repository): PQueue {
-  let lock = entryLocks.get(repo.commonDir);
-  if (!lock) entryLocks.set(repo.commonDir, (lock = new PQueue({ concurrency: 1 })));
-  return lock;
 }

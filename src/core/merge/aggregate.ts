@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Base } from '../git/base';
 import { fixedIdentityEnv } from '../git/identity';
@@ -9,6 +9,8 @@ import type { MergeRule } from '../workflow/schema';
 import { foldResults, type FoldDecision, type FoldItem } from './fold';
 import { policyMatcher } from './mergeRules';
 import { conflictsJson, conflictsMarkdown } from './report';
+import { writeFileAtomic } from '../state/atomicWrite';
+import { crashPoint } from '../util/crashPoint';
 
 export interface Aggregate {
   readonly commit: string;
@@ -65,6 +67,7 @@ export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;
   const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
   await repo.git.run(['update-ref', `refs/tapps-flow/runs/${input.runId}/aggregate`, commit]);
+  crashPoint('aggregate-written');
   const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions };
   await writeReports(input, aggregate);
   return aggregate;
@@ -81,9 +84,9 @@ async function writeReports(input: AggregateInput, aggregate: Aggregate): Promis
     conflicts: aggregate.conflicts.length,
   };
   await mkdir(input.stateDir, { recursive: true });
-  await writeFile(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeFile(path.join(input.stateDir, 'conflicts.json'), conflictsJson(aggregate.conflicts, aggregate.decisions));
-  await writeFile(
+  await writeFileAtomic(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileAtomic(path.join(input.stateDir, 'conflicts.json'), conflictsJson(aggregate.conflicts, aggregate.decisions));
+  await writeFileAtomic(
     path.join(input.stateDir, 'conflicts.md'),
     conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial),
   );

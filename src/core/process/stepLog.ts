@@ -1,6 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 /** A `::progress:: <percent> <message>` line, parsed. */
 export interface Progress {
@@ -35,12 +36,25 @@ export class StepLog {
   private truncated = false;
   private partial = '';
   private readonly tail: string[] = [];
+  /** Output arrives in chunks that can split a UTF-8 character; the decoder holds the split bytes. */
+  private readonly decoder = new StringDecoder('utf8');
+  private writeError: Error | undefined;
 
   private constructor(
     readonly file: string,
     private readonly options: StepLogOptions,
   ) {
     this.stream = createWriteStream(file, { flags: 'a' });
+    // A log that cannot be written (a full disk, a folder in the file's place) must not take the
+    // engine down: the step goes on, its output is still scanned, and the failure is reported.
+    this.stream.on('error', (error) => {
+      this.writeError ??= error;
+    });
+  }
+
+  /** Why the log file could not be written, if it could not. */
+  get failure(): Error | undefined {
+    return this.writeError;
   }
 
   static async open(file: string, options: StepLogOptions = {}): Promise<StepLog> {
@@ -53,7 +67,9 @@ export class StepLog {
     const max = this.options.maxBytes ?? 10 * 1024 * 1024;
     if (!this.truncated) {
       const room = max - this.written;
-      if (chunk.length <= room) {
+      if (this.writeError) {
+        // Nothing more reaches the file; lines are still scanned for progress and the error report.
+      } else if (chunk.length <= room) {
         this.stream.write(chunk);
         this.written += chunk.length;
       } else {
@@ -65,12 +81,12 @@ export class StepLog {
         this.truncated = true;
       }
     }
-    this.scanLines(chunk.toString('utf8'));
+    this.scanLines(this.decoder.write(chunk));
   }
 
   /** A line written by Tapps Flow itself (not by the step). */
   note(text: string): void {
-    this.stream.write(`[tapps-flow] ${text}\n`);
+    if (!this.writeError) this.stream.write(`[tapps-flow] ${text}\n`);
   }
 
   /** The last lines of output, for an error report. */
@@ -79,7 +95,13 @@ export class StepLog {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.stream.end(resolve));
+    const rest = this.decoder.end();
+    if (rest) this.scanLines(rest);
+    if (this.stream.destroyed) return;
+    await new Promise<void>((resolve) => {
+      this.stream.once('error', () => resolve());
+      this.stream.end(resolve);
+    });
   }
 
   private scanLines(text: string): void {

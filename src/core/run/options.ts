@@ -37,25 +37,6 @@ export interface RunOptions {
   readonly now?: () => Date;
 }
 
-/** The effective settings of one run. */
-export interface EffectiveSettings {
-  readonly maxParallel: number;
-  readonly sequential: boolean;
-  readonly timeoutSeconds: number;
-  readonly killGraceSeconds: number;
-  readonly keepWorktrees: KeepWorktrees;
-  readonly logMaxBytes: number;
-  readonly failOnUndeclaredChanges: boolean;
-}
-
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
-
-export function checkRunId(id: string): string | undefined {
-  return RUN_ID.test(id)
-    ? undefined
-    : `invalid run id "${id}": expected letters, digits, ".", "_" or "-" (at most 80), starting with a letter or digit`;
-}
-
 /** A new run id: sortable by start time, unique enough for one repository. */
 export function newRunId(now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

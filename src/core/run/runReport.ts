@@ -56,3 +56,42 @@ export function exitCodeOf(status: RunSnapshot['status']): number {
       return EXIT.failed;
   }
 }
+
+/**
+ * Errors that mean the request itself cannot be carried out as given (a bad argument, a missing
+ * or damaged input, a run that is busy or not ours): the CLI exits 2 for them. Other errors
+ * (git failed, an apply refused because of the user's edits) exit 1.
+ */
+const USAGE_ERRORS = new Set([
+  'usage',
+  'workflow-invalid',
+  'workflow-unreadable',
+  'workflow-changed',
+  'not-a-repository',
+  'bare-repository',
+  'unsafe-repository',
+  'no-commits',
+  'git-too-old',
+  'git-not-found',
+  'invalid-run-id',
+  'invalid-setting',
+  'run-not-found',
+  'run-exists',
+  'run-busy',
+  'run-tracked',
+  'unsafe-state-folder',
+  'state-mismatch',
+  'nothing-to-resume',
+  'no-aggregate',
+  'unknown-step',
+  'no-such-conflict',
+  'not-in-conflict',
+  'unresolved-conflicts',
+  'bad-branch-name',
+  'branch-exists',
+]);
+
+/** The exit code of a command that ended with an engine error. */
+export function exitCodeOfError(error: { readonly code: string }): number {
+  return USAGE_ERRORS.has(error.code) ? EXIT.usage : EXIT.failed;
+}

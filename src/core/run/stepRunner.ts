@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
+import { withoutGitRedirects } from '../git/gitEnvironment';
+import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
+import { processIdentity } from '../process/processIdentity';
 import { startProcessTree, StartError, stopGroup } from '../process/processTree';
 import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
@@ -8,16 +11,22 @@ import { errorMessage } from '../util/errors';
 import { resolveInvocation, stepPrompt, SHELL_AGENT } from '../workflow/agents';
 import { produces } from '../workflow/graph';
 import type { Step, Workflow } from '../workflow/schema';
-import type { EffectiveSettings } from './options';
+import type { EffectiveSettings } from './settings';
 
 /** How one step ended. */
 export type StepOutcome =
-  | { readonly status: 'succeeded'; readonly capture: Capture; readonly undeclared: readonly string[] }
+  | {
+      readonly status: 'succeeded';
+      readonly capture: Capture;
+      readonly undeclared: readonly string[];
+      readonly warnings: readonly string[];
+    }
   | { readonly status: 'failed'; readonly error: string; readonly exitCode: number | null; readonly lastLines: readonly string[] }
   | { readonly status: 'timed_out'; readonly error: string; readonly lastLines: readonly string[] }
   | { readonly status: 'cancelled'; readonly reason: string };
 
 export interface StepContext {
+  readonly repo: Repository;
   readonly runId: string;
   readonly workflow: Workflow;
   readonly step: Step;
@@ -28,7 +37,7 @@ export interface StepContext {
   readonly configuredAgents: Readonly<Record<string, readonly string[]>>;
   /** Aborted when the run or this step is cancelled. */
   readonly signal: AbortSignal;
-  readonly onStarted: (worktree: string, pid: number) => void;
+  readonly onStarted: (worktree: string, pid: number, identity: string | null) => void;
   readonly onProgress: (progress: Progress) => void;
 }
 
@@ -44,34 +53,41 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   const log = await StepLog.open(ctx.logFile, { maxBytes: settings.logMaxBytes, onProgress: (p) => progress.push(p) });
   let outcome: StepOutcome | undefined;
   try {
-    const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit);
+    const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal).catch((error: unknown) => {
+      if (ctx.signal.aborted) return undefined;
+      throw error;
+    });
+    if (!wt) return (outcome = cancelled());
     if (ctx.signal.aborted) return (outcome = cancelled());
     const invocation = resolveInvocation(
       ctx.workflow,
       step,
-      { prompt: stepPrompt(step), step: step.id, worktree: wt.cwd, run: ctx.runId, action: step.action ?? '', agent: step.agent },
+      { prompt: stepPrompt(step), step: step.id, worktree: wt.dir, run: ctx.runId, action: step.action ?? '', agent: step.agent },
       ctx.configuredAgents,
     );
+    // The step's processes carry the run and step ids: the tag by which a later process recognises
+    // them as this run's (and never signals anything else). No variable that redirects git is
+    // passed on: a step's `git add` must not reach the index of a hook that started the editor.
     const env = {
-      ...process.env,
+      ...withoutGitRedirects(process.env),
       ...invocation.env,
       TAPPS_RUN_ID: ctx.runId,
       TAPPS_STEP_ID: step.id,
-      TAPPS_WORKTREE: wt.cwd,
+      TAPPS_WORKTREE: wt.dir,
       TAPPS_PROMPT: stepPrompt(step),
     };
     log.note(
-      `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.cwd}`,
+      `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.dir}`,
     );
     let tree;
     try {
-      tree = await startProcessTree(invocation.argv, { cwd: wt.cwd, env, onOutput: (chunk) => log.write(chunk) });
+      tree = await startProcessTree(invocation.argv, { cwd: wt.dir, env, onOutput: (chunk) => log.write(chunk) });
     } catch (error) {
       const reason =
         error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);
       return (outcome = { status: 'failed', error: `could not start the agent: ${reason}`, exitCode: null, lastLines: [] });
     }
-    ctx.onStarted(wt.cwd, tree.pid);
+    ctx.onStarted(wt.dir, tree.pid, processIdentity(tree.pid) ?? null);
     const timeoutMs = (step.timeout_seconds ?? settings.timeoutSeconds) * 1000;
     const graceMs = settings.killGraceSeconds * 1000;
     let stopReason: 'timeout' | 'cancelled' | undefined;
@@ -108,9 +124,9 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         lastLines: log.lastLines(),
       });
     }
-    const capture = await captureWorktree(wt, step.id, ctx.stepBase);
+    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase);
     const missing: string[] = [];
-    for (const created of step.creates) if (!(await treeContains(wt, capture.tree, created))) missing.push(created);
+    for (const created of step.creates) if (!(await treeContains(ctx.repo.git, capture.tree, created))) missing.push(created);
     if (missing.length > 0) {
       return (outcome = {
         status: 'failed',
@@ -128,7 +144,8 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         lastLines: log.lastLines(),
       });
     }
-    return (outcome = { status: 'succeeded', capture, undeclared });
+    const warnings = log.failure ? [`its log could not be written (${log.failure.message}); its output was not kept`] : [];
+    return (outcome = { status: 'succeeded', capture, undeclared, warnings });
   } catch (error) {
     log.note(`error: ${errorMessage(error)}`);
     return (outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: log.lastLines() });

@@ -1,12 +1,18 @@
 import { open, rename, rm } from 'node:fs/promises';
 
-/** Writes a file so that a reader sees the old content or the new, never a mix: temp file, flush, rename. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+let counter = 0;
+
+/**
+ * Writes a file so that a reader sees the old content or the new, never a mix: temp file, flush,
+ * rename. `durable: false` skips the flush, for files whose loss in a power cut is harmless (a
+ * lock's owner record).
+ */
+export async function writeFileAtomic(file: string, content: string, options: { readonly durable?: boolean } = {}): Promise<void> {
+  const tmp = `${file}.${process.pid}.${++counter}.tmp`;
   const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(content, 'utf8');
-    await handle.sync();
+    if (options.durable !== false) await handle.sync();
   } finally {
     await handle.close();
   }

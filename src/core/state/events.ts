@@ -1,19 +1,49 @@
+import path from 'node:path';
 import * as z from 'zod/mini';
+import { idSchema } from '../util/ids';
 
-export const STEP_STATUSES = ['pending', 'queued', 'running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'] as const;
+export const STEP_STATUSES = [
+  'pending',
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'skipped',
+  'interrupted',
+] as const;
 export type StepStatus = (typeof STEP_STATUSES)[number];
-export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'];
+/** A step in one of these states will not change again in this attempt of the run. */
+export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'interrupted'];
 
 export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 const Sha = z.string().check(z.regex(/^[0-9a-f]{40,64}$/, 'expected a git object id'));
 
+/** A step id as read back from disk: the same rule as in a workflow file (a valid ref component). */
+export const IdSchema = idSchema('step');
+
+/**
+ * Whether a path read back from disk could be a path of a git tree: relative, no empty, `.` or
+ * `..` component, no `.git` component, no NUL. Anything else (a planted `../../outside`) is
+ * refused before it is joined to a folder.
+ */
+export function isTreePath(value: string): boolean {
+  if (value === '' || value.includes('\0') || value.startsWith('/')) return false;
+  return value.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && c.toLowerCase() !== '.git');
+}
+
+const RepoRelativePath = z.string().check(z.refine(isTreePath, 'expected a path inside the repository'));
+/** A workflow file: by its repository path when inside the repository, else by its absolute path. */
+const WorkflowFilePath = z.string().check(z.refine((p) => isTreePath(p) || path.isAbsolute(p), 'expected the path of a workflow file'));
+
 export const ConflictSchema = z.object({
-  path: z.string(),
+  path: RepoRelativePath,
   kind: z.enum(['content', 'add/add', 'modify/delete', 'rename', 'binary', 'json-key', 'markdown-section', 'policy-fail']),
   /** The two steps involved, earlier first in workflow order. */
-  steps: z.tuple([z.string(), z.string()]),
+  steps: z.tuple([IdSchema, IdSchema]),
   policy: z.string(),
   /** Blob ids; null where the file is absent in that version. */
   base: z.nullable(Sha),
@@ -26,23 +56,32 @@ export const ConflictSchema = z.object({
 export type Conflict = z.infer<typeof ConflictSchema>;
 
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
-const step = { ...common, step: z.string() };
+const step = { ...common, step: IdSchema };
+const Owner = z.object({ pid: z.int(), host: z.string(), startedAt: z.string() });
 
 /** One line of `events.jsonl`. The event log is the source of truth of a run. */
 export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({
     ...common,
     type: z.literal('run_started'),
-    runId: z.string(),
-    workflow: z.object({ file: z.string(), id: z.string(), name: z.string() }),
+    runId: idSchema('run'),
+    workflow: z.object({ file: WorkflowFilePath, id: z.string(), name: z.string() }),
     repo: z.string(),
     base: z.object({ commit: Sha, tree: Sha, head: Sha, time: z.number() }),
     settings: z.looseObject({ maxParallel: z.int(), sequential: z.boolean() }),
-    steps: z.array(z.object({ id: z.string(), dependencies: z.array(z.string()) })),
-    owner: z.object({ pid: z.int(), host: z.string(), startedAt: z.string() }),
+    steps: z.array(z.object({ id: IdSchema, dependencies: z.array(IdSchema) })),
+    owner: Owner,
   }),
   z.object({ ...step, type: z.literal('step_queued') }),
-  z.object({ ...step, type: z.literal('step_started'), worktree: z.string(), pid: z.nullable(z.int()), base: Sha }),
+  z.object({
+    ...step,
+    type: z.literal('step_started'),
+    worktree: z.string(),
+    pid: z.nullable(z.int()),
+    /** Who the step's process is beyond its pid (see processIdentity), to tell it from a reused pid. */
+    identity: z.optional(z.nullable(z.string())),
+    base: Sha,
+  }),
   z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
   z.object({
     ...step,
@@ -51,6 +90,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     tree: Sha,
     changed: z.array(z.string()),
     undeclared: z.array(z.string()),
+    /** Problems that did not fail the step (its log could not be written, say). */
+    warnings: z.optional(z.array(z.string())),
   }),
   z.object({ ...step, type: z.literal('step_failed'), error: z.string(), exitCode: z.nullable(z.int()), lastLines: z.array(z.string()) }),
   z.object({ ...step, type: z.literal('step_timed_out'), error: z.string(), lastLines: z.array(z.string()) }),
@@ -65,14 +106,14 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     conflicts: z.int().check(z.nonnegative()),
   }),
   z.object({ ...common, type: z.literal('conflict_detected'), conflict: ConflictSchema }),
-  z.object({ ...common, type: z.literal('conflict_resolved'), path: z.string(), resolution: z.string(), blob: z.nullable(Sha) }),
+  z.object({ ...common, type: z.literal('conflict_resolved'), path: RepoRelativePath, resolution: z.string(), blob: z.nullable(Sha) }),
   z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
-  z.object({ ...common, type: z.literal('cancel_requested'), step: z.optional(z.string()) }),
+  z.object({ ...common, type: z.literal('cancel_requested'), step: z.optional(IdSchema) }),
   z.object({ ...common, type: z.literal('run_finished'), status: z.enum(RUN_STATUSES) }),
   /** Another process found the run `running` with its owner gone. */
   z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),
   /** `resume` took the run over: steps that had not succeeded run again. */
-  z.object({ ...common, type: z.literal('run_resumed'), owner: z.object({ pid: z.int(), host: z.string(), startedAt: z.string() }) }),
+  z.object({ ...common, type: z.literal('run_resumed'), owner: Owner }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini';
 import { logPathOf, SNAPSHOT_VERSION, type RunSnapshot, type StepSnapshot } from './snapshot';
-import { RUN_STATUSES, STEP_STATUSES } from './events';
+import { IdSchema, RUN_STATUSES, STEP_STATUSES } from './events';
 
 /** The first `state.json` shape: flat strings for workflow and base, few step fields. */
 const SnapshotV1Schema = z.object({
   version: z.literal(1),
-  runId: z.string(),
+  runId: IdSchema,
   workflow: z.string(),
   status: z.enum(RUN_STATUSES),
   base: z.string(),
@@ -13,7 +13,7 @@ const SnapshotV1Schema = z.object({
   finishedAt: z.optional(z.nullable(z.string())),
   steps: z.array(
     z.object({
-      id: z.string(),
+      id: IdSchema,
       status: z.enum(STEP_STATUSES),
       result: z.optional(z.nullable(z.string())),
       error: z.optional(z.nullable(z.string())),
@@ -26,8 +26,9 @@ const SnapshotV1Schema = z.object({
 /** Loads a `state.json` of any known version as the current snapshot shape. */
 export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
   const version = (raw as { version?: unknown } | null)?.version;
-  if (version === SNAPSHOT_VERSION) return raw as RunSnapshot;
-  if (version !== 1) throw new Error(`unknown state.json version ${JSON.stringify(version)}; expected 1 or ${SNAPSHOT_VERSION}`);
+  // A current snapshot is derived from events.jsonl; without them it is not trusted on its own.
+  if (version === SNAPSHOT_VERSION) throw new Error('events.jsonl is missing, and state.json alone is not trusted');
+  if (version !== 1) throw new Error(`unknown state.json version ${JSON.stringify(version)}; expected 1`);
   const v1 = SnapshotV1Schema.parse(raw);
   const steps: StepSnapshot[] = v1.steps.map((s) => ({
     id: s.id,
@@ -42,11 +43,13 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
     log: logPathOf(s.id),
     worktree: null,
     pid: null,
+    identity: null,
     base: null,
     progress: null,
     changed: [],
     undeclared: [],
     lastLines: [],
+    warnings: [],
   }));
   const name = v1.workflow.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
   return {

@@ -10,6 +10,8 @@ export interface RunStoreOptions {
   readonly now?: () => Date;
   /** The shortest time between two snapshot writes outside terminal events. @default 500 */
   readonly snapshotIntervalMs?: number;
+  /** The writer's lock: nothing is appended or written once it is lost (see `RunWriter`). */
+  readonly guard?: { assertHeld(): void };
 }
 
 const TERMINAL_EVENTS = new Set<RunEvent['type']>([
@@ -65,6 +67,7 @@ export class RunStore {
 
   /** Numbers, validates and records an event; returns it as recorded. */
   append(event: NewRunEvent): RunEvent {
+    this.options.guard?.assertHeld();
     const full = RunEventSchema.parse({ ...event, seq: this.seq, time: (this.options.now?.() ?? new Date()).toISOString() });
     this.seq += 1;
     this.current = reduce(this.current, full);
@@ -106,6 +109,7 @@ export class RunStore {
   private chain(withSnapshot: boolean): void {
     this.writing = this.writing.then(async () => {
       try {
+        this.options.guard?.assertHeld();
         if (this.pendingLines.length > 0) {
           const lines = this.pendingLines;
           this.pendingLines = [];

@@ -1,56 +1,90 @@
-import { readdir, readlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import path from 'node:path';
-import { runsDir } from '../run/stateDir';
-import { ownerAlive } from './owner';
-import { readRun, type LoadedRun } from './readRun';
+import { readdir } from 'node:fs/promises';
+import type { Repository } from '../git/repository';
+import { STATE_FOLDER } from '../git/repository';
+import { processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
 import { stopGroup } from '../process/processTree';
-import { RunStore } from './runStore';
-import type { RunSnapshot } from './snapshot';
+import { runDir, runsDir, stateFolderProblem } from '../run/stateDir';
+import { idProblem } from '../util/ids';
+import { inspectLock } from '../util/lock';
+import { readRun, type LoadedRun } from './readRun';
+import { runLockPath, worktreeRoots, type RunsLocation } from './runLocation';
+import { reduce, type RunSnapshot } from './snapshot';
 
-/**
- * Loads a run, and when it claims to be running but its owner is gone, marks it `interrupted`:
- * its finished steps keep their results and `resume` can finish it.
- */
-export async function loadRun(dir: string, now: () => Date = () => new Date()): Promise<LoadedRun> {
-  const loaded = await readRun(dir);
-  if (loaded.snapshot.status !== 'running' || (await ownerAlive(dir, loaded.snapshot.owner, now()))) return loaded;
-  // The owner is gone, so this process may write: repair a torn line, then record the interruption.
-  const repaired = await readRun(dir, { repair: true });
-  await stopOrphanedSteps(repaired.snapshot);
-  const store = new RunStore(dir, { now }, { snapshot: repaired.snapshot, lastSeq: repaired.snapshot.lastSeq });
-  store.append({
-    type: 'run_interrupted',
-    reason: `the process that ran it (pid ${repaired.snapshot.owner.pid} on ${repaired.snapshot.owner.host}) is gone`,
-  });
-  await store.flush();
-  store.dispose();
-  return { ...repaired, snapshot: store.snapshot, warnings: repaired.warnings };
+/** A run as a reader sees it: its validated state, and whether anything may act on it. */
+export interface RunView extends LoadedRun {
+  /** A live process holds the run's lock: it runs it (or resumes, resolves, applies it) right now. */
+  readonly live: boolean;
+  /**
+   * Why nothing may act on the run: its state is tracked by git (it came with a clone, so its
+   * pids, paths and commits are someone else's). Undefined when it may.
+   */
+  readonly readOnly: string | undefined;
+}
+
+export interface ReadRunsOptions {
+  readonly now?: () => Date;
+  /** The run ids whose state git tracks (see `trackedRunIds`); unknown when not given. */
+  readonly tracked?: ReadonlySet<string>;
 }
 
 /**
- * Stops the process trees of steps that were running when their owner died: they would go on
- * writing into worktrees that resume replaces. Only a process still working in the step's own
- * worktree is stopped, so a reused pid is never hit.
+ * The run ids whose state folder holds files git tracks. Such state arrived with the repository
+ * (committed by someone, planted by a hostile one): it is shown, never acted on.
  */
-async function stopOrphanedSteps(snapshot: RunSnapshot): Promise<void> {
-  if (snapshot.owner.host !== hostname()) return;
-  for (const step of snapshot.steps) {
-    if (step.status !== 'running' || step.pid === null || step.worktree === null) continue;
-    const cwd = await readlink(`/proc/${step.pid}/cwd`).catch(() => undefined);
-    if (cwd !== undefined && (cwd === step.worktree || cwd.startsWith(`${step.worktree}/`))) await stopGroup(step.pid, 1_000);
-  }
+export async function trackedRunIds(repo: Pick<Repository, 'git'>): Promise<Set<string>> {
+  const prefix = `${STATE_FOLDER}/workflow-state/`;
+  const out = await repo.git.run(['ls-files', '-z', '--cached', '--', prefix]);
+  const ids = new Set<string>();
+  for (const file of out.split('\0')) if (file.startsWith(prefix)) ids.add(file.slice(prefix.length).split('/')[0]);
+  return ids;
+}
+
+/** The snapshot with the interruption that a writer records when it takes the run over. */
+export function asInterrupted(snapshot: RunSnapshot, reason: string, time: Date): RunSnapshot {
+  const interrupted = reduce(snapshot, { type: 'run_interrupted', reason, seq: snapshot.lastSeq + 1, time: time.toISOString() });
+  return { ...interrupted, lastSeq: snapshot.lastSeq };
+}
+
+/** Why a run whose owner is gone was interrupted, in a user's words. */
+export function interruptionReason(snapshot: RunSnapshot): string {
+  return `interrupted: the process that ran it (pid ${snapshot.owner.pid} on ${snapshot.owner.host}) stopped`;
+}
+
+/**
+ * Reads one run without writing anything. A run whose state says it is running while no live
+ * process holds its lock is shown as the writer that takes it over will record it: interrupted,
+ * with the steps that were running interrupted too.
+ */
+export async function loadRun(location: RunsLocation, runId: string, options: ReadRunsOptions = {}): Promise<RunView> {
+  const problem = idProblem('run', runId) ?? (await stateFolderProblem(location.root, runId));
+  if (problem) throw new Error(problem);
+  const loaded = await readRun(runDir(location.root, runId), { worktreeRoots: await worktreeRoots(location) });
+  const live = (await inspectLock(runLockPath(location, runId))).held;
+  const readOnly = options.tracked?.has(runId)
+    ? `its state is tracked by git (it came with the repository, not from a run on this machine); it is shown read-only`
+    : undefined;
+  const now = options.now ?? (() => new Date());
+  const snapshot =
+    loaded.snapshot.status === 'running' && !live
+      ? asInterrupted(loaded.snapshot, interruptionReason(loaded.snapshot), now())
+      : loaded.snapshot;
+  return { ...loaded, snapshot, live, readOnly, warnings: readOnly ? [readOnly, ...loaded.warnings] : loaded.warnings };
 }
 
 /** Every run of a repository, newest first; unreadable folders are reported, not fatal. */
-export async function listRuns(repoRoot: string, now: () => Date = () => new Date()): Promise<{ runs: LoadedRun[]; problems: string[] }> {
-  const dir = runsDir(repoRoot);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const runs: LoadedRun[] = [];
+export async function listRuns(location: RunsLocation, options: ReadRunsOptions = {}): Promise<{ runs: RunView[]; problems: string[] }> {
   const problems: string[] = [];
-  for (const name of names) {
+  const folderProblem = await stateFolderProblem(location.root);
+  if (folderProblem) return { runs: [], problems: [folderProblem] };
+  const names = await readdir(runsDir(location.root)).catch(() => [] as string[]);
+  const runs: RunView[] = [];
+  for (const name of names.sort()) {
+    if (idProblem('run', name)) {
+      problems.push(`${name}: not a run folder (its name is not a run id)`);
+      continue;
+    }
     try {
-      runs.push(await loadRun(path.join(dir, name), now));
+      runs.push(await loadRun(location, name, options));
     } catch (error) {
       problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -65,4 +99,46 @@ export async function listRuns(repoRoot: string, now: () => Date = () => new Dat
           : -1,
   );
   return { runs, problems };
+}
+
+/**
+ * Stops the process trees of steps that were running when their run's owner died: they would go
+ * on writing into worktrees that resume replaces. A process is signalled only when it is
+ * verifiably that step's: on this machine, with the pid and start time recorded when the step
+ * started, and the run and step ids in its environment. A recorded pid of any other process (a
+ * reused one, or one named by planted state) is never touched. Returns the steps stopped.
+ */
+export async function stopOrphanedSteps(run: RunView, graceMs = 1_000): Promise<string[]> {
+  if (run.live || run.readOnly) return [];
+  return stopStepProcesses(run, graceMs);
+}
+
+/** `stopOrphanedSteps` for the writer that holds the run's lock (its owner is gone). */
+export async function stopStepProcesses(run: LoadedRun, graceMs = 1_000): Promise<string[]> {
+  const stopped: string[] = [];
+  for (const step of lastStarts(run)) {
+    if (!isStepProcess(step.pid, step.identity, run.snapshot.owner.host, run.snapshot.runId, step.step)) continue;
+    await stopGroup(step.pid, graceMs);
+    stopped.push(step.step);
+  }
+  return stopped;
+}
+
+/** The last start of each step that has not ended since. */
+function lastStarts(run: LoadedRun): Array<{ step: string; pid: number; identity: string | null }> {
+  const open = new Map<string, { step: string; pid: number; identity: string | null }>();
+  for (const e of run.events) {
+    if (e.type === 'step_started') {
+      if (e.pid !== null) open.set(e.step, { step: e.step, pid: e.pid, identity: e.identity ?? null });
+    } else if (e.type !== 'step_progress' && e.type !== 'step_queued' && e.type !== 'cancel_requested' && 'step' in e) open.delete(e.step);
+    else if (e.type === 'run_resumed') open.clear(); // the writer that resumed stopped them
+  }
+  return [...open.values()];
+}
+
+/** Whether `pid` is, now, the leader of the process tree that step `stepId` of run `runId` started. */
+export function isStepProcess(pid: number, identity: string | null, host: string, runId: string, stepId: string): boolean {
+  if (identity === null) return false; // nothing to tell a reused pid by
+  if (recordedProcessAlive({ pid, host, identity }) !== true) return false;
+  return processEnvironmentValue(pid, 'TAPPS_RUN_ID') === runId && processEnvironmentValue(pid, 'TAPPS_STEP_ID') === stepId;
 }

@@ -17,6 +17,8 @@ export interface StepSnapshot {
   readonly log: string;
   readonly worktree: string | null;
   readonly pid: number | null;
+  /** Who the step's process is beyond its pid (see processIdentity); null where unknown. */
+  readonly identity: string | null;
   /** The commit the step's worktree started from. */
   readonly base: string | null;
   readonly progress: { readonly percent: number; readonly message: string } | null;
@@ -24,6 +26,8 @@ export interface StepSnapshot {
   /** Changed paths outside the step's declared `creates`. */
   readonly undeclared: readonly string[];
   readonly lastLines: readonly string[];
+  /** Problems that did not fail the step. */
+  readonly warnings: readonly string[];
 }
 
 /** `state.json`: everything known about a run, derived from its events alone. */
@@ -63,11 +67,13 @@ function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
     log: logPathOf(id),
     worktree: null,
     pid: null,
+    identity: null,
     base: null,
     progress: null,
     changed: [],
     undeclared: [],
     lastLines: [],
+    warnings: [],
   };
 }
 
@@ -108,6 +114,7 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         startedAt: event.time,
         worktree: event.worktree,
         pid: event.pid,
+        identity: event.identity ?? null,
         base: event.base,
         progress: null,
         error: null,
@@ -126,6 +133,7 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         tree: event.tree,
         changed: event.changed,
         undeclared: event.undeclared,
+        warnings: event.warnings ?? [],
       });
     case 'step_failed':
       return step(event.step, { ...ended, status: 'failed', error: event.error, exitCode: event.exitCode, lastLines: event.lastLines });
@@ -152,8 +160,14 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         ...next,
         status: 'interrupted',
         finishedAt: event.time,
+        // A step that was running is interrupted (its work was never captured); one that was only
+        // queued never started, and is pending again.
         steps: next.steps.map((s) =>
-          s.status === 'running' || s.status === 'queued' ? { ...s, status: 'pending', pid: null, progress: null } : s,
+          s.status === 'running'
+            ? { ...s, status: 'interrupted', pid: null, progress: null, finishedAt: event.time, error: event.reason }
+            : s.status === 'queued'
+              ? { ...s, status: 'pending' }
+              : s,
         ),
       };
     case 'run_resumed':

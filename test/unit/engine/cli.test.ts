@@ -1,35 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { buildCli, cli, startCli } from '../helpers/cli';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { waitFor } from '../helpers/wait';
 import { writeWorkflow, type WorkflowSpec } from '../helpers/workflowRun';
-
-const PROJECT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(PROJECT, 'dist', 'cli.js');
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function startCli(args: readonly string[]): { child: ChildProcessByStdio<null, Readable, Readable>; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done };
-}
-
-const cli = (args: readonly string[]) => startCli(args).done;
 
 interface Report {
   runId: string;
@@ -47,7 +22,7 @@ describe('engine: the CLI contract', function () {
   this.timeout(60_000);
   let repo: TempRepo;
   before(async () => {
-    execFileSync(process.execPath, ['esbuild.js'], { cwd: PROJECT, stdio: 'inherit' });
+    buildCli();
     repo = await makeTempRepo({ 'notes.txt': 'one\ntwo\nthree\n' });
   });
   after(async () => {
@@ -73,7 +48,8 @@ describe('engine: the CLI contract', function () {
     const report = JSON.parse(result.stdout) as Report;
     assert.deepEqual(Object.keys(report), ['runId', 'workflow', 'status', 'base', 'steps', 'aggregate', 'conflicts']);
     assert.equal(report.runId, 'ok');
-    assert.equal(report.workflow, '../workflows/ok.yaml');
+    // A workflow file outside the repository is named by its absolute path (inside, by its repository path).
+    assert.equal(report.workflow, path.join(repo.root, 'workflows', 'ok.yaml'));
     assert.equal(report.status, 'succeeded');
     assert.match(report.base, SHA);
     assert.deepEqual(

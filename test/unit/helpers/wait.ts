@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { processState } from '../../../src/core/process/processIdentity';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -33,16 +34,6 @@ export function processGone(pid: number): boolean {
     throw error;
   }
   return processState(pid) === 'Z';
-}
-
-/** The state letter of /proc/<pid>/stat (Linux), or undefined where it cannot be read. */
-export function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
-  }
 }
 
 /** The processes (pid list) of process group `pgid` that are still running (zombies excluded). */

@@ -64,7 +64,7 @@ describe('a run whose process dies', function () {
       [
         ['a', 'succeeded'],
         ['b', 'succeeded'],
-        ['c', 'pending'],
+        ['c', 'interrupted'],
         ['d', 'pending'],
       ],
     );
@@ -75,7 +75,7 @@ describe('a run whose process dies', function () {
     await writeFile(fast, '');
     const resumed = await WorkflowRun.resume({ repoDir: repo.dir, runId: 'killed' });
     const finished = await resumed.execute();
-    resumed.store.dispose();
+    await resumed.settled();
     assert.equal(finished.status, 'succeeded');
     assert.deepEqual(
       finished.steps.map((s) => s.status),
@@ -90,7 +90,7 @@ describe('a run whose process dies', function () {
   });
 
   it('is left alone while its owner lives', async () => {
-    const loaded = await loadRun(runDir(repo.dir, 'clean'));
+    const loaded = await loadRun({ root: repo.dir, commonDir: path.join(repo.dir, '.git') }, 'clean');
     assert.equal(loaded.snapshot.status, 'succeeded');
   });
 });

@@ -57,8 +57,11 @@ describe('state recovery', function () {
   });
 
   it('skips a line in the middle that is not a valid event, keeping the rest', async () => {
-    const copy = await mkdtemp(path.join(tmpdir(), 'tapps-flow-state-'));
+    const parent = await mkdtemp(path.join(tmpdir(), 'tapps-flow-state-'));
+    // A run folder is named for its run: the copy keeps the name.
+    const copy = path.join(parent, path.basename(dir));
     try {
+      await mkdir(copy);
       const lines = (await readFile(path.join(dir, 'events.jsonl'), 'utf8')).trim().split('\n');
       lines.splice(2, 0, '{"seq": 1000, "type": "no_such_event"}', 'not json at all');
       await writeFile(path.join(copy, 'events.jsonl'), `${lines.join('\n')}\n`);
@@ -66,12 +69,35 @@ describe('state recovery', function () {
       assert.equal(loaded.snapshot.status, 'succeeded');
       assert.equal(loaded.warnings.length, 3); // the two bad lines, and no state.json
     } finally {
-      await rm(copy, { recursive: true, force: true });
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a folder whose events are of another run, and events that go back in sequence', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'tapps-flow-state-'));
+    try {
+      const lines = (await readFile(path.join(dir, 'events.jsonl'), 'utf8')).trim().split('\n');
+      const renamed = path.join(parent, 'another-name');
+      await mkdir(renamed);
+      await writeFile(path.join(renamed, 'events.jsonl'), `${lines.join('\n')}\n`);
+      await assert.rejects(readRun(renamed), /holds no run/);
+      const copy = path.join(parent, path.basename(dir));
+      await mkdir(copy);
+      // The third event again, and a second start: both skipped, the rest kept.
+      await writeFile(path.join(copy, 'events.jsonl'), `${[...lines.slice(0, 3), lines[2], lines[0], ...lines.slice(3)].join('\n')}\n`);
+      const loaded = await readRun(copy);
+      assert.equal(loaded.snapshot.status, 'succeeded');
+      assert.equal(loaded.events.length, lines.length);
+      assert.match(loaded.warnings.join('\n'), /repeats or goes back in sequence/);
+      assert.match(loaded.warnings.join('\n'), /starts the run a second time/);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
     }
   });
 
   it('loads a v1-shaped state.json through the migration', async () => {
-    const old = await mkdtemp(path.join(tmpdir(), 'tapps-flow-v1-'));
+    const parent = await mkdtemp(path.join(tmpdir(), 'tapps-flow-v1-'));
+    const old = path.join(parent, '20250101-120000-abcd');
     try {
       await mkdir(old, { recursive: true });
       await copyFile(path.join(__dirname, 'fixtures', 'state-v1.json'), path.join(old, 'state.json'));
@@ -91,7 +117,7 @@ describe('state recovery', function () {
         ],
       );
     } finally {
-      await rm(old, { recursive: true, force: true });
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });

@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { openRepository, type Repository } from '../git/repository';
+import { defaultWorktreeRoot } from '../git/worktrees';
+import { TappsError } from '../util/errors';
+import { idProblem } from '../util/ids';
+import { containsFromFileList } from '../workflow/graph';
+import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
+import { newRunId, type RunOptions } from './options';
+import { effectiveSettings, type EffectiveSettings } from './settings';
+
+/** A run checked from end to end before anything is written: the repository, the id, the workflow, the settings. */
+export interface RunPlan {
+  readonly repo: Repository;
+  readonly runId: string;
+  /** The workflow file, absolute. */
+  readonly workflowFile: string;
+  /** How the run records it: relative to the repository when inside it, else absolute. */
+  readonly recordedFile: string;
+  readonly loaded: LoadedWorkflow;
+  readonly settings: EffectiveSettings;
+}
+
+/**
+ * Plans a run, writing nothing: a workflow file with problems, a bad id or a bad setting is refused
+ * before the base is captured (no git object, no ref, no state folder). The workflow's `requires`
+ * are checked against the files the base would hold now: tracked and untracked, not ignored, not
+ * deleted.
+ */
+export async function planRun(options: RunOptions): Promise<RunPlan> {
+  const workflowFile = path.resolve(options.workflowFile);
+  const repo = await openRepository(options.repoDir ?? path.dirname(workflowFile));
+  const now = options.now ?? (() => new Date());
+  const runId = options.runId ?? newRunId(now());
+  const problem = idProblem('run', runId);
+  if (problem) throw new TappsError('invalid-run-id', problem);
+  const loaded = await loadWorkflowFile(workflowFile, {
+    baseContains: await currentFiles(repo),
+    configuredAgents: options.defaults?.agents,
+  });
+  const settings = effectiveSettings(
+    loaded.workflow.settings,
+    options.defaults ?? {},
+    { maxParallel: options.maxParallel, sequential: options.sequential },
+    defaultWorktreeRoot(repo),
+  );
+  checkWorktreeRoot(repo, settings.worktreeRoot);
+  return { repo, runId, workflowFile, recordedFile: recordedPath(repo, workflowFile), loaded, settings };
+}
+
+/** The files a base captured now would hold, as a lookup (see `containsFromFileList`). */
+async function currentFiles(repo: Repository): Promise<(p: string) => boolean> {
+  const [listed, deleted] = await Promise.all([
+    repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard']),
+    repo.git.run(['ls-files', '-z', '--deleted']),
+  ]);
+  const gone = new Set(deleted.split('\0'));
+  return containsFromFileList(
+    listed
+      .split('\0')
+      .filter((f) => !gone.has(f))
+      .join('\0'),
+  );
+}
+
+/** A workflow file inside the repository is recorded by its repository path, one outside by its absolute path. */
+export function recordedPath(repo: Repository, file: string): string {
+  const relative = path.relative(repo.root, file);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative.split(path.sep).join('/');
+}
+
+/**
+ * Step worktrees go outside the user's working tree (they must not show up in it, nor in its
+ * file watchers): a configured folder inside the repository is refused, unless it is in the git
+ * directory, where the default one lives.
+ */
+function checkWorktreeRoot(repo: Repository, root: string): void {
+  const inside = (parent: string) => {
+    const r = path.relative(parent, root);
+    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
+  };
+  if (inside(repo.root) && !inside(repo.commonDir)) {
+    throw new TappsError(
+      'invalid-setting',
+      `The worktree folder ${root} is inside the repository ${repo.root}; step worktrees must be outside it. Change tappsFlow.worktreeRoot to a folder elsewhere (or leave it empty).`,
+    );
+  }
+}

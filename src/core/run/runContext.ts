@@ -1,0 +1,59 @@
+import { hostname } from 'node:os';
+import type { Base } from '../git/base';
+import { captureBase } from '../git/base';
+import { excludeStateFolder, type Repository } from '../git/repository';
+import { sweepScratch } from '../git/scratch';
+import { defaultWorktreeRoot } from '../git/worktrees';
+import { registerWorktreeRoot } from '../state/runLocation';
+import { RunWriter } from '../state/runWriter';
+import type { LoadedWorkflow } from '../workflow/loadWorkflow';
+import type { RunOptions } from './options';
+import { planRun } from './plan';
+import type { EffectiveSettings } from './settings';
+import { runRef } from './stateDir';
+import { crashPoint } from '../util/crashPoint';
+
+/** Everything a run needs to execute, with its writer holding the run's lock. */
+export interface RunContext {
+  readonly repo: Repository;
+  readonly runId: string;
+  readonly loaded: LoadedWorkflow;
+  readonly base: Base;
+  readonly settings: EffectiveSettings;
+  readonly writer: RunWriter;
+  readonly options: RunOptions;
+}
+
+/**
+ * Starts a new run: plans it (nothing written for a bad workflow, id or setting), takes the run's
+ * lock, captures the base and records `run_started`.
+ */
+export async function startRun(options: RunOptions): Promise<RunContext> {
+  const plan = await planRun(options);
+  const { repo, runId, settings, loaded } = plan;
+  const now = options.now ?? (() => new Date());
+  await excludeStateFolder(repo);
+  await sweepScratch(repo);
+  if (settings.worktreeRoot !== defaultWorktreeRoot(repo)) await registerWorktreeRoot(repo, settings.worktreeRoot);
+  const writer = await RunWriter.create(repo, runId, `running ${loaded.workflow.id}`, { now });
+  try {
+    const base = await captureBase(repo);
+    await repo.git.run(['update-ref', runRef(runId, 'base'), base.commit]);
+    crashPoint('base-captured');
+    writer.append({
+      type: 'run_started',
+      runId,
+      repo: repo.root,
+      workflow: { file: plan.recordedFile, id: loaded.workflow.id, name: loaded.workflow.name ?? loaded.workflow.id },
+      base,
+      settings: { ...settings },
+      steps: loaded.graph.ids.map((id) => ({ id, dependencies: [...loaded.graph.dependencies.get(id)!] })),
+      owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() },
+    });
+    await writer.store.flush();
+    return { repo, runId, loaded, base, settings, writer, options: { ...options, workflowFile: plan.workflowFile } };
+  } catch (error) {
+    await writer.close().catch(() => undefined);
+    throw error;
+  }
+}

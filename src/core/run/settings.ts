@@ -1,0 +1,84 @@
+import path from 'node:path';
+import * as z from 'zod/mini';
+import { TappsError } from '../util/errors';
+import { KEEP_WORKTREES, type Settings } from '../workflow/schema';
+import type { RunDefaults } from './options';
+
+/** A step's time limit is at most a week: longer would overflow Node's timers (2^31 - 1 ms, about 24.8 days) long before it matters. */
+export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
+export const MAX_KILL_GRACE_SECONDS = 3600;
+export const MIN_LOG_BYTES = 1024;
+export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
+
+const within = (min: number, max: number) =>
+  z.refine<number>((value) => value >= min && value <= max, `expected a value from ${min} to ${max}`);
+
+/**
+ * The effective settings of one run, as recorded in its `run_started` event and read back by
+ * resume: bounded, so that a setting read from disk cannot overflow a timer or fill the disk.
+ */
+export const EffectiveSettingsSchema = z.object({
+  maxParallel: z.int('expected a whole number from 1 to 8').check(within(1, 8)),
+  sequential: z.boolean(),
+  timeoutSeconds: z
+    .number('expected a number of seconds')
+    .check(z.gt(0, 'expected more than 0 seconds'), z.lte(MAX_TIMEOUT_SECONDS, `expected at most ${MAX_TIMEOUT_SECONDS} seconds (7 days)`)),
+  killGraceSeconds: z.number('expected a number of seconds').check(within(0, MAX_KILL_GRACE_SECONDS)),
+  keepWorktrees: z.enum(KEEP_WORKTREES),
+  logMaxBytes: z.int('expected a whole number of bytes').check(within(MIN_LOG_BYTES, MAX_LOG_BYTES)),
+  failOnUndeclaredChanges: z.boolean(),
+  /** The absolute folder the run's worktrees are made under. */
+  worktreeRoot: z.string().check(z.refine((p) => path.isAbsolute(p), 'expected an absolute path')),
+});
+export type EffectiveSettings = z.infer<typeof EffectiveSettingsSchema>;
+
+/** What a host or the CLI may override. */
+export interface SettingsOverrides {
+  readonly maxParallel?: number;
+  readonly sequential?: boolean;
+}
+
+/**
+ * The settings of a run: the command line's overrides, then the workflow's own settings, then the
+ * host's defaults (CLI flags, editor settings), then the built-in defaults. A default from a host
+ * out of bounds is refused with a message naming the setting, never clamped silently.
+ */
+export function effectiveSettings(
+  workflow: Settings,
+  defaults: RunDefaults,
+  overrides: SettingsOverrides,
+  defaultWorktreeRoot: string,
+): EffectiveSettings {
+  const maxParallel = overrides.sequential ? 1 : (overrides.maxParallel ?? workflow.max_parallel ?? defaults.maxParallel ?? 8);
+  const settings = {
+    maxParallel,
+    sequential: maxParallel === 1,
+    timeoutSeconds: workflow.timeout_seconds ?? defaults.timeoutSeconds ?? 900,
+    killGraceSeconds: workflow.kill_grace_seconds ?? defaults.killGraceSeconds ?? 5,
+    keepWorktrees: workflow.keep_worktrees ?? defaults.keepWorktrees ?? 'on_failure',
+    logMaxBytes: workflow.log_max_bytes ?? defaults.logMaxBytes ?? 10 * 1024 * 1024,
+    failOnUndeclaredChanges: workflow.fail_on_undeclared_changes ?? defaults.failOnUndeclaredChanges ?? false,
+    worktreeRoot: defaults.worktreeRoot ?? defaultWorktreeRoot,
+  };
+  const parsed = EffectiveSettingsSchema.safeParse(settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? 'a setting');
+    const value = JSON.stringify((settings as Record<string, unknown>)[key]);
+    throw new TappsError(
+      'invalid-setting',
+      `The setting ${SETTING_NAMES[key] ?? key} is ${value}: ${issue?.message ?? 'out of range'}. Change it and try again.`,
+    );
+  }
+  return parsed.data;
+}
+
+/** How the user knows each setting: its key in a workflow's settings and in the editor. */
+const SETTING_NAMES: Record<string, string> = {
+  maxParallel: 'max parallel (max_parallel, tappsFlow.maxParallel, --max-parallel)',
+  timeoutSeconds: 'step timeout (timeout_seconds, tappsFlow.stepTimeoutSeconds)',
+  killGraceSeconds: 'kill grace (kill_grace_seconds, tappsFlow.killGraceSeconds)',
+  logMaxBytes: 'log size cap (log_max_bytes, tappsFlow.logMaxBytes)',
+  keepWorktrees: 'keep worktrees (keep_worktrees, tappsFlow.keepWorktrees)',
+  worktreeRoot: 'worktree folder (tappsFlow.worktreeRoot)',
+};

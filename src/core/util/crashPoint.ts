@@ -1,0 +1,20 @@
+/**
+ * The places where the hostile test suite kills the engine (`kill -9` of itself) to prove that a
+ * run survives a crash there: `TAPPS_TEST_CRASH_AT=<name>` in the environment of a test's CLI
+ * process. Nothing else sets it; without it this is a comparison and nothing more.
+ */
+export type CrashPoint =
+  /** The base's objects are written; `run_started` is not. */
+  | 'base-captured'
+  /** A step's result is recorded; others may be running or queued. */
+  | 'step-recorded'
+  /** Every step ended; the aggregate is not made. */
+  | 'steps-done'
+  /** The aggregate commit and ref exist; its reports and events do not. */
+  | 'aggregate-written'
+  /** `run_finished` is on disk; removed worktrees are not deleted yet. */
+  | 'run-finished';
+
+export function crashPoint(name: CrashPoint): void {
+  if (process.env.TAPPS_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
