@@ -114,33 +114,39 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (
-      error instanceof UsageError ||
-      (TappsError.is(error) && error.code === 'usage') ||
-      (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))
-    ) {
-      process.stderr.write(`tapps-flow: ${error.message}\n\n${USAGE}\n`);
-      process.exitCode = EXIT.usage;
-    } else if (WorkflowError.is(error)) {
-      process.stderr.write(`${error.message}\n`);
-      process.exitCode = EXIT.usage;
-    } else if (TappsError.is(error)) {
-      process.stderr.write(`tapps-flow: ${error.message}\n`);
-      process.exitCode = exitCodeOfError(error);
-    } else {
-      // No stack trace for the user: one line, and where the whole of it was written.
-      const message = error instanceof Error ? error.message : String(error);
-      const trace = writeTrace(error);
-      process.stderr.write(`tapps-flow: unexpected error: ${message.split('\n')[0]}${trace ? ` (details in ${trace})` : ''}\n`);
-      process.exitCode = EXIT.failed;
-    }
-  },
-);
+/** Reports the error a command ended with, in one line, and sets the exit code. */
+function report(error: unknown): void {
+  if (
+    error instanceof UsageError ||
+    (TappsError.is(error) && error.code === 'usage') ||
+    (error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))
+  ) {
+    process.stderr.write(`tapps-flow: ${error.message}\n\n${USAGE}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (WorkflowError.is(error)) {
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (TappsError.is(error)) {
+    process.stderr.write(`tapps-flow: ${error.message}\n`);
+    process.exitCode = exitCodeOfError(error);
+  } else {
+    // No stack trace for the user: one line, and where the whole of it was written.
+    const message = error instanceof Error ? error.message : String(error);
+    const trace = writeTrace(error);
+    process.stderr.write(`tapps-flow: unexpected error: ${message.split('\n')[0]}${trace ? ` (details in ${trace})` : ''}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}
+
+// An error no caller awaited is reported the same way, never as Node's stack trace.
+process.on('unhandledRejection', (error) => {
+  report(error);
+  process.exit();
+});
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, report);
 
 /** Writes the full trace of an unexpected error to a file of its own; returns its path. */
 function writeTrace(error: unknown): string | undefined {

@@ -95,6 +95,12 @@ async function main(tally) {
         [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun],
         { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' },
       );
+      // Every git the extension starts goes through this wrapper, which writes down its arguments:
+      // in an untrusted workspace there must be none.
+      const gitLog = path.join(passDir, 'git-calls.log');
+      const gitWrapper = path.join(passDir, 'git-wrapper.sh');
+      await writeFile(gitLog, '');
+      await writeFile(gitWrapper, `#!/bin/sh\necho "$*" >> '${gitLog}'\nexec git "$@"\n`, { mode: 0o755 });
       return runSuitePass({
         suite: 'untrusted',
         passDir,
@@ -110,7 +116,7 @@ async function main(tally) {
             'security.workspace.trust.emptyWindow': false,
           },
         },
-        env: { TAPPS_TEST_CLI_RUN: cliRun },
+        env: { TAPPS_TEST_CLI_RUN: cliRun, TAPPS_GIT: gitWrapper, TAPPS_TEST_GIT_LOG: gitLog },
       });
     });
   }

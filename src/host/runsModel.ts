@@ -23,6 +23,14 @@ export interface RunEntry {
 const RELOAD_DEBOUNCE_MS = 150;
 const RELOAD_MAX_WAIT_MS = 1_000;
 
+/**
+ * What changed since the last refresh: the runs whose state changed, or `undefined` when the list
+ * of runs itself changed (a run added, removed, reloaded from disk as a whole).
+ */
+export interface RunsChange {
+  readonly runs: readonly string[] | undefined;
+}
+
 /** Refreshes of the views are batched to at most one per this many milliseconds (≤ 10 a second). */
 export const REFRESH_INTERVAL_MS = 100;
 
@@ -33,7 +41,7 @@ export const REFRESH_INTERVAL_MS = 100;
  */
 export class RunsModel implements vscode.Disposable {
   private readonly entries = new Map<string, RunEntry>();
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = new vscode.EventEmitter<RunsChange>();
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private watchers: vscode.Disposable[] = [];
   private pending: NodeJS.Timeout | undefined;
@@ -41,6 +49,8 @@ export class RunsModel implements vscode.Disposable {
   private readonly reloads = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private ticker: NodeJS.Timeout | undefined;
   private locations: RunsLocation[] = [];
+  private readonly dirty = new Set<string>();
+  private structural = false;
   private trusted = false;
   /** How many times views were told to refresh (for the benchmark and tests). */
   refreshCount = 0;
@@ -108,7 +118,7 @@ export class RunsModel implements vscode.Disposable {
     const subscription = run.onDidEvent(() => {
       const entry = this.entries.get(run.runId);
       if (entry) this.entries.set(run.runId, { ...entry, snapshot: run.snapshot });
-      this.scheduleChange();
+      this.scheduleChange(run.runId);
     });
     this.disposables.push(subscription);
     this.scheduleChange();
@@ -118,7 +128,7 @@ export class RunsModel implements vscode.Disposable {
   untrack(runId: string): void {
     const entry = this.entries.get(runId);
     if (entry?.live) this.entries.set(runId, { ...entry, snapshot: entry.live.snapshot, live: undefined });
-    this.scheduleChange();
+    this.scheduleChange(runId);
   }
 
   /** Where a repository's runs are, for the engine's readers and writers. */
@@ -171,8 +181,9 @@ export class RunsModel implements vscode.Disposable {
     try {
       const run = await engine().loadRun(location, runId, { tracked: await this.trackedIn(location) });
       if (this.entries.get(runId)?.live) return;
+      const known = this.entries.has(runId);
       this.entries.set(runId, this.entryOf(location.root, run));
-      this.scheduleChange();
+      this.scheduleChange(known ? runId : undefined);
     } catch (error) {
       // A run folder mid-creation or mid-deletion: the next change event reads it again.
       this.log.warn(`could not read run ${runId}: ${error instanceof Error ? error.message : String(error)}`);
@@ -192,22 +203,33 @@ export class RunsModel implements vscode.Disposable {
       .catch(() => undefined);
   }
 
-  /** Coalesces bursts of changes into one refresh per REFRESH_INTERVAL_MS. */
-  scheduleChange(): void {
+  /**
+   * Coalesces bursts of changes into one refresh per REFRESH_INTERVAL_MS. `runId` names the run
+   * that changed; without it, the list of runs did. Views refresh only the runs that changed: a
+   * refresh of the whole tree drops the tree's elements for a moment, and a click on an inline
+   * button in that moment reached its command without its run.
+   */
+  scheduleChange(runId?: string): void {
+    if (runId === undefined) this.structural = true;
+    else this.dirty.add(runId);
     if (this.pending) return;
     const wait = Math.max(0, this.lastFire + REFRESH_INTERVAL_MS - Date.now());
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.lastFire = Date.now();
       this.refreshCount += 1;
-      this.changed.fire();
+      const change: RunsChange = { runs: this.structural ? undefined : [...this.dirty].filter((id) => this.entries.has(id)) };
+      this.structural = false;
+      this.dirty.clear();
+      this.changed.fire(change);
       this.updateTicker();
     }, wait);
   }
 
   private updateTicker(): void {
     const running = this.active.length > 0;
-    if (running && !this.ticker) this.ticker = setInterval(() => this.scheduleChange(), 1000);
+    // Elapsed times of running runs tick once a second.
+    if (running && !this.ticker) this.ticker = setInterval(() => this.active.forEach((e) => this.scheduleChange(e.snapshot.runId)), 1000);
     if (!running && this.ticker) {
       clearInterval(this.ticker);
       this.ticker = undefined;

@@ -70,28 +70,50 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: vscode.Disposable;
 
+  /**
+   * One object per node: VS Code refreshes an element it is given by identity, and a run that
+   * changed is refreshed alone (with its children), never the whole tree (see RunsModel).
+   */
+  private readonly nodes = new Map<string, RunsNode>();
+
   constructor(private readonly model: RunsModel) {
-    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
+    this.subscription = model.onDidChange((change) => {
+      const shown = change.runs?.map((runId) => this.nodes.get(JSON.stringify({ kind: 'run', runId })));
+      // A run the view was never given (or a change of the list itself): the whole tree.
+      if (shown === undefined || shown.some((n) => n === undefined)) {
+        this.nodes.clear();
+        this.changed.fire(undefined);
+      } else for (const node of shown) this.changed.fire(node);
+    });
+  }
+
+  /** The one object of a node. */
+  private node<T extends RunsNode>(node: T): T {
+    const key = JSON.stringify(node);
+    let known = this.nodes.get(key);
+    if (!known) this.nodes.set(key, (known = node));
+    return known as T;
   }
 
   getChildren(node?: RunsNode): RunsNode[] {
-    if (!node) return this.model.list().map((e) => ({ kind: 'run', runId: e.snapshot.runId }));
+    if (!node) return this.model.list().map((e) => this.node({ kind: 'run', runId: e.snapshot.runId }));
     const entry = this.model.get(node.runId);
     if (!entry) return [];
     const { snapshot } = entry;
+    const runId = node.runId;
     switch (node.kind) {
       case 'run': {
-        const steps: RunsNode[] = snapshot.steps.map((s) => ({ kind: 'step', runId: node.runId, stepId: s.id }));
-        return snapshot.conflicts.length > 0 ? [...steps, { kind: 'conflicts', runId: node.runId }] : steps;
+        const steps: RunsNode[] = snapshot.steps.map((s) => this.node({ kind: 'step', runId, stepId: s.id }));
+        return snapshot.conflicts.length > 0 ? [...steps, this.node({ kind: 'conflicts', runId })] : steps;
       }
       case 'step': {
         const step = snapshot.steps.find((s) => s.id === node.stepId);
         if (!step) return [];
-        const changed: RunsNode[] = step.changed.map((p) => ({ kind: 'changed', runId: node.runId, stepId: node.stepId, path: p }));
-        return [{ kind: 'log', runId: node.runId, stepId: node.stepId }, ...changed];
+        const changed: RunsNode[] = step.changed.map((p) => this.node({ kind: 'changed', runId, stepId: node.stepId, path: p }));
+        return [this.node({ kind: 'log', runId, stepId: node.stepId }), ...changed];
       }
       case 'conflicts':
-        return snapshot.conflicts.map((_, index) => ({ kind: 'conflict', runId: node.runId, index }));
+        return snapshot.conflicts.map((_, index) => this.node({ kind: 'conflict', runId, index }));
       default:
         return [];
     }
@@ -103,12 +125,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return undefined;
       case 'step':
       case 'conflicts':
-        return { kind: 'run', runId: node.runId };
+        return this.node({ kind: 'run', runId: node.runId });
       case 'log':
       case 'changed':
-        return { kind: 'step', runId: node.runId, stepId: node.stepId };
+        return this.node({ kind: 'step', runId: node.runId, stepId: node.stepId });
       case 'conflict':
-        return { kind: 'conflicts', runId: node.runId };
+        return this.node({ kind: 'conflicts', runId: node.runId });
     }
   }
 
@@ -173,8 +195,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.description =
       s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
     item.iconPath = icon(RUN_ICONS[s.status]);
-    // A read-only run matches none of the action menus (their `when` clauses start with run.<status>).
-    item.contextValue = entry.readOnly ? 'run.readonly' : `run.${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
+    // A read-only run (run.readonly.<status>…) matches no action menu: their `when` clauses start
+    // with run.<status>. Its report can still be opened.
+    item.contextValue = `run.${entry.readOnly ? 'readonly.' : ''}${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
     const md = new vscode.MarkdownString(
       `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}${entry.readOnly ? `\n\nRead-only: ${entry.readOnly}.` : ''}`,
     );
@@ -195,7 +218,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
     item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress].filter(Boolean).join(' · ');
     item.iconPath = icon(STEP_ICONS[step.status]);
-    item.contextValue = entry.readOnly ? 'step.readonly' : `step.${step.status}${step.worktree ? '.worktree' : ''}`;
+    item.contextValue = entry.readOnly ? `step.readonly.${step.status}` : `step.${step.status}${step.worktree ? '.worktree' : ''}`;
     const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
     if (step.error) lines.push(`\n${step.error}`);
     if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);

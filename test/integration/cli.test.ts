@@ -54,4 +54,28 @@ describe('runs of the CLI', () => {
     // The owner polls for requests every half second: the whole cancel takes a few seconds at most.
     assert.ok(Date.now() - asked < 10_000, `the cancel took ${Date.now() - asked} ms`);
   });
+
+  it('follows a CLI run whose state never stops changing: the editor reloads it at least once a second', async () => {
+    const project = vscode.extensions.getExtension(extensionId)!.extensionPath;
+    const runId = `cli-chatty-${Date.now()}`;
+    const child = spawn(process.execPath, [path.join(project, 'dist', 'cli.js'), 'run', 'workflows/chatty.yaml', '--run-id', runId], {
+      cwd: workspaceRoot(),
+      stdio: 'ignore',
+    });
+    const ended = new Promise((resolve) => child.once('exit', resolve));
+    const seen = new Set<string>();
+    await waitFor(
+      'the chatty run to end',
+      () => {
+        const snapshot = api.model.get(runId)?.snapshot;
+        const step = snapshot?.steps[0];
+        if (step?.status === 'running' && step.progress) seen.add(step.progress.message);
+        return snapshot !== undefined && snapshot.status !== 'running';
+      },
+      { timeoutMs: 30_000 },
+    );
+    await ended;
+    // Debounced without a maximum wait, no reload happened until the events paused: at the end.
+    assert.ok(seen.size >= 2, `progress seen while the run went on: ${[...seen].join(', ') || 'none'}`);
+  });
 });

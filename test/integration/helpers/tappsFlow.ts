@@ -39,6 +39,12 @@ export interface RunView extends ItemView {
   readonly childKinds: readonly string[];
 }
 
+/** The status in a context value: `run.<status>…`, `step.<status>…`, or `….readonly.<status>…` for a read-only run. */
+function statusOf(contextValue: string): string {
+  const parts = contextValue.split('.');
+  return (parts[1] === 'readonly' ? parts[2] : parts[1]) ?? '';
+}
+
 export function viewItem(api: TappsFlowApi, node: RunsNode): ItemView {
   const item = api.tree.getTreeItem(node);
   const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
@@ -63,9 +69,9 @@ export function viewRun(api: TappsFlowApi, runId: string): RunView | undefined {
     .filter((n): n is Extract<RunsNode, { kind: 'step' }> => n.kind === 'step')
     .map((n) => {
       const v = viewItem(api, n);
-      return { ...v, stepId: n.stepId, status: v.contextValue.split('.')[1] ?? '' };
+      return { ...v, stepId: n.stepId, status: statusOf(v.contextValue) };
     });
-  return { ...run, runId, status: run.contextValue.split('.')[1] ?? '', steps, childKinds: children.map((n) => n.kind) };
+  return { ...run, runId, status: statusOf(run.contextValue), steps, childKinds: children.map((n) => n.kind) };
 }
 
 export function describeRun(view: RunView | undefined): string {

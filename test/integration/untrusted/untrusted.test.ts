@@ -2,13 +2,13 @@
 // runs commands) but still shows the runs made before. The harness opens this suite's workspace
 // on a server started without --disable-workspace-trust, after running a workflow in it with the CLI.
 import * as assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { TappsFlowApi } from '../../../src/host/activate';
 import { waitFor } from '../helpers/poll';
 import { describeRun, tappsFlowApi, viewRun } from '../helpers/tappsFlow';
-import { workflowUri, workspaceRoot } from '../helpers/workspace';
+import { git, workflowUri, workspaceRoot } from '../helpers/workspace';
 
 const runFolders = () => readdirSync(path.join(workspaceRoot(), '.tapps-agents', 'workflow-state')).sort();
 
@@ -51,5 +51,32 @@ describe('an untrusted workspace', () => {
       ['auth-review=succeeded', 'api-review=succeeded', 'payment-review=succeeded', 'summary=succeeded'],
     );
     assert.deepEqual(runFolders(), [cliRun]);
+  });
+
+  it('refuses every command that would run git or write a file, changing nothing', async () => {
+    const entry = api.model.get(cliRun);
+    assert.ok(entry, 'the CLI run is listed');
+    assert.ok(entry.readOnly, 'and read-only');
+    const exclude = readFileSync(path.join(workspaceRoot(), '.git', 'info', 'exclude'), 'utf8');
+    const branches = await git('for-each-ref', 'refs/heads');
+    const node = { kind: 'run', runId: cliRun };
+    for (const command of [
+      'tappsFlow.applyResult',
+      'tappsFlow.createBranch',
+      'tappsFlow.cleanUpRuns',
+      'tappsFlow.resumeRun',
+      'tappsFlow.cancelRun',
+    ]) {
+      assert.equal(await vscode.commands.executeCommand(command, node), undefined, command);
+    }
+    assert.deepEqual(runFolders(), [cliRun]);
+    assert.equal(readFileSync(path.join(workspaceRoot(), '.git', 'info', 'exclude'), 'utf8'), exclude);
+    assert.equal(await git('for-each-ref', 'refs/heads'), branches);
+  });
+
+  it('ran no git at all: not on activation, not to list runs, not for a refused command', () => {
+    const log = process.env.TAPPS_TEST_GIT_LOG;
+    assert.ok(log, 'TAPPS_TEST_GIT_LOG is not set: the harness routes git through a logging wrapper');
+    assert.equal(readFileSync(log, 'utf8'), '', 'git was started by the extension');
   });
 });
