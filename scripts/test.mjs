@@ -1,4 +1,6 @@
-// `npm test`: the unit tests in plain Node, then the integration tests inside a real VS Code.
+// `npm test`: the unit tests in plain Node, the hostile suite (planted state, crashes, races,
+// hostile input, against real git and real processes), then the integration tests inside a real
+// VS Code.
 // Closes with one plain line `tests: N passed, N failed` over both, and exits non-zero when any
 // test failed or a runner crashed. TAPPS_SKIP_INTEGRATION=1 runs the unit tests alone.
 import { spawn } from 'node:child_process';
@@ -23,7 +25,10 @@ function runTier(name, args) {
   });
 }
 
-const tiers = [['unit', ['scripts/runMocha.mjs', 'test/unit']]];
+const tiers = [
+  ['unit', ['scripts/runMocha.mjs', 'test/unit']],
+  ['hostile', ['scripts/runMocha.mjs', 'test/hostile']],
+];
 if (process.env.TAPPS_SKIP_INTEGRATION !== '1') tiers.push(['integration', ['scripts/vscode/runIntegration.mjs']]);
 let passed = 0;
 let failed = 0;

@@ -1,0 +1,152 @@
+import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { CrashPoint } from '../../src/core/util/crashPoint';
+import { buildCli, cli } from '../unit/helpers/cli';
+import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
+import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
+
+interface Report {
+  status: string;
+  steps: Array<{ id: string; status: string; result: string | null }>;
+  aggregate: { commit: string; tree: string } | null;
+}
+
+const SPEC: WorkflowSpec = {
+  settings: { max_parallel: 2 },
+  steps: [
+    { id: 'a', run: 'echo a > a.txt' },
+    { id: 'b', run: 'echo b > b.txt' },
+    { id: 'c', run: 'cat a.txt b.txt > c.txt', needs: ['a', 'b'] },
+  ],
+};
+
+/**
+ * The engine is killed (`kill -9` of itself, see src/core/util/crashPoint.ts) at each point of a
+ * run where a crash could leave something half done. After each: `status` tells the truth,
+ * `resume` finishes the run with the aggregate an uncrashed run makes, and nothing left behind
+ * (a temporary index, a lock, a trash folder) blocks a later run or cleanup.
+ */
+describe('hostile: kill -9 of the engine at every crash point', function () {
+  this.timeout(180_000);
+  let repo: TempRepo;
+  let workflow: string;
+  let clean: Report;
+
+  before(async () => {
+    buildCli();
+    repo = await makeTempRepo({ 'README.md': '# crash\n' });
+    workflow = await writeWorkflow(repo, SPEC);
+    const result = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'clean', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    clean = JSON.parse(result.stdout) as Report;
+  });
+  after(() => repo.cleanup());
+
+  const status = async (runId: string): Promise<Report> => {
+    const result = await cli(['status', runId, '--repo', repo.dir, '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as Report;
+  };
+
+  const cases: Array<{ point: CrashPoint; expect: (r: Report) => void }> = [
+    {
+      point: 'base-captured',
+      // No run_started was recorded: there is no run to show, and the id is free again.
+      expect: () => undefined,
+    },
+    {
+      point: 'step-recorded',
+      expect: (r) => {
+        assert.equal(r.status, 'interrupted');
+        assert.ok(
+          r.steps.some((s) => s.status === 'succeeded'),
+          'a recorded step keeps its result',
+        );
+        assert.ok(!r.steps.some((s) => s.status === 'running' || s.status === 'queued'), 'nothing claims to run');
+      },
+    },
+    {
+      point: 'steps-done',
+      expect: (r) => {
+        assert.equal(r.status, 'interrupted');
+        assert.deepEqual(
+          r.steps.map((s) => s.status),
+          ['succeeded', 'succeeded', 'succeeded'],
+        );
+        assert.equal(r.aggregate, null);
+      },
+    },
+    {
+      point: 'aggregate-written',
+      expect: (r) => {
+        assert.equal(r.status, 'interrupted');
+        assert.equal(r.aggregate, null, 'the aggregate is not recorded until its reports are written');
+      },
+    },
+    {
+      point: 'run-finished',
+      expect: (r) => {
+        assert.equal(r.status, 'succeeded');
+        assert.equal(r.aggregate?.tree, clean.aggregate?.tree);
+      },
+    },
+  ];
+
+  for (const { point, expect } of cases) {
+    it(`at ${point}: status tells the truth, resume finishes, nothing blocks what comes after`, async () => {
+      const runId = `crash-${point}`;
+      const crashed = await cli(['run', workflow, '--repo', repo.dir, '--run-id', runId], {
+        env: { ...process.env, TAPPS_TEST_CRASH_AT: point },
+      });
+      assert.equal(crashed.signal, 'SIGKILL', `the engine died at ${point}: ${crashed.stderr}`);
+
+      if (point === 'base-captured') {
+        const listed = await cli(['status', '--repo', repo.dir]);
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.doesNotMatch(listed.stdout, new RegExp(runId));
+        const again = await cli(['run', workflow, '--repo', repo.dir, '--run-id', runId, '--json']);
+        assert.equal(again.code, 0, `the id is free again: ${again.stderr}`);
+        assert.equal((JSON.parse(again.stdout) as Report).aggregate?.tree, clean.aggregate?.tree);
+      } else {
+        const report = await status(runId);
+        expect(report);
+        if (report.status !== 'succeeded') {
+          const resumed = await cli(['resume', runId, '--repo', repo.dir, '--json']);
+          assert.equal(resumed.code, 0, resumed.stderr);
+          const done = JSON.parse(resumed.stdout) as Report;
+          assert.equal(done.status, 'succeeded');
+          assert.equal(done.aggregate?.commit, clean.aggregate?.commit, 'the aggregate of an uncrashed run');
+        } else {
+          const resumed = await cli(['resume', runId, '--repo', repo.dir]);
+          assert.equal(resumed.code, 2, 'a finished run has nothing to resume');
+          assert.match(resumed.stderr, /nothing to resume/);
+        }
+        assert.equal((await status(runId)).status, 'succeeded');
+      }
+      // Nothing left behind blocks a later run or cleanup.
+      const later = await cli(['run', workflow, '--repo', repo.dir, '--run-id', `${runId}-after`]);
+      assert.equal(later.code, 0, later.stderr);
+      const cleaned = await cli(['cleanup', '--keep', '0', '--repo', repo.dir]);
+      assert.equal(cleaned.code, 0, cleaned.stderr);
+      const tmp = path.join(repo.dir, '.git', 'tapps-flow', 'tmp');
+      assert.deepEqual(existsSync(tmp) ? await readdir(tmp) : [], [], 'no temporary file is left');
+      const locks = path.join(repo.dir, '.git', 'tapps-flow', 'locks');
+      assert.deepEqual(
+        (existsSync(locks) ? await readdir(locks) : []).filter((n) => n.endsWith('.lock')),
+        [],
+        'no lock is left held',
+      );
+      const trash = path.join(repo.dir, '.git', 'tapps-flow', 'worktrees', '.trash');
+      assert.deepEqual(existsSync(trash) ? await readdir(trash) : [], [], 'no trash is left');
+      assert.equal(
+        repo
+          .git(['worktree', 'list', '--porcelain'])
+          .split('\n')
+          .filter((l) => l.startsWith('worktree ')).length,
+        1,
+      );
+    });
+  }
+});
