@@ -7,5 +7,6 @@ export { resolveConflict } from '../core/apply/resolveConflict';
 export { cleanup } from '../core/cleanup/cleanup';
 export { WorkflowRun } from '../core/run/workflowRun';
 export { TERMINAL_STEP_STATUSES } from '../core/state/events';
+export { sendRequest } from '../core/state/requests';
 export { listRuns, loadRun, trackedRunIds } from '../core/state/runs';
 export { parseWorkflow } from '../core/workflow/loadWorkflow';

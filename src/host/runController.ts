@@ -1,7 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkflowRun } from '../core/run/workflowRun';
-import { sendRequest } from '../core/state/requests';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { toAbortSignal } from './abort';
 import { engine } from './lazyEngine';
@@ -66,7 +65,7 @@ export class RunController implements vscode.Disposable {
       else entry.live.cancelStep(stepId);
       return;
     }
-    await sendRequest(entry.dir, { type: 'cancel', ...(stepId === undefined ? {} : { step: stepId }) });
+    await engine().sendRequest(entry.dir, { type: 'cancel', ...(stepId === undefined ? {} : { step: stepId }) });
     this.log.info(`asked the process running ${runId} to cancel ${stepId ?? 'the run'}`);
   }
 
@@ -108,11 +107,14 @@ export class RunController implements vscode.Disposable {
     } finally {
       run.store.dispose();
       this.model.untrack(run.runId);
-      run
+      // Once the run has let go of its state, the tree shows what is on disk: for a run that could
+      // not record its end (its lock was taken away), interrupted.
+      void run
         .settled()
         .catch((error: unknown) =>
           this.log.warn(`run ${run.runId}: could not delete removed worktrees: ${error instanceof Error ? error.message : String(error)}`),
-        );
+        )
+        .then(() => this.model.reload(run.runId));
     }
   }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CrashPoint } from '../../src/core/util/crashPoint';
 import { buildCli, cli } from '../unit/helpers/cli';
@@ -150,3 +150,51 @@ describe('hostile: kill -9 of the engine at every crash point', function () {
     });
   }
 });
+
+describe('hostile: a run whose lock is taken away while it runs', function () {
+  this.timeout(120_000);
+  let repo: TempRepo;
+  before(async () => {
+    buildCli();
+    repo = await makeTempRepo({ 'README.md': '# lock\n' });
+  });
+  after(() => repo.cleanup());
+
+  it('stops its steps and records nothing more; status shows it interrupted and resume finishes it', async () => {
+    const lockDir = path.join(repo.dir, '.git', 'tapps-flow', 'locks');
+    const flag = path.join(repo.outside, 'robbed-once');
+    // The step deletes its own run's lock (a step is code no one reviewed), then would run on.
+    const workflow = await writeWorkflow(
+      repo,
+      {
+        steps: [
+          {
+            id: 'thief',
+            run: `if [ -f "${flag}" ]; then echo ok > ok.txt; else touch "${flag}"; rm -rf "${lockDir}/run-$TAPPS_RUN_ID.lock"; sleep 60; fi`,
+          },
+        ],
+      },
+      'thief.yaml',
+    );
+    const started = Date.now();
+    const first = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'robbed']);
+    assert.equal(first.code, 1, first.stderr);
+    assertStoppedInTime(started);
+    assert.match(
+      first.stderr,
+      /^tapps-flow: Run robbed stopped: its lock .* was taken away while it ran.*Resume it with: tapps-flow resume robbed\n$/,
+    );
+    const events = await readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', 'robbed', 'events.jsonl'), 'utf8');
+    assert.doesNotMatch(events, /"run_finished"/, 'nothing recorded after the lock was lost');
+    const status = await cli(['status', 'robbed', '--repo', repo.dir, '--json']);
+    assert.equal((JSON.parse(status.stdout) as Report).status, 'interrupted');
+    const resumed = await cli(['resume', 'robbed', '--repo', repo.dir, '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((JSON.parse(resumed.stdout) as Report).status, 'succeeded');
+  });
+});
+
+/** The step slept 60 s: a run that stops its steps on losing its lock ends well before. */
+function assertStoppedInTime(started: number): void {
+  assert.ok(Date.now() - started < 45_000, `the run went on for ${Date.now() - started} ms after losing its lock`);
+}

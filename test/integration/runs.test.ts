@@ -101,4 +101,25 @@ describe('running a workflow', () => {
       for (const s of subscriptions) s.dispose();
     }
   });
+
+  it('a run whose lock is taken away ends with an error, leaves no unhandled rejection, and shows interrupted', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const runId = await runWorkflow(workflowUri('robbed.yaml'));
+      const view = await waitFor(
+        'the run to show interrupted',
+        () => (viewRun(api, runId)?.status === 'interrupted' ? viewRun(api, runId) : undefined),
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      assert.equal(api.model.get(runId)?.live, undefined, 'the window no longer drives it');
+      assert.equal(view.steps[0].status, 'interrupted');
+      assert.deepEqual(rejections, [], 'no promise of the run was left unhandled');
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
 });

@@ -42,6 +42,8 @@ export class WorkflowRun {
   private readonly queue: PQueue;
   private readonly worktrees: Worktrees;
   private released: Promise<void> | undefined;
+  /** Why the run cannot go on recording (its lock was taken away); its steps are stopped. */
+  private fault: Error | undefined;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -64,6 +66,19 @@ export class WorkflowRun {
     });
     this.onDidEvent = this.store.onDidAppend;
     this.options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
+    this.writer.onLost((error) => this.abandon(error));
+  }
+
+  /**
+   * The run's lock was taken away: nothing more may be written for it, so its steps are stopped
+   * without a word in its state. Readers then see a run whose owner is gone: interrupted, and
+   * resumable.
+   */
+  private abandon(error: Error): void {
+    this.fault ??= error;
+    this.runController.abort('lost');
+    for (const c of this.stepControllers.values()) c.abort('lost');
+    this.queue.clear();
   }
 
   /** Plans a run (nothing written for invalid input), takes its lock, captures the base, records its start. */
@@ -94,7 +109,7 @@ export class WorkflowRun {
 
   /** Cancels the run: clears the queue and stops the running steps. */
   cancel(): void {
-    if (this.runController.signal.aborted || !this.running) return;
+    if (this.runController.signal.aborted || !this.running || this.fault) return;
     this.store.append({ type: 'cancel_requested' });
     this.runController.abort('run');
     for (const c of this.stepControllers.values()) c.abort('run');
@@ -109,7 +124,7 @@ export class WorkflowRun {
   /** Cancels one step; the steps that depend on it are skipped. */
   cancelStep(stepId: string): void {
     const s = this.snapshot.steps.find((x) => x.id === stepId);
-    if (!this.running || !s || !['pending', 'queued', 'running'].includes(s.status)) return;
+    if (!this.running || this.fault || !s || !['pending', 'queued', 'running'].includes(s.status)) return;
     this.controllerOf(stepId).abort('step');
     if (s.status !== 'running') {
       this.store.append({ type: 'step_cancelled', step: stepId, reason: 'cancelled by the user before it started' });
@@ -130,13 +145,19 @@ export class WorkflowRun {
       );
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
+      if (this.fault) throw this.fault;
       await this.store.flush();
       crashPoint('steps-done');
       await this.finish();
     } catch (error) {
-      this.store.append({ type: 'run_finished', status: 'failed' });
-      await this.store.flush().catch(() => undefined);
-      throw error;
+      try {
+        // Unless the lock was taken away, in which case nothing may be written.
+        this.store.append({ type: 'run_finished', status: 'failed' });
+        await this.store.flush();
+      } catch {
+        // The run's end is recorded by whoever takes it over next (resume, cleanup).
+      }
+      throw this.fault ?? error;
     } finally {
       stopRequests();
     }
@@ -185,7 +206,12 @@ export class WorkflowRun {
     if (this.runController.signal.aborted || this.stepOf(id).status !== 'pending') return;
     this.store.append({ type: 'step_queued', step: id });
     const priority = -this.loaded.graph.topological.indexOf(id);
-    void this.queue.add(() => this.runOne(id), { priority });
+    // runOne records its own failures; what escapes it (the state can no longer be written) ends the run.
+    void this.queue
+      .add(() => this.runOne(id), { priority })
+      .catch((error: unknown) => {
+        this.abandon(error instanceof Error ? error : new Error(String(error)));
+      });
   }
 
   private async runOne(id: string): Promise<void> {

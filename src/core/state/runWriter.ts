@@ -118,10 +118,26 @@ export class RunWriter {
     this.lock.assertHeld();
   }
 
+  /** Calls `listener` if the run's lock is taken away while this writer holds it. */
+  onLost(listener: (error: Error) => void): void {
+    this.lock.onLost(
+      () =>
+        void listener(
+          new TappsError(
+            'lock-lost',
+            `Run ${this.runId} stopped: its lock (${this.lock.target}.lock) was taken away while it ran, so nothing more could be recorded, and its steps were stopped. Resume it with: tapps-flow resume ${this.runId}`,
+          ),
+        ),
+    );
+  }
+
   /** Writes what is pending, then lets go of the run. */
   async close(): Promise<void> {
     try {
-      await this.store.flush();
+      // A lost lock was already reported to whoever drives the run; nothing more is written.
+      await this.store.flush().catch((error: unknown) => {
+        if (!this.lock.compromised) throw error;
+      });
     } finally {
       this.store.dispose();
       await this.lock.release();

@@ -89,6 +89,7 @@ const heldHere = new Set<string>();
  */
 export class Lock {
   private compromisedBy: Error | undefined;
+  private readonly lostListeners: Array<(error: TappsError) => void> = [];
   private released = false;
   private readonly heartbeat: NodeJS.Timeout;
 
@@ -138,8 +139,7 @@ export class Lock {
   /** Throws when the lock is no longer held, so that nothing is written without it. */
   assertHeld(): void {
     if (this.released) throw new Error(`the lock of ${this.target} was released`);
-    if (this.compromisedBy)
-      throw new TappsError('lock-lost', `Another process took the lock of ${this.target}: ${this.compromisedBy.message}`);
+    if (this.compromisedBy) throw this.lostError();
   }
 
   async release(): Promise<void> {
@@ -157,7 +157,7 @@ export class Lock {
     if (this.released || this.compromisedBy) return;
     const current = await readOwner(this.target);
     if (current && current.token !== this.owner.token) {
-      this.compromisedBy = new Error(`it is now held by ${describeOwner(current)}`);
+      this.onCompromised(new Error(`it is now held by ${describeOwner(current)}`));
       return;
     }
     this.owner = { ...this.owner, heartbeatAt: new Date().toISOString() };
@@ -166,7 +166,22 @@ export class Lock {
 
   /** Called by proper-lockfile when the lock folder vanished or was refreshed by someone else. */
   private onCompromised(error: Error): void {
-    this.compromisedBy ??= error;
+    if (this.compromisedBy || this.released) return;
+    this.compromisedBy = error;
+    const lost = this.lostError();
+    for (const listener of this.lostListeners) listener(lost);
+  }
+
+  /** Calls `listener` once if the lock is taken away while held (its folder deleted, another holder in it). */
+  onLost(listener: (error: TappsError) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  private lostError(): TappsError {
+    return new TappsError(
+      'lock-lost',
+      `The lock of ${this.target} was taken away while held (${this.compromisedBy?.message ?? 'unknown'}); nothing more is written for what it guarded.`,
+    );
   }
 
   /** @internal */
