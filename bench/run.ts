@@ -4,13 +4,14 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,apply   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
  *   --split=N            checkout concurrency of the split add variant (default: CPUs, at least 2)
  *   --reps-sequential=N  repetitions of sequential against parallel (default 1)
  *   --reps-fold=N        repetitions of the fold comparison (default 5)
+ *   --reps-apply=N       alternating rounds of apply against raw read-tree -m -u (default 7)
  *   --keep               keep the temporary folder (the generated repository)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -22,8 +23,10 @@ import { machineInfo } from './lib/machine';
 import { generateRepo } from './lib/repo';
 import { fmtBytes, fmtMs, renderMarkdown, renderTable, type Row } from './lib/table';
 import { log, now, removeWorkDir, round, timed } from './lib/util';
+import { APPLY_SECTION, applyStudy, type ApplyStudy } from './scenarios/apply';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
+import { LOCKS_SECTION, lockStudy, type LockStudy } from './scenarios/locks';
 import { storeStudy, type StoreStudy } from './scenarios/runStore';
 import {
   interleavedRounds,
@@ -53,6 +56,8 @@ const SECTION_ORDER = [
   'fold (8 results × 54 files)',
   'state store (10,000 step_progress)',
   'engine git call',
+  LOCKS_SECTION,
+  APPLY_SECTION,
 ];
 
 async function main(): Promise<void> {
@@ -60,7 +65,12 @@ async function main(): Promise<void> {
   const onlyArg = process.argv.find((a) => a.startsWith('--only='));
   const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
   const want = (s: string) => only === undefined || only.has(s);
-  const reps = { rounds: option('rounds', 2), sequential: option('reps-sequential', 1), fold: option('reps-fold', 5) };
+  const reps = {
+    rounds: option('rounds', 2),
+    sequential: option('reps-sequential', 1),
+    fold: option('reps-fold', 5),
+    apply: option('reps-apply', 7),
+  };
   const whatIf = option('what-if', 1);
   const split = option('split', Math.max(2, os.availableParallelism()));
   const keep = process.argv.includes('--keep');
@@ -93,6 +103,8 @@ async function main(): Promise<void> {
     recycleMs?: number;
     fold?: FoldStudy;
     store?: StoreStudy;
+    locks?: LockStudy;
+    apply?: ApplyStudy;
     rows?: Row[];
     othersCpu?: Record<string, number>;
     totalSeconds?: number;
@@ -132,6 +144,10 @@ async function main(): Promise<void> {
       const r = await section(() => storeStudy(repo, path.join(workDir, 'store')));
       results.store = r.study;
     }
+    if (want('locks')) {
+      const r = await section(() => lockStudy(workDir));
+      results.locks = r.study;
+    }
     let batches: AddBatch[] = [];
     if (want('rounds')) {
       const r = await section(() => interleavedRounds(repo, workDir, reps.rounds, whatIf, split));
@@ -162,6 +178,12 @@ async function main(): Promise<void> {
         );
         results.worktreeRemovals = r2.study;
       }
+    }
+    if (want('apply')) {
+      // After everything else: it creates and deletes hundreds of thousands of files, which slows
+      // the file creations (checkouts) of whatever would follow.
+      const r = await section(() => applyStudy(workDir, reps.apply));
+      results.apply = r.study;
     }
     if (!keep) {
       const cleanup = await timed(() => removeWorkDir(workDir));
