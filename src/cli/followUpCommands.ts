@@ -5,6 +5,7 @@ import { cleanup } from '../core/cleanup/cleanup';
 import { openRepository } from '../core/git/repository';
 import { EXIT, runReport } from '../core/run/runReport';
 import { runDir } from '../core/run/stateDir';
+import { commandName } from './commandName';
 import { sendRequest } from '../core/state/requests';
 import { listRuns, loadRun, stopOrphanedSteps, trackedRunIds, type RunView } from '../core/state/runs';
 import { TappsError } from '../core/util/errors';
@@ -42,7 +43,7 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
         2,
       ),
     );
-  else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: tapps-flow run <workflow.yaml>`);
+  else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: ${commandName()} run <workflow.yaml>`);
   else
     for (const r of runs)
       print(
@@ -102,7 +103,7 @@ export async function resolveCommand(
   const resolution: Resolution = take !== undefined ? { take } : { content: await readFile(contentFile!, 'utf8') };
   const result = await resolveConflict(repoDir, runId, file, resolution);
   print(
-    `Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with tapps-flow apply ${runId}` : `${result.remaining} conflict(s) remain.`}`,
+    `Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with ${commandName()} apply ${runId}` : `${result.remaining} conflict(s) remain.`}`,
   );
   return EXIT.succeeded;
 }

@@ -1,5 +1,6 @@
 import { exitCodeOf, runReport } from '../core/run/runReport';
 import { WorkflowRun } from '../core/run/workflowRun';
+import { commandName } from './commandName';
 import { LiveView } from './liveView';
 
 export interface RunFlags {
@@ -66,10 +67,10 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
       for (const c of snapshot.conflicts) out.write(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})\n`);
       out.write(`State: ${run.stateDir}\n`);
       const repoFlag = flags.repo ? ` --repo ${flags.repo}` : '';
-      if (snapshot.status === 'succeeded') out.write(`Apply it with: tapps-flow apply ${snapshot.runId}${repoFlag}\n`);
+      if (snapshot.status === 'succeeded') out.write(`Apply it with: ${commandName()} apply ${snapshot.runId}${repoFlag}\n`);
       if (snapshot.status === 'conflicted')
         out.write(
-          `Resolve each conflict with: tapps-flow resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`,
+          `Resolve each conflict with: ${commandName()} resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`,
         );
     }
     await run.settled();
