@@ -5,7 +5,7 @@ import type { WorkflowRun } from '../core/run/workflowRun';
 import { runsDir } from '../core/run/stateDir';
 import type { RunsLocation } from '../core/state/runLocation';
 import type { RunView } from '../core/state/runs';
-import type { RunSnapshot } from '../core/state/snapshot';
+import { newestFirst, type RunSnapshot } from '../core/state/snapshot';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 
@@ -97,15 +97,7 @@ export class RunsModel implements vscode.Disposable {
 
   /** Runs newest first. */
   list(): RunEntry[] {
-    return [...this.entries.values()].sort((a, b) =>
-      a.snapshot.startedAt < b.snapshot.startedAt
-        ? 1
-        : a.snapshot.startedAt > b.snapshot.startedAt
-          ? -1
-          : a.snapshot.runId < b.snapshot.runId
-            ? 1
-            : -1,
-    );
+    return [...this.entries.values()].sort(newestFirst);
   }
 
   get(runId: string): RunEntry | undefined {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { logPathOf, SNAPSHOT_VERSION, type RunSnapshot, type StepSnapshot } from './snapshot';
+import { newStep, SNAPSHOT_VERSION, type RunSnapshot, type StepSnapshot } from './snapshot';
 import { IdSchema, RUN_STATUSES, STEP_STATUSES } from './events';
 
 /** The first `state.json` shape: flat strings for workflow and base, few step fields. */
@@ -31,25 +31,12 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
   if (version !== 1) throw new Error(`unknown state.json version ${JSON.stringify(version)}; expected 1`);
   const v1 = SnapshotV1Schema.parse(raw);
   const steps: StepSnapshot[] = v1.steps.map((s) => ({
-    id: s.id,
+    ...newStep(s.id, []),
     status: s.status,
-    dependencies: [],
     result: s.result ?? null,
-    tree: null,
     error: s.error ?? null,
-    exitCode: null,
     startedAt: s.startedAt ?? null,
     finishedAt: s.finishedAt ?? null,
-    log: logPathOf(s.id),
-    worktree: null,
-    pid: null,
-    identity: null,
-    base: null,
-    progress: null,
-    changed: [],
-    undeclared: [],
-    lastLines: [],
-    warnings: [],
   }));
   const name = v1.workflow.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
   return {

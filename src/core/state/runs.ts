@@ -8,7 +8,7 @@ import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
 import { readRun, type LoadedRun } from './readRun';
 import { runLockPath, worktreeRoots, type RunsLocation } from './runLocation';
-import { reduce, type RunSnapshot } from './snapshot';
+import { newestFirst, reduce, type RunSnapshot } from './snapshot';
 
 /** A run as a reader sees it: its validated state, and whether anything may act on it. */
 export interface RunView extends LoadedRun {
@@ -89,15 +89,7 @@ export async function listRuns(location: RunsLocation, options: ReadRunsOptions 
       problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  runs.sort((a, b) =>
-    a.snapshot.startedAt < b.snapshot.startedAt
-      ? 1
-      : a.snapshot.startedAt > b.snapshot.startedAt
-        ? -1
-        : a.snapshot.runId < b.snapshot.runId
-          ? 1
-          : -1,
-  );
+  runs.sort(newestFirst);
   return { runs, problems };
 }
 

@@ -53,7 +53,8 @@ export function logPathOf(stepId: string): string {
   return `steps/${stepId}/log.txt`;
 }
 
-function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
+/** A step that has not run yet. */
+export function newStep(id: string, dependencies: readonly string[]): StepSnapshot {
   return {
     id,
     status: 'pending',
@@ -182,4 +183,10 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),
       };
   }
+}
+
+/** Orders runs newest first (by start time, then id): the order of every list of runs. */
+export function newestFirst(a: { readonly snapshot: RunSnapshot }, b: { readonly snapshot: RunSnapshot }): number {
+  const [x, y] = [a.snapshot, b.snapshot];
+  return x.startedAt < y.startedAt ? 1 : x.startedAt > y.startedAt ? -1 : x.runId < y.runId ? 1 : x.runId > y.runId ? -1 : 0;
 }
