@@ -198,3 +198,39 @@ describe('hostile: a run whose lock is taken away while it runs', function () {
 function assertStoppedInTime(started: number): void {
   assert.ok(Date.now() - started < 45_000, `the run went on for ${Date.now() - started} ms after losing its lock`);
 }
+
+describe('hostile: kill -9 in the middle of a resolve', function () {
+  this.timeout(120_000);
+  let repo: TempRepo;
+  before(async () => {
+    buildCli();
+    repo = await makeTempRepo({ 'shared.txt': 'one\ntwo\nthree\n' });
+  });
+  after(() => repo.cleanup());
+
+  it('after its new aggregate is in git and before its events: the run stays usable, resolve and apply work', async () => {
+    const workflow = await writeWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'left', run: "sed -i 's/two/LEFT/' shared.txt" },
+          { id: 'right', run: "sed -i 's/two/RIGHT/' shared.txt" },
+        ],
+      },
+      'clash.yaml',
+    );
+    const run = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'clash']);
+    assert.equal(run.code, 3, run.stderr);
+    const crashed = await cli(['resolve', 'clash', 'shared.txt', '--take', 'right', '--repo', repo.dir], {
+      env: { ...process.env, TAPPS_TEST_CRASH_AT: 'resolve-ref-written' },
+    });
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const status = await cli(['status', 'clash', '--repo', repo.dir, '--json']);
+    assert.equal((JSON.parse(status.stdout) as Report & { conflicts: unknown[] }).conflicts.length, 1, 'the resolution was not recorded');
+    const again = await cli(['resolve', 'clash', 'shared.txt', '--take', 'right', '--repo', repo.dir]);
+    assert.equal(again.code, 0, again.stderr);
+    const applied = await cli(['apply', 'clash', '--repo', repo.dir]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(await repo.read('shared.txt'), 'one\nRIGHT\nthree\n');
+  });
+});

@@ -1,5 +1,5 @@
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
-import { runRef } from '../run/stateDir';
+import { isRecordedAggregate } from '../merge/aggregate';
 import { RunWriter } from '../state/runWriter';
 import type { RunSnapshot } from '../state/snapshot';
 import { TappsError } from '../util/errors';
@@ -37,8 +37,7 @@ export async function withFinishedRun<T>(
         `Run ${runId} has no result yet (status ${snapshot.status})${hint}. Resume it with: tapps-flow resume ${runId}`,
       );
     }
-    const recorded = await repo.git.line(['rev-parse', '--verify', '--quiet', runRef(runId, 'aggregate')]).catch(() => '');
-    if (recorded !== snapshot.aggregate.commit) {
+    if (!(await isRecordedAggregate(repo.git, runId, snapshot.aggregate.commit))) {
       throw new TappsError(
         'state-mismatch',
         `Run ${runId}'s result in its state does not match what the run recorded in git; its state may have been edited or copied from elsewhere. Nothing was changed.`,

@@ -1,10 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { scratchDir } from '../git/scratch';
 import path from 'node:path';
 import { fixedIdentityEnv } from '../git/identity';
 import type { Git } from '../git/git';
 import { editTree, treeEntries, type TreeEdit } from '../git/objects';
 import { conflictsJson, conflictsMarkdown, ConflictReportSchema } from '../merge/report';
-import { runRef } from '../run/stateDir';
+import { recordAggregate } from '../merge/aggregate';
+import { writeFileAtomic } from '../state/atomicWrite';
+import { crashPoint } from '../util/crashPoint';
 import { TappsError } from '../util/errors';
 import { withFinishedRun, type FinishedRun } from './finishedRun';
 
@@ -54,12 +57,13 @@ async function resolveIn(run: FinishedRun, file: string, resolution: Resolution)
     edit = { mode: current?.mode ?? '100644', oid: await storedBlob(git, file, current?.mode, resolution.content) };
     description = 'merged by hand';
   }
-  const tree = await editTree(git, snapshot.aggregate.tree, new Map([[file, edit]]), path.join(repo.commonDir, 'tapps-flow', 'tmp'));
+  const tree = await editTree(git, snapshot.aggregate.tree, new Map([[file, edit]]), scratchDir(repo));
   const message = `${(await git.run(['show', '-s', '--format=%B', snapshot.aggregate.commit])).trimEnd()}\nResolved ${file}: ${description}\n`;
   const commit = await git.line(['commit-tree', tree, '-p', snapshot.base.commit, '-m', message], {
     env: fixedIdentityEnv(snapshot.base.time),
   });
-  await git.run(['update-ref', runRef(runId, 'aggregate'), commit]);
+  await recordAggregate(git, runId, commit);
+  crashPoint('resolve-ref-written');
   const remaining = snapshot.conflicts.filter((c) => c.path !== file);
   await run.record({ type: 'conflict_resolved', path: file, resolution: description, blob: edit?.oid ?? null });
   await run.record({ type: 'aggregate_made', commit, tree, partial: snapshot.aggregate.partial, conflicts: remaining.length });
@@ -93,17 +97,28 @@ async function rewriteReports(
   aggregate: { commit: string; tree: string },
   resolved: { path: string; resolution: string; blob: string | null },
 ): Promise<void> {
-  const previous = ConflictReportSchema.safeParse(JSON.parse(await readFile(path.join(dir, 'conflicts.json'), 'utf8').catch(() => '{}')));
+  // The reports are derived from the events (already recorded): damaged ones are rewritten from
+  // what is known, never a reason to stop, and each is replaced whole.
+  const previous = ConflictReportSchema.safeParse(await readJson(path.join(dir, 'conflicts.json')));
   const decisions = previous.success ? previous.data.decisions : [];
-  await writeFile(path.join(dir, 'conflicts.json'), conflictsJson(remaining, decisions));
-  await writeFile(path.join(dir, 'conflicts.md'), conflictsMarkdown(workflowName, remaining, decisions, partial));
+  await writeFileAtomic(path.join(dir, 'conflicts.json'), conflictsJson(remaining, decisions));
+  await writeFileAtomic(path.join(dir, 'conflicts.md'), conflictsMarkdown(workflowName, remaining, decisions, partial));
   const manifestFile = path.join(dir, 'manifest.json');
-  const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown> & {
-    resolutions?: unknown[];
-    aggregate: Record<string, unknown>;
-  };
-  manifest.aggregate = { ...manifest.aggregate, ...aggregate };
+  const read = await readJson(manifestFile);
+  const manifest = (typeof read === 'object' && read !== null && !Array.isArray(read) ? read : {}) as Record<string, unknown>;
+  const resolutions: unknown[] = Array.isArray(manifest.resolutions) ? (manifest.resolutions as unknown[]) : [];
+  const previousAggregate = typeof manifest.aggregate === 'object' && manifest.aggregate !== null ? manifest.aggregate : {};
+  manifest.aggregate = { ...previousAggregate, ...aggregate };
   manifest.conflicts = remaining.length;
-  manifest.resolutions = [...(manifest.resolutions ?? []), resolved];
-  await writeFile(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  manifest.resolutions = [...resolutions, resolved];
+  await writeFileAtomic(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** A JSON file's value; undefined when it is missing or not JSON. */
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }

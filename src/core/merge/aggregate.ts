@@ -1,8 +1,11 @@
 import { mkdir } from 'node:fs/promises';
+import { scratchDir } from '../git/scratch';
 import path from 'node:path';
 import type { Base } from '../git/base';
 import { fixedIdentityEnv } from '../git/identity';
+import type { Git } from '../git/git';
 import type { Repository } from '../git/repository';
+import { runRef } from '../run/stateDir';
 import type { Conflict } from '../state/events';
 import type { StepSnapshot } from '../state/snapshot';
 import type { MergeRule } from '../workflow/schema';
@@ -60,13 +63,13 @@ export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const items = await foldItemsOf(repo, input.steps, base);
   const fold = await foldResults(repo, base, items, {
     policyFor: policyMatcher(input.rules),
-    scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'),
+    scratchDir: scratchDir(repo),
     time: base.time,
   });
   const partial = input.steps.some((s) => s.status !== 'succeeded');
   const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;
   const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
-  await repo.git.run(['update-ref', `refs/tapps-flow/runs/${input.runId}/aggregate`, commit]);
+  await recordAggregate(repo.git, input.runId, commit);
   crashPoint('aggregate-written');
   const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions };
   await writeReports(input, aggregate);
@@ -90,4 +93,23 @@ async function writeReports(input: AggregateInput, aggregate: Aggregate): Promis
     path.join(input.stateDir, 'conflicts.md'),
     conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial),
   );
+}
+
+/**
+ * Records an aggregate commit of a run in git, before its state names it: the run's `aggregate`
+ * ref moves to it, and `aggregates/<commit>` keeps every aggregate the run made (a resolve makes a
+ * new one). Refs live in the git directory, which a clone does not bring, so a commit named by run
+ * state is trusted only when it has such a ref; and a crash between this and the event that
+ * records it leaves the state naming an aggregate that still has its ref.
+ */
+export async function recordAggregate(git: Git, runId: string, commit: string): Promise<void> {
+  await git.run(['update-ref', '--stdin'], {
+    input: `update ${runRef(runId, 'aggregate')} ${commit}\nupdate ${runRef(runId, 'aggregates', commit)} ${commit}\n`,
+  });
+}
+
+/** Whether `commit` is an aggregate the run recorded (runs made before `aggregates/` had only the `aggregate` ref). */
+export async function isRecordedAggregate(git: Git, runId: string, commit: string): Promise<boolean> {
+  const resolve = (ref: string) => git.line(['rev-parse', '--verify', '--quiet', ref]).catch(() => '');
+  return (await resolve(runRef(runId, 'aggregates', commit))) === commit || (await resolve(runRef(runId, 'aggregate'))) === commit;
 }

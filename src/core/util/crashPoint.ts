@@ -13,8 +13,20 @@ export type CrashPoint =
   /** The aggregate commit and ref exist; its reports and events do not. */
   | 'aggregate-written'
   /** `run_finished` is on disk; removed worktrees are not deleted yet. */
-  | 'run-finished';
+  | 'run-finished'
+  /** A resolve made the new aggregate and its refs; its events are not recorded. */
+  | 'resolve-ref-written';
 
 export function crashPoint(name: CrashPoint): void {
   if (process.env.TAPPS_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * `crashPoint` once `settle` is done (what the crash must come after, such as the state reaching
+ * the disk); `settle` runs only when the point is armed, so a run outside the tests pays nothing.
+ */
+export async function crashPointAfter(name: CrashPoint, settle: () => Promise<unknown>): Promise<void> {
+  if (process.env.TAPPS_TEST_CRASH_AT !== name) return;
+  await settle();
+  crashPoint(name);
 }
