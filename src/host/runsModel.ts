@@ -50,6 +50,7 @@ export class RunsModel implements vscode.Disposable {
   private ticker: NodeJS.Timeout | undefined;
   private locations: RunsLocation[] = [];
   private readonly dirty = new Set<string>();
+  private readonly tracked = new Map<string, ReadonlySet<string> | undefined>();
   private structural = false;
   private trusted = false;
   /** How many times views were told to refresh (for the benchmark and tests). */
@@ -75,7 +76,7 @@ export class RunsModel implements vscode.Disposable {
     this.trusted = trusted;
     for (const location of this.locations) {
       const root = location.root;
-      const { runs, problems } = await engine().listRuns(location, { tracked: await this.trackedIn(location) });
+      const { runs, problems } = await engine().listRuns(location, { tracked: await this.trackedIn(location, true) });
       for (const p of problems) this.log.warn(`unreadable run in ${root}: ${p}`);
       for (const r of runs) {
         for (const w of r.warnings) this.log.warn(`run ${r.snapshot.runId}: ${w}`);
@@ -171,7 +172,8 @@ export class RunsModel implements vscode.Disposable {
 
   private async reloadNow(location: RunsLocation, runId: string): Promise<void> {
     try {
-      const run = await engine().loadRun(location, runId, { tracked: await this.trackedIn(location) });
+      // A run seen for the first time may have come with a pull: ask git again whether it tracks it.
+      const run = await engine().loadRun(location, runId, { tracked: await this.trackedIn(location, !this.entries.has(runId)) });
       if (this.entries.get(runId)?.live) return;
       const known = this.entries.has(runId);
       this.entries.set(runId, this.entryOf(location.root, run));
@@ -187,12 +189,20 @@ export class RunsModel implements vscode.Disposable {
     return { repoRoot, dir: run.dir, snapshot: run.snapshot, live: undefined, readOnly };
   }
 
-  /** The runs whose state git tracks; unknown (none) in an untrusted workspace, where git does not run. */
-  private async trackedIn(location: RunsLocation): Promise<ReadonlySet<string> | undefined> {
+  /**
+   * The runs whose state git tracks; unknown (none) in an untrusted workspace, where git does not
+   * run. Asked of git on a full load and for a run not seen before; a run already shown keeps its
+   * answer, so that following a chatty CLI run starts no git process per reload.
+   */
+  private async trackedIn(location: RunsLocation, ask: boolean): Promise<ReadonlySet<string> | undefined> {
     if (!this.trusted) return undefined;
-    return engine()
-      .trackedRunIds({ git: new Git(location.root) })
-      .catch(() => undefined);
+    if (ask || !this.tracked.has(location.root)) {
+      const ids = await engine()
+        .trackedRunIds({ git: new Git(location.root) })
+        .catch(() => undefined);
+      this.tracked.set(location.root, ids);
+    }
+    return this.tracked.get(location.root);
   }
 
   /**

@@ -53,7 +53,7 @@ export async function applyFinishedRun(run: FinishedRun): Promise<ApplyResult> {
       `Run ${runId} has ${snapshot.conflicts.length} unresolved conflict(s) in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`,
     );
   }
-  const rules = recordedMergeRules(run.dir, snapshot);
+  const rules = recordedMergeRules(run.dir);
   const changed = await withWorkingIndex(repo, async (working) => {
     const { base, aggregate } = snapshot;
     const target = await targetTree({ repo, runId, base, aggregate, current: working.tree, rules: await rules });

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { scratchDir } from '../git/scratch';
 import { changedPaths } from '../git/capture';
 import { fixedIdentityEnv } from '../git/identity';
 import { treeEntries } from '../git/objects';
@@ -66,7 +66,7 @@ export async function targetTree(input: TargetInput): Promise<string> {
         changed: both !== undefined && both.length > 0 ? both : await changedPaths(git, base.tree, aggregate.tree),
       },
     ],
-    { policyFor: policyMatcher(input.rules), scratchDir: path.join(repo.commonDir, 'tapps-flow', 'tmp'), time: base.time },
+    { policyFor: policyMatcher(input.rules), scratchDir: scratchDir(repo), time: base.time },
   );
   const clashes = [...fold.conflicts.map(describeConflict), ...fold.decisions.map(describeDecision)];
   if (clashes.length > 0) {

@@ -1,10 +1,10 @@
-import { copyFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { GitError } from '../util/errors';
 import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
+import { stageAll } from './workingIndex';
 
 /** What a step changed, captured as a commit on top of its base. */
 export interface Capture {
@@ -24,25 +24,8 @@ export interface Capture {
 export async function writeWorktreeTree(repo: Repository, dir: string, seed: { index?: string; tree?: string }): Promise<string> {
   const git = new Git(dir, { gitDir: repo.commonDir, workTree: dir, worktreeSettings: true });
   const index = await scratchPath(repo, 'index-capture');
-  const env = { GIT_INDEX_FILE: index };
   try {
-    const copied =
-      seed.index !== undefined &&
-      (await copyFile(seed.index, index).then(
-        () => true,
-        () => false,
-      ));
-    try {
-      if (!copied) throw new Error('no seed');
-      await git.run(['add', '--all', '--', '.'], { env });
-    } catch (error) {
-      if (copied && !GitError.is(error)) throw error;
-      // No index to start from, or one the step damaged: start from the base's tree, hash everything.
-      await rm(index, { force: true });
-      if (seed.tree !== undefined) await git.run(['read-tree', seed.tree], { env });
-      await git.run(['add', '--all', '--', '.'], { env });
-    }
-    return await git.line(['write-tree'], { env });
+    return await stageAll(git, index, seed.index, seed.tree);
   } finally {
     await rm(index, { force: true });
     await rm(`${index}.lock`, { force: true });

@@ -64,40 +64,13 @@ export async function openRepository(dir: string, observer?: GitObserver): Promi
   if (!isDir) throw new TappsError('not-a-repository', `${folder} is not a folder. Pass the folder of a git repository (--repo DIR).`);
   const probe = new Git(folder, observer);
   await checkGitVersion(probe);
-  let commonDir: string;
-  let gitDir: string;
-  let bare: string;
-  try {
-    [commonDir, gitDir, bare] = (
-      await probe.run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir', '--is-bare-repository'])
-    )
-      .split('\n')
-      .map((l) => l.trim());
-  } catch (error) {
-    const stderr = GitError.is(error) ? error.stderr : '';
-    if (/dubious ownership/.test(stderr)) {
-      throw new TappsError(
-        'unsafe-repository',
-        `git refuses to work in ${folder}: it is owned by another user. If you trust it, run: git config --global --add safe.directory ${folder}`,
-      );
-    }
-    throw new TappsError(
-      'not-a-repository',
-      `${folder} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`,
-    );
-  }
-  if (bare === 'true') {
-    throw new TappsError(
-      'bare-repository',
-      `${folder} is a bare git repository: it has no working tree for a run to start from. Run Tapps Flow in a clone with a working tree.`,
-    );
-  }
-  const root = await probe.line(['rev-parse', '--show-toplevel']).catch(() => {
-    throw new TappsError(
-      'not-a-repository',
-      `${folder} is inside a git directory, not a working tree. Run Tapps Flow in the repository's working tree.`,
-    );
-  });
+  // One git call when the folder is in a working tree; the reason is looked for only when it is not.
+  const found = await probe
+    .run(['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir', '--show-toplevel'])
+    .catch(async (error: unknown) => {
+      throw await whyNotAWorkTree(probe, folder, error);
+    });
+  const [commonDir, gitDir, root] = found.split('\n').map((l) => l.trim());
   return { root, commonDir, gitDir, git: new Git(root, observer) };
 }
 
@@ -111,4 +84,32 @@ export async function excludeStateFolder(repo: Pick<Repository, 'commonDir'>): P
   if (existing.split(/\r?\n/).some((l) => l.trim() === `/${STATE_FOLDER}/` || l.trim() === `${STATE_FOLDER}/`)) return;
   await mkdir(path.dirname(file), { recursive: true });
   await appendFile(file, `${existing === '' || existing.endsWith('\n') ? '' : '\n'}# Tapps Flow run state\n/${STATE_FOLDER}/\n`);
+}
+
+/** Why `folder` is not in a repository's working tree: no repository, a bare one, inside .git, not trusted by git. */
+async function whyNotAWorkTree(probe: Git, folder: string, error: unknown): Promise<TappsError> {
+  const stderr = GitError.is(error) ? error.stderr : '';
+  if (/dubious ownership/.test(stderr)) {
+    return new TappsError(
+      'unsafe-repository',
+      `git refuses to work in ${folder}: it is owned by another user. If you trust it, run: git config --global --add safe.directory ${folder}`,
+    );
+  }
+  const bare = await probe.line(['rev-parse', '--is-bare-repository']).catch(() => undefined);
+  if (bare === undefined) {
+    return new TappsError(
+      'not-a-repository',
+      `${folder} is not inside a git repository. Run Tapps Flow in a git repository (or pass --repo DIR).`,
+    );
+  }
+  if (bare === 'true') {
+    return new TappsError(
+      'bare-repository',
+      `${folder} is a bare git repository: it has no working tree for a run to start from. Run Tapps Flow in a clone with a working tree.`,
+    );
+  }
+  return new TappsError(
+    'not-a-repository',
+    `${folder} is inside a git directory, not a working tree. Run Tapps Flow in the repository's working tree.`,
+  );
 }

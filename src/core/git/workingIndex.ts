@@ -1,5 +1,7 @@
 import { copyFile, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { GitError } from '../util/errors';
+import type { Git } from './git';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
 
@@ -12,26 +14,42 @@ export interface WorkingIndex {
 }
 
 /**
- * Runs `fn` with the user's working tree captured in a temporary index (a copy of the user's
- * index, then `git add --all`), and deletes the index after, whatever happens. The user's own
- * index is only read. The copy matters for speed: git reuses its stat data instead of hashing
- * every file, and a checkout through this index (`read-tree -u`) finds every entry up to date
- * with the disk. Used for a run's base and for apply.
+ * Stages every file of a work tree (untracked included, ignored excluded) into the temporary
+ * index `file`, starting from a copy of `seed` (an index of that work tree) so that unchanged
+ * files are not hashed again. When there is no seed, or git cannot use it (a split index, one a
+ * step damaged), it starts from `fallbackTree` and hashes every file. Returns the tree.
+ */
+export async function stageAll(git: Git, file: string, seed: string | undefined, fallbackTree: string | undefined): Promise<string> {
+  const env = { GIT_INDEX_FILE: file };
+  const add = () => git.run(['add', '--all', '--', '.'], { env });
+  const seeded = seed !== undefined && (await copyIndex(seed, file));
+  const added =
+    seeded &&
+    (await add().then(
+      () => true,
+      (error: unknown) => {
+        if (GitError.is(error)) return false;
+        throw error;
+      },
+    ));
+  if (!added) {
+    await rm(file, { force: true });
+    if (fallbackTree !== undefined) await git.run(['read-tree', fallbackTree], { env });
+    await add();
+  }
+  return git.line(['write-tree'], { env });
+}
+
+/**
+ * Runs `fn` with the user's working tree captured in a temporary index, and deletes the index
+ * after, whatever happens. The user's own index is only read. The copy matters for speed: git
+ * reuses its stat data instead of hashing every file, and a checkout through this index
+ * (`read-tree -u`) finds every entry up to date with the disk. Used for a run's base and for apply.
  */
 export async function withWorkingIndex<T>(repo: Repository, fn: (working: WorkingIndex) => Promise<T>): Promise<T> {
-  const { git } = repo;
   const file = await scratchPath(repo, 'index-working');
-  const env = { GIT_INDEX_FILE: file };
   try {
-    const seeded = await seedFrom(path.join(repo.gitDir, 'index'), file);
-    await git.run(['add', '--all', '--', '.'], { env }).catch(async (error: unknown) => {
-      if (!seeded) throw error;
-      // An index git cannot use as a copy (a split index, say): start from HEAD and hash every file.
-      await rm(file, { force: true });
-      await git.run(['read-tree', 'HEAD'], { env });
-      await git.run(['add', '--all', '--', '.'], { env });
-    });
-    const tree = await git.line(['write-tree'], { env });
+    const tree = await stageAll(repo.git, file, path.join(repo.gitDir, 'index'), 'HEAD');
     return await fn({ file, tree });
   } finally {
     await rm(file, { force: true });
@@ -40,17 +58,18 @@ export async function withWorkingIndex<T>(repo: Repository, fn: (working: Workin
 }
 
 /**
- * Copies the user's index, keeping its modification time. Git trusts an entry's stat data only if
- * the file was not modified in the same second the index was written ("racy git"), and it learns
+ * Copies an index, keeping its modification time. Git trusts an entry's stat data only if the
+ * file was not modified in the same second the index was written ("racy git"), and it learns
  * that second from the index file's own time: a copy made later would make a same-size edit saved
- * in that second look unchanged (the base would miss it, apply would overwrite it). Milliseconds
- * are truncated, which can only make more entries racy (checked by content), never fewer.
+ * in that second look unchanged (the base would miss it, apply would overwrite it, a step's result
+ * would lack it). Milliseconds are truncated, which can only make more entries racy (checked by
+ * content), never fewer.
  */
-async function seedFrom(userIndex: string, file: string): Promise<boolean> {
+async function copyIndex(from: string, to: string): Promise<boolean> {
   try {
-    const info = await stat(userIndex);
-    await copyFile(userIndex, file);
-    await utimes(file, info.atime, info.mtime);
+    const info = await stat(from);
+    await copyFile(from, to);
+    await utimes(to, info.atime, info.mtime);
     return true;
   } catch {
     return false;

@@ -64,6 +64,8 @@ export class Worktrees {
   private readonly removals = new PQueue({ concurrency: 1 });
   private readonly trash: string[] = [];
   private readonly entries: string[] = [];
+  /** The worktrees this run made, by step: their entries as git registered them. */
+  private readonly made = new Map<string, StepWorktree>();
 
   constructor(
     private readonly repo: Repository,
@@ -97,6 +99,7 @@ export class Worktrees {
           return registeredEntry(this.repo, dir);
         });
         const wt = { dir, entry };
+        this.made.set(stepId, wt);
         // A cancelled step stops its checkout: thousands of files need not be written for nothing.
         await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
         return wt;
@@ -113,7 +116,8 @@ export class Worktrees {
   remove(stepId: string): void {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
-      const entry = await entryOf(this.repo, dir);
+      // The entry recorded when the worktree was made; git's records only for one made earlier (resume).
+      const entry = this.made.get(stepId)?.entry ?? (await entryOf(this.repo, dir));
       await mkdir(trashDir(this.root), { recursive: true });
       const trash = path.join(trashDir(this.root), `${process.pid}.${++trashCounter}`);
       if (

@@ -49,15 +49,15 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
 
 /** The files a base captured now would hold, as a lookup (see `containsFromFileList`). */
 async function currentFiles(repo: Repository): Promise<(p: string) => boolean> {
-  const [listed, deleted] = await Promise.all([
-    repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard']),
-    repo.git.run(['ls-files', '-z', '--deleted']),
-  ]);
-  const gone = new Set(deleted.split('\0'));
+  // One listing, tagged: H tracked, R deleted from the work tree, ? untracked and not ignored.
+  const listed = (await repo.git.run(['ls-files', '-z', '-t', '--cached', '--deleted', '--others', '--exclude-standard']))
+    .split('\0')
+    .filter((record) => record.length > 2);
+  const gone = new Set(listed.filter((r) => r.startsWith('R ')).map((r) => r.slice(2)));
   return containsFromFileList(
     listed
-      .split('\0')
-      .filter((f) => !gone.has(f))
+      .filter((r) => !r.startsWith('R ') && !gone.has(r.slice(2)))
+      .map((r) => r.slice(2))
       .join('\0'),
   );
 }

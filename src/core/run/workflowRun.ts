@@ -7,7 +7,7 @@ import type { RunEvent } from '../state/events';
 import type { RunStore } from '../state/runStore';
 import type { RunWriter } from '../state/runWriter';
 import type { RunSnapshot, StepSnapshot } from '../state/snapshot';
-import { crashPoint } from '../util/crashPoint';
+import { crashPoint, crashPointAfter } from '../util/crashPoint';
 import type { Event } from '../util/emitter';
 import { errorMessage } from '../util/errors';
 import type { LoadedWorkflow } from '../workflow/loadWorkflow';
@@ -146,8 +146,7 @@ export class WorkflowRun {
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
       if (this.fault) throw this.fault;
-      await this.store.flush();
-      crashPoint('steps-done');
+      await crashPointAfter('steps-done', () => this.store.flush());
       await this.finish();
     } catch (error) {
       try {
@@ -242,11 +241,7 @@ export class WorkflowRun {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
     this.record(id, outcome);
-    if (outcome.status === 'succeeded')
-      void this.store.flush().then(
-        () => crashPoint('step-recorded'),
-        () => undefined,
-      );
+    if (outcome.status === 'succeeded') void crashPointAfter('step-recorded', () => this.store.flush()).catch(() => undefined);
     // Dependents are queued before this task returns, so the queue picks by priority among them.
     if (outcome.status === 'succeeded') {
       for (const d of this.loaded.graph.dependents.get(id)!) {

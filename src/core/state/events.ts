@@ -1,6 +1,7 @@
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { idSchema } from '../util/ids';
+import { isGitFolderName } from '../workflow/repoPath';
 
 export const STEP_STATUSES = [
   'pending',
@@ -32,7 +33,7 @@ export const IdSchema = idSchema('step');
  */
 export function isTreePath(value: string): boolean {
   if (value === '' || value.includes('\0') || value.startsWith('/')) return false;
-  return value.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && c.toLowerCase() !== '.git');
+  return value.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && !isGitFolderName(c));
 }
 
 const RepoRelativePath = z.string().check(z.refine(isTreePath, 'expected a path inside the repository'));

@@ -25,6 +25,8 @@ export interface ReadRunsOptions {
   readonly now?: () => Date;
   /** The run ids whose state git tracks (see `trackedRunIds`); unknown when not given. */
   readonly tracked?: ReadonlySet<string>;
+  /** The repository's worktree roots (see `worktreeRoots`), when the caller has them already. */
+  readonly worktreeRoots?: readonly string[];
 }
 
 /**
@@ -58,7 +60,8 @@ export function interruptionReason(snapshot: RunSnapshot): string {
 export async function loadRun(location: RunsLocation, runId: string, options: ReadRunsOptions = {}): Promise<RunView> {
   const problem = idProblem('run', runId) ?? (await stateFolderProblem(location.root, runId));
   if (problem) throw new Error(problem);
-  const loaded = await readRun(runDir(location.root, runId), { worktreeRoots: await worktreeRoots(location) });
+  const roots = options.worktreeRoots ?? (await worktreeRoots(location));
+  const loaded = await readRun(runDir(location.root, runId), { worktreeRoots: roots });
   const live = (await inspectLock(runLockPath(location, runId))).held;
   const readOnly = options.tracked?.has(runId)
     ? `its state is tracked by git (it came with the repository, not from a run on this machine); it is shown read-only`
@@ -77,6 +80,7 @@ export async function listRuns(location: RunsLocation, options: ReadRunsOptions 
   const folderProblem = await stateFolderProblem(location.root);
   if (folderProblem) return { runs: [], problems: [folderProblem] };
   const names = await readdir(runsDir(location.root)).catch(() => [] as string[]);
+  const roots = await worktreeRoots(location); // once for every run
   const runs: RunView[] = [];
   for (const name of names.sort()) {
     if (idProblem('run', name)) {
@@ -84,7 +88,7 @@ export async function listRuns(location: RunsLocation, options: ReadRunsOptions 
       continue;
     }
     try {
-      runs.push(await loadRun(location, name, options));
+      runs.push(await loadRun(location, name, { ...options, worktreeRoots: roots }));
     } catch (error) {
       problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
     }

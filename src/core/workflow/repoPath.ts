@@ -39,7 +39,7 @@ export function repoPathProblem(value: string): string | undefined {
  * file systems), with the trailing dots and spaces Windows drops, or as its 8.3 short name, as
  * git's own `verify_path` checks.
  */
-function isGitFolderName(name: string): boolean {
+export function isGitFolderName(name: string): boolean {
   const lower = name.toLowerCase();
   return lower.replace(/[. ]+$/, '') === '.git' || /^git~\d+$/.test(lower);
 }
