@@ -7,9 +7,11 @@ import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
 import { TappsError, WorkflowError } from './core/util/errors';
+import { ISOLATION_MODES, type Isolation } from './core/workflow/schema';
 
 const USAGE = `Usage:
-  tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--run-id ID] [--json]
+  tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--isolation sandbox|detect|off]
+                 [--run-id ID] [--json]
   tapps-flow validate <workflow.yaml> [--repo DIR] [--json]
   tapps-flow status [<run-id>] [--repo DIR] [--json]
   tapps-flow resume <run-id> [--repo DIR] [--json]
@@ -35,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
       repo: { type: 'string' },
       'max-parallel': { type: 'string' },
       sequential: { type: 'boolean', default: false },
+      isolation: { type: 'string' },
       'run-id': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -70,8 +73,12 @@ async function main(argv: string[]): Promise<number> {
       const maxParallel = raw === undefined ? undefined : Number(raw);
       if (maxParallel !== undefined && (!Number.isInteger(maxParallel) || maxParallel < 1 || maxParallel > 8))
         throw new UsageError(`--max-parallel expects a whole number from 1 to 8, got "${raw}"`);
+      const isolation = values.isolation;
+      if (isolation !== undefined && !(ISOLATION_MODES as readonly string[]).includes(isolation))
+        throw new UsageError(`--isolation expects one of ${ISOLATION_MODES.join(', ')}, got "${isolation}"`);
       return runCommand({
         workflow: needOne('a workflow file'),
+        isolation: isolation as Isolation | undefined,
         repo: values.repo,
         maxParallel,
         sequential: values.sequential,

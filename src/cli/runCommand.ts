@@ -1,5 +1,6 @@
 import { exitCodeOf, runReport } from '../core/run/runReport';
 import { WorkflowRun } from '../core/run/workflowRun';
+import type { Isolation } from '../core/workflow/schema';
 import { commandName } from './commandName';
 import { LiveView } from './liveView';
 
@@ -8,6 +9,7 @@ export interface RunFlags {
   readonly repo?: string;
   readonly maxParallel?: number;
   readonly sequential: boolean;
+  readonly isolation?: Isolation;
   readonly runId?: string;
   readonly json: boolean;
 }
@@ -20,6 +22,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     repoDir: flags.repo,
     maxParallel: flags.maxParallel,
     sequential: flags.sequential,
+    isolation: flags.isolation,
     runId: flags.runId,
     signal: controller.signal,
   });

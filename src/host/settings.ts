@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { RunDefaults } from '../core/run/options';
-import type { KeepWorktrees } from '../core/workflow/schema';
+import type { Isolation, KeepWorktrees } from '../core/workflow/schema';
 
 /** The extension's settings as engine defaults (a workflow's own settings win over them). */
 export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly parallel: boolean } {
@@ -14,6 +14,8 @@ export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly paral
     keepWorktrees: c.get<KeepWorktrees>('keepWorktrees', 'on_failure'),
     logMaxBytes: c.get<number>('logMaxBytes', 10 * 1024 * 1024),
     agents: c.get<Record<string, string[]>>('agents', {}),
+    isolation: c.get<Isolation>('isolation', 'detect'),
+    sandboxWritable: c.get<string[]>('sandboxWritable'),
     ...(root ? { worktreeRoot: root } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { ConflictSchema, type Conflict } from '../state/events';
+import { ConflictSchema, FindingSchema, type Conflict, type Finding } from '../state/events';
 import type { FoldDecision } from './fold';
 
 export const CONFLICT_REPORT_VERSION = 1;
@@ -10,12 +10,23 @@ export const ConflictReportSchema = z.object({
   decisions: z.array(
     z.object({ path: z.string(), policy: z.enum(['first', 'last']), steps: z.tuple([z.string(), z.string()]), kept: z.string() }),
   ),
+  /** Not conflicts, but for the user's eye (see `FindingSchema`); sorted by kind, then path. Absent in reports before findings existed. */
+  findings: z._default(z.array(FindingSchema), []),
 });
 export type ConflictReport = z.infer<typeof ConflictReportSchema>;
 
 /** `conflicts.json`: stable bytes for the same conflicts (they arrive sorted by path, then steps). */
-export function conflictsJson(conflicts: readonly Conflict[], decisions: readonly FoldDecision[]): string {
-  const report: ConflictReport = ConflictReportSchema.parse({ version: CONFLICT_REPORT_VERSION, conflicts, decisions });
+export function conflictsJson(
+  conflicts: readonly Conflict[],
+  decisions: readonly FoldDecision[],
+  findings: readonly Finding[] = [],
+): string {
+  const report: ConflictReport = ConflictReportSchema.parse({
+    version: CONFLICT_REPORT_VERSION,
+    conflicts,
+    decisions,
+    findings: sortFindings(findings),
+  });
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
@@ -25,6 +36,7 @@ export function conflictsMarkdown(
   conflicts: readonly Conflict[],
   decisions: readonly FoldDecision[],
   partial: boolean,
+  findings: readonly Finding[] = [],
 ): string {
   const lines = [`# Conflicts: ${workflowName}`, ''];
   if (partial) lines.push('This is a partial aggregate: not every step succeeded.', '');
@@ -47,5 +59,24 @@ export function conflictsMarkdown(
       );
     lines.push('');
   }
+  if (findings.length > 0) {
+    lines.push('## Needs your eye', '');
+    for (const f of sortFindings(findings))
+      lines.push(`- ${FINDING_TITLES[f.kind]} \`${f.path}\` (${f.steps.join(', ') || 'no step running'}): ${f.detail}`);
+    lines.push('');
+  }
   return lines.join('\n');
+}
+
+const FINDING_TITLES: Record<Finding['kind'], string> = {
+  symlink_out: 'Symlink out of the repository:',
+  submodule_write: 'Written into a submodule (not captured):',
+  mode_change: 'Made executable outside "creates":',
+  escape: 'Written outside the worktrees:',
+};
+
+/** Findings in one order whatever order they were found in: by kind, path, then steps. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  const key = (f: Finding) => `${f.kind}\0${f.escape ?? ''}\0${f.path}\0${f.steps.join(',')}`;
+  return [...findings].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

@@ -10,6 +10,8 @@ export interface StartOptions {
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
   readonly onOutput: (chunk: Buffer) => void;
+  /** Written to the process's standard input, which is then closed; none: stdin is empty. */
+  readonly stdin?: string;
 }
 
 /** A running process and its whole tree (its process group). */
@@ -44,9 +46,19 @@ export class StartError extends Error {
 export function startProcessTree(argv: readonly string[], options: StartOptions): Promise<ProcessTree> {
   return new Promise((resolve, reject) => {
     const [command, ...args] = argv;
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', options.onOutput);
-    child.stderr.on('data', options.onOutput);
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (child.stdin) {
+      // A process that exits without reading its input closes the pipe: that is not an error of the step.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.stdin);
+    }
+    child.stdout!.on('data', options.onOutput);
+    child.stderr!.on('data', options.onOutput);
     let settled = false;
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;

@@ -1,4 +1,4 @@
-import type { KeepWorktrees } from '../workflow/schema';
+import type { Isolation, KeepWorktrees } from '../workflow/schema';
 
 /** Defaults a host (CLI flags, VS Code settings) supplies; the workflow's own settings win over them. */
 export interface RunDefaults {
@@ -20,6 +20,12 @@ export interface RunDefaults {
   readonly agents?: Readonly<Record<string, readonly string[]>>;
   /** Fail a step that changes paths outside its `creates`. @default false */
   readonly failOnUndeclaredChanges?: boolean;
+  /** How steps are kept inside their worktrees. @default 'detect' */
+  readonly isolation?: Isolation;
+  /** Folders a sandboxed step may write besides its worktree: `~/x` or absolute. @default DEFAULT_SANDBOX_WRITABLE */
+  readonly sandboxWritable?: readonly string[];
+  /** The home folder `~/` means. @default os.homedir() */
+  readonly homeDir?: string;
 }
 
 export interface RunOptions {
@@ -31,6 +37,8 @@ export interface RunOptions {
   readonly maxParallel?: number;
   /** Sequential mode: one step at a time, in a stable topological order. */
   readonly sequential?: boolean;
+  /** Overrides the workflow's `isolation`. */
+  readonly isolation?: Isolation;
   readonly signal?: AbortSignal;
   readonly defaults?: RunDefaults;
   /** The clock for event times. @default () => new Date() */

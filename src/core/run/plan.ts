@@ -40,7 +40,7 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
   const settings = effectiveSettings(
     loaded.workflow.settings,
     options.defaults ?? {},
-    { maxParallel: options.maxParallel, sequential: options.sequential },
+    { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation },
     defaultWorktreeRoot(repo),
   );
   checkWorktreeRoot(repo, settings.worktreeRoot);

@@ -1,7 +1,8 @@
+import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { TappsError } from '../util/errors';
-import { KEEP_WORKTREES, type Settings } from '../workflow/schema';
+import { ISOLATION_MODES, KEEP_WORKTREES, type Isolation, type Settings } from '../workflow/schema';
 import type { RunDefaults } from './options';
 
 /** A step's time limit is at most a week: longer would overflow Node's timers (2^31 - 1 ms, about 24.8 days) long before it matters. */
@@ -29,6 +30,13 @@ export const EffectiveSettingsSchema = z.object({
   failOnUndeclaredChanges: z.boolean(),
   /** The absolute folder the run's worktrees are made under. */
   worktreeRoot: z.string().check(z.refine((p) => path.isAbsolute(p), 'expected an absolute path')),
+  /** `sandbox`, `detect` or `off`; runs recorded before the setting existed read as `detect`. */
+  isolation: z._default(z.enum(ISOLATION_MODES), 'detect'),
+  /** Absolute folders a sandboxed step may write besides its worktree (agents' configuration). */
+  sandboxWritable: z._default(
+    z.array(z.string().check(z.refine((p) => path.isAbsolute(p), 'expected absolute folders'))).check(z.maxLength(64)),
+    [],
+  ),
 });
 export type EffectiveSettings = z.infer<typeof EffectiveSettingsSchema>;
 
@@ -36,6 +44,7 @@ export type EffectiveSettings = z.infer<typeof EffectiveSettingsSchema>;
 export interface SettingsOverrides {
   readonly maxParallel?: number;
   readonly sequential?: boolean;
+  readonly isolation?: Isolation;
 }
 
 /**
@@ -59,6 +68,8 @@ export function effectiveSettings(
     logMaxBytes: workflow.log_max_bytes ?? defaults.logMaxBytes ?? 10 * 1024 * 1024,
     failOnUndeclaredChanges: workflow.fail_on_undeclared_changes ?? defaults.failOnUndeclaredChanges ?? false,
     worktreeRoot: defaults.worktreeRoot ?? defaultWorktreeRoot,
+    isolation: overrides.isolation ?? workflow.isolation ?? defaults.isolation ?? 'detect',
+    sandboxWritable: sandboxFolders(workflow.sandbox_writable ?? defaults.sandboxWritable ?? DEFAULT_SANDBOX_WRITABLE, defaults.homeDir),
   };
   const parsed = EffectiveSettingsSchema.safeParse(settings);
   if (!parsed.success) {
@@ -81,4 +92,27 @@ const SETTING_NAMES: Record<string, string> = {
   logMaxBytes: 'log size cap (log_max_bytes, tappsFlow.logMaxBytes)',
   keepWorktrees: 'keep worktrees (keep_worktrees, tappsFlow.keepWorktrees)',
   worktreeRoot: 'worktree folder (tappsFlow.worktreeRoot)',
+  isolation: 'isolation (isolation, tappsFlow.isolation, --isolation)',
+  sandboxWritable: 'sandbox writable folders (sandbox_writable, tappsFlow.sandboxWritable)',
 };
+
+/**
+ * The folders agents keep their sessions, credentials' refresh and caches in: a sandboxed agent
+ * that cannot write them fails to start. Only the ones that exist are made writable.
+ */
+export const DEFAULT_SANDBOX_WRITABLE: readonly string[] = [
+  '~/.claude',
+  '~/.claude.json',
+  '~/.codex',
+  '~/.gemini',
+  '~/.cursor',
+  '~/.config/cursor',
+  '~/.aider',
+  '~/.cache',
+  '~/.npm',
+];
+
+/** `~/x` made absolute against the home folder; absolute paths kept as they are (the editor's setting). */
+function sandboxFolders(list: readonly string[], home = os.homedir()): string[] {
+  return [...new Set(list.map((p) => (p.startsWith('~/') ? path.join(home, p.slice(2)) : p)))];
+}

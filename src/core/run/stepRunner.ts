@@ -81,7 +81,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     );
     let tree;
     try {
-      tree = await startProcessTree(invocation.argv, { cwd: wt.dir, env, onOutput: (chunk) => log.write(chunk) });
+      tree = await startProcessTree(invocation.argv, { cwd: wt.dir, env, stdin: invocation.stdin, onOutput: (chunk) => log.write(chunk) });
     } catch (error) {
       const reason =
         error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);

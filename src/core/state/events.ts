@@ -56,6 +56,27 @@ export const ConflictSchema = z.object({
 });
 export type Conflict = z.infer<typeof ConflictSchema>;
 
+/**
+ * Something in a run's results or around it that needs the user's eye without being a conflict
+ * between two steps: a result symlink that leaves the repository, files written into a
+ * submodule's folder (git cannot capture them), a file made executable outside the step's
+ * `creates`, a write outside the steps' worktrees (`escape`, with what was written: a file, the
+ * repository's config, a ref or a hook).
+ */
+export const FINDING_KINDS = ['symlink_out', 'submodule_write', 'mode_change', 'escape'] as const;
+export const ESCAPE_KINDS = ['file', 'config', 'ref', 'hook'] as const;
+export const FindingSchema = z.object({
+  kind: z.enum(FINDING_KINDS),
+  /** A repository path; for an escape, the path in the main checkout, the ref, or the git file changed. */
+  path: z.string().check(z.maxLength(4096)),
+  /** For an escape: what was written. */
+  escape: z.optional(z.enum(ESCAPE_KINDS)),
+  /** The steps concerned: the step whose result holds it, or the steps running when the write happened. */
+  steps: z.array(IdSchema),
+  detail: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
 const step = { ...common, step: IdSchema };
 const Owner = z.object({ pid: z.int(), host: z.string(), startedAt: z.string() });

@@ -59,6 +59,8 @@ export interface AgentInvocation {
   /** The argv to spawn: no shell involved except for the `shell` agent's own `sh -c`. */
   readonly argv: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** Text for the process's standard input (a prompt an agent reads there); none: empty. */
+  readonly stdin?: string;
 }
 
 /**

@@ -12,6 +12,9 @@ export const MERGE_POLICIES = ['text', 'json', 'markdown', 'union', 'first', 'la
 export type MergePolicyName = (typeof MERGE_POLICIES)[number];
 export const KEEP_WORKTREES = ['never', 'on_failure', 'always'] as const;
 export type KeepWorktrees = (typeof KEEP_WORKTREES)[number];
+/** How a step is kept from writing outside its worktree: enforced, reported, or neither. */
+export const ISOLATION_MODES = ['sandbox', 'detect', 'off'] as const;
+export type Isolation = (typeof ISOLATION_MODES)[number];
 
 /** The longest timeout of a step: 7 days, far inside what a Node timer can wait (2^31-1 ms, 24.8 days). */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
@@ -42,6 +45,24 @@ const ArgText = refined((value) => {
 const LineText = refined((value) =>
   hasControlCharacter(value) ? 'expected text without control characters, because it is shown on one line' : undefined,
 );
+
+/**
+ * A folder a sandboxed step may write besides its worktree (an agent's configuration), as a
+ * workflow names it: inside the home folder (`~/.codex`), since a workflow comes with a repository
+ * and must not open the whole machine to its steps. The editor's setting may name any folder.
+ */
+const SandboxPathSchema = refined((value) => {
+  if (!value.startsWith('~/')) return `invalid folder ${quoted(value)}; expected a folder inside the home folder, written as ~/name`;
+  const rest = value.slice(2).replace(/\/+$/, '');
+  if (
+    rest === '' ||
+    rest.split('/').some((part) => part === '' || part === '.' || part === '..') ||
+    hasControlCharacter(rest) ||
+    rest.includes('\0')
+  )
+    return `invalid folder ${quoted(value)}; expected a folder inside the home folder without "." or ".." parts, like ~/.codex`;
+  return undefined;
+});
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Environment variables by name: a name a process environment can hold, a value a program can receive. */
@@ -76,6 +97,10 @@ export const SettingsSchema = z.strictObject({
   keep_worktrees: z.optional(z.enum(KEEP_WORKTREES)),
   fail_on_undeclared_changes: z.optional(z.boolean()),
   log_max_bytes: z.optional(z.int(LOG_BYTES).check(z.gte(MIN_LOG_BYTES, LOG_BYTES), z.lte(MAX_LOG_BYTES, LOG_BYTES))),
+  isolation: z.optional(z.enum(ISOLATION_MODES, `expected one of ${ISOLATION_MODES.join(', ')}`)),
+  sandbox_writable: z.optional(
+    z.array(SandboxPathSchema, 'expected a list of folders').check(z.maxLength(64, 'expected at most 64 folders')),
+  ),
   quality_gates: z.optional(z.boolean()),
   code_scoring: z.optional(z.boolean()),
   context_tier_default: z.optional(FiniteNumber),
