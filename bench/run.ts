@@ -4,7 +4,7 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git,locks,apply   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
@@ -12,6 +12,8 @@
  *   --reps-sequential=N  repetitions of sequential against parallel (default 1)
  *   --reps-fold=N        repetitions of the fold comparison (default 5)
  *   --reps-apply=N       alternating rounds of apply against raw read-tree -m -u (default 7)
+ *   --reps-detect=N      alternating 8 × 2 s runs with no isolation, off, detect and sandbox (default 3)
+ *   --reps-containment=N starts of `true` plain, in a PID namespace and in the sandbox (default 40)
  *   --keep               keep the temporary folder (the generated repository)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +26,8 @@ import { generateRepo } from './lib/repo';
 import { fmtBytes, fmtMs, renderMarkdown, renderTable, type Row } from './lib/table';
 import { log, now, removeWorkDir, round, timed } from './lib/util';
 import { APPLY_SECTION, applyStudy, type ApplyStudy } from './scenarios/apply';
+import { CONTAINMENT_SECTION, containmentStudy, type ContainmentStudy } from './scenarios/containment';
+import { DETECT_SECTION, detectStudy, type DetectStudy } from './scenarios/detect';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
 import { LOCKS_SECTION, lockStudy, type LockStudy } from './scenarios/locks';
@@ -58,6 +62,8 @@ const SECTION_ORDER = [
   'engine git call',
   LOCKS_SECTION,
   APPLY_SECTION,
+  DETECT_SECTION,
+  CONTAINMENT_SECTION,
 ];
 
 async function main(): Promise<void> {
@@ -70,6 +76,8 @@ async function main(): Promise<void> {
     sequential: option('reps-sequential', 1),
     fold: option('reps-fold', 5),
     apply: option('reps-apply', 7),
+    detect: option('reps-detect', 3),
+    containment: option('reps-containment', 40),
   };
   const whatIf = option('what-if', 1);
   const split = option('split', Math.max(2, os.availableParallelism()));
@@ -105,6 +113,8 @@ async function main(): Promise<void> {
     store?: StoreStudy;
     locks?: LockStudy;
     apply?: ApplyStudy;
+    detect?: DetectStudy;
+    containment?: ContainmentStudy;
     rows?: Row[];
     othersCpu?: Record<string, number>;
     totalSeconds?: number;
@@ -149,6 +159,14 @@ async function main(): Promise<void> {
       results.locks = r.study;
     }
     let batches: AddBatch[] = [];
+    if (want('containment')) {
+      const r = await section(() => containmentStudy(workDir, reps.containment));
+      results.containment = r;
+    }
+    if (want('detect')) {
+      const r = await section(() => detectStudy(repo, workDir, reps.detect));
+      results.detect = r.study;
+    }
     if (want('rounds')) {
       const r = await section(() => interleavedRounds(repo, workDir, reps.rounds, whatIf, split));
       results.rounds = r.result;

@@ -9,11 +9,15 @@ import { register as registerCjs } from 'tsx/cjs/api';
 // The package is CommonJS: tsx's CJS hook compiles the .ts files Node loads with require.
 register();
 registerCjs();
-const dir = process.argv[2] ?? 'test/unit';
+// Folders are searched for *.test.ts; files are taken as they are (`runMocha.mjs test/hostile/x.test.ts`).
+const targets = process.argv.length > 2 ? process.argv.slice(2) : ['test/unit'];
 const grep = process.env.MOCHA_GREP;
 const mocha = new Mocha({ timeout: 60_000, reporter: 'spec', ...(grep ? { grep } : {}) });
 const files = [];
-for (const f of await readdir(dir, { recursive: true })) if (f.endsWith('.test.ts')) files.push(path.resolve(dir, f));
+for (const target of targets) {
+  if (target.endsWith('.test.ts')) files.push(path.resolve(target));
+  else for (const f of await readdir(target, { recursive: true })) if (f.endsWith('.test.ts')) files.push(path.resolve(target, f));
+}
 files.sort();
 for (const f of files) mocha.addFile(f);
 await mocha.loadFilesAsync();

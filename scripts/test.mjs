@@ -4,6 +4,7 @@
 // Closes with one plain line `tests: N passed, N failed` over both, and exits non-zero when any
 // test failed or a runner crashed. TAPPS_SKIP_INTEGRATION=1 runs the unit tests alone.
 import { spawn } from 'node:child_process';
+import { ensureAptPackages, testPackages } from './vscode/install.mjs';
 
 function runTier(name, args) {
   return new Promise((resolve) => {
@@ -23,6 +24,13 @@ function runTier(name, args) {
       resolve(last);
     });
   });
+}
+
+// The hostile tier runs steps under bubblewrap: install it first (Debian's package).
+try {
+  await ensureAptPackages(testPackages);
+} catch (error) {
+  console.error(`[install] ${error.message}; the sandbox tests will fail without it`);
 }
 
 const tiers = [

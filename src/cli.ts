@@ -3,9 +3,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, branchCommand, cancelCommand, cleanupCommand, resolveCommand, statusCommand } from './cli/followUpCommands';
+import { restoreCommand } from './cli/restoreCommand';
 import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
+import { openRepository } from './core/git/repository';
+import { taggedProcesses } from './core/process/stepProcesses';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
+import { sweepOrphans } from './core/state/runs';
 import { TappsError, WorkflowError } from './core/util/errors';
 import { ISOLATION_MODES, type Isolation } from './core/workflow/schema';
 
@@ -16,13 +20,15 @@ const USAGE = `Usage:
   tapps-flow status [<run-id>] [--repo DIR] [--json]
   tapps-flow resume <run-id> [--repo DIR] [--json]
   tapps-flow cancel <run-id> [--step ID] [--repo DIR]
-  tapps-flow apply <run-id> [--repo DIR]
+  tapps-flow apply <run-id> [--allow-symlinks-out] [--repo DIR]
   tapps-flow branch <run-id> <name> [--repo DIR]
   tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
   tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
+  tapps-flow restore <run-id> [--path P]... [--force] [--dry-run] [--repo DIR]
 
 Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or input,
-3 conflicted, 130 cancelled.
+3 conflicted, 4 escaped (a step wrote outside its worktree: see conflicts.md, then
+restore; 4 wins over 0, 1 and 3), 130 cancelled.
 
 TAPPS_GIT names the git executable (default: git on PATH).`;
 
@@ -47,6 +53,9 @@ async function main(argv: string[]): Promise<number> {
       'older-than': { type: 'string' },
       keep: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      path: { type: 'string', multiple: true },
+      force: { type: 'boolean', default: false },
+      'allow-symlinks-out': { type: 'boolean', default: false },
     },
   });
   const [command, ...rest] = positionals;
@@ -67,6 +76,8 @@ async function main(argv: string[]): Promise<number> {
     return n;
   };
   const repo = values.repo ?? process.cwd();
+  if (command !== 'validate')
+    await sweepLeftovers(command === 'run' && values.repo === undefined && rest[0] ? path.dirname(path.resolve(rest[0])) : repo);
   switch (command) {
     case 'run': {
       const raw = values['max-parallel'];
@@ -96,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel':
       return cancelCommand(repo, needOne('a run id'), values.step);
     case 'apply':
-      return applyCommand(repo, needOne('a run id'));
+      return applyCommand(repo, needOne('a run id'), values['allow-symlinks-out']);
     case 'branch': {
       const [runId, name] = needArgs(2, 'a run id and a branch name');
       return branchCommand(repo, runId, name);
@@ -105,11 +116,31 @@ async function main(argv: string[]): Promise<number> {
       const [runId, file] = needArgs(2, 'a run id and a path');
       return resolveCommand(repo, runId, file, values.take, values.file);
     }
+    case 'restore':
+      return restoreCommand(repo, needOne('a run id'), { paths: values.path, force: values.force, dryRun: values['dry-run'] });
     case 'cleanup':
       needArgs(0, 'no arguments');
       return cleanupCommand(repo, count('older-than'), count('keep'), values['dry-run'], values.json);
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/**
+ * Every command that works on a repository first stops what steps of its interrupted runs left
+ * running when their engine died (verified as theirs: see `sweepOrphans`), and says so. Without
+ * a tagged process on the machine this costs one pass over the process table.
+ */
+async function sweepLeftovers(dir: string): Promise<void> {
+  if (taggedProcesses().length === 0) return;
+  try {
+    const repo = await openRepository(dir);
+    for (const swept of await sweepOrphans(repo))
+      process.stderr.write(
+        `Stopped the processes that step${swept.steps.length === 1 ? '' : 's'} ${swept.steps.join(', ')} of interrupted run ${swept.runId} left running.\n`,
+      );
+  } catch {
+    // Not a repository, or unreadable: the command itself says what is wrong.
   }
 }
 

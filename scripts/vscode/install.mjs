@@ -10,7 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { HarnessError, run } from './exec.mjs';
 import { chromiumBin, codeServerDir, node24Bin, node24Dir, playwrightDir, toolsDir, versions } from './paths.mjs';
 
-const aptPackages = ['chromium', 'libkrb5-dev', 'make', 'g++', 'python3', 'git'];
+const aptPackages = ['chromium', 'libkrb5-dev', 'make', 'g++', 'python3', 'git', 'bubblewrap'];
+/** What the unit and hostile tiers need from Debian: bubblewrap, the steps' sandbox. */
+export const testPackages = ['bubblewrap'];
 
 /** Installs whatever is missing; prints one line per step. */
 export async function installTools() {
@@ -35,10 +37,11 @@ export async function installTools() {
   });
 }
 
-async function ensureAptPackages() {
+/** Installs the Debian packages of `packages` that are missing (as root; otherwise says what to run). */
+export async function ensureAptPackages(packages = aptPackages) {
   const missing = [];
-  for (const pkg of aptPackages) if (!(await isDebInstalled(pkg))) missing.push(pkg);
-  if (missing.length === 0 && existsSync(chromiumBin)) return log('apt packages: present');
+  for (const pkg of packages) if (!(await isDebInstalled(pkg))) missing.push(pkg);
+  if (missing.length === 0 && (packages !== aptPackages || existsSync(chromiumBin))) return log('apt packages: present');
   if (process.getuid?.() !== 0) {
     throw new HarnessError(
       'apt-get install',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { applyResult, branchFromResult } from '../core/apply/applyResult';
 import { resolveConflict, type Resolution } from '../core/apply/resolveConflict';
 import { cleanup } from '../core/cleanup/cleanup';
+import { describeLinks } from '../core/findings/symlinks';
 import { openRepository } from '../core/git/repository';
 import { EXIT, runReport } from '../core/run/runReport';
 import { runDir } from '../core/run/stateDir';
@@ -29,6 +30,11 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
       for (const s of report.steps) print(`  ${s.id}: ${s.status}${s.error ? ` — ${s.error}` : ''}`);
       if (report.aggregate) print(`Aggregate: ${report.aggregate.commit}${report.aggregate.partial ? ' (partial)' : ''}`);
       for (const c of report.conflicts) print(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})`);
+      for (const f of report.findings) print(`  needs your eye, ${f.kind}: ${f.path} (${f.steps.join(', ')}): ${f.detail}`);
+      if (report.escaped)
+        print(
+          `Escaped: the steps wrote outside their worktrees (${report.escapes.filter((e) => e.restored).length} of ${report.escapes.length} listed write(s) restored). Put back the files with: ${commandName()} restore ${report.runId}`,
+        );
     }
     return EXIT.succeeded;
   }
@@ -47,7 +53,7 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
   else
     for (const r of runs)
       print(
-        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)${r.readOnly ? '  [read-only: its state is tracked by git]' : ''}`,
+        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.escaped ? '[escaped] ' : ''}${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)${r.readOnly ? '  [read-only: its state is tracked by git]' : ''}`,
       );
   return EXIT.succeeded;
 }
@@ -73,8 +79,8 @@ export async function cancelCommand(repoDir: string, runId: string, step: string
   return EXIT.succeeded;
 }
 
-export async function applyCommand(repoDir: string, runId: string): Promise<number> {
-  const result = await applyResult(repoDir, runId);
+export async function applyCommand(repoDir: string, runId: string, allowSymlinksOut = false): Promise<number> {
+  const result = await applyResult(repoDir, runId, { allowSymlinksOut });
   // The message says how many paths changed, and when the result was partial, which steps it lacks.
   print(result.message);
   for (const p of result.changed) print(`  ${p}`);
@@ -84,6 +90,10 @@ export async function applyCommand(repoDir: string, runId: string): Promise<numb
 export async function branchCommand(repoDir: string, runId: string, name: string): Promise<number> {
   const result = await branchFromResult(repoDir, runId, name);
   print(`Created branch ${name} at ${result.commit}.`);
+  if (result.symlinksOut.length > 0)
+    warn(
+      `warning: the branch holds ${result.symlinksOut.length === 1 ? 'a symbolic link' : `${result.symlinksOut.length} symbolic links`} pointing outside the repository: ${describeLinks(result.symlinksOut)}. Nothing was written in your working tree; checking the branch out writes them.`,
+    );
   if (result.unresolved > 0)
     warn(
       `warning: the result still has ${result.unresolved} unresolved conflict(s); the branch holds the earlier step's version of those paths.`,

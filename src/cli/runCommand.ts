@@ -44,6 +44,7 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
   out.write(
     `Run ${run.runId} of ${run.snapshot.workflow.name}: ${pending} step(s) to run, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
   );
+  if (run.settings.isolationFallback) out.write(`Isolation: ${run.settings.isolationFallback}.\n`);
   const view = new LiveView(out, () => run.snapshot);
   const subscription = run.onDidEvent((e) => view.onEvent(e));
   let signals = 0;
@@ -68,8 +69,15 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
       out.write(`\nRun ${snapshot.runId}: ${snapshot.status}\n`);
       if (snapshot.aggregate) out.write(`Aggregate: ${snapshot.aggregate.commit}${snapshot.aggregate.partial ? ' (partial)' : ''}\n`);
       for (const c of snapshot.conflicts) out.write(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})\n`);
+      for (const f of snapshot.findings) out.write(`  needs your eye, ${f.kind}: ${f.path} (${f.steps.join(', ')}): see conflicts.md\n`);
       out.write(`State: ${run.stateDir}\n`);
       const repoFlag = flags.repo ? ` --repo ${flags.repo}` : '';
+      if (snapshot.escaped) {
+        const n = snapshot.escapes.length + snapshot.escapesUnlisted;
+        out.write(
+          `Escaped: ${n} write(s) outside the steps' worktrees, listed in conflicts.md. Put back the files with: ${commandName()} restore ${snapshot.runId}${repoFlag}\n`,
+        );
+      }
       if (snapshot.status === 'succeeded') out.write(`Apply it with: ${commandName()} apply ${snapshot.runId}${repoFlag}\n`);
       if (snapshot.status === 'conflicted')
         out.write(
@@ -77,7 +85,7 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
         );
     }
     await run.settled();
-    return exitCodeOf(snapshot.status);
+    return exitCodeOf(snapshot);
   } finally {
     view.stop();
     subscription.dispose();

@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { taggedProcesses } from '../core/process/stepProcesses';
+import { engine } from './lazyEngine';
 import { locateRepository } from '../core/git/locate';
 import { openRepository } from '../core/git/repository';
 import type { RunsLocation } from '../core/state/runLocation';
@@ -52,6 +54,7 @@ export function activateHost(
   const load = async () => {
     const locations = await workspaceRepositories(log);
     await model.load(locations, vscode.workspace.isTrusted);
+    if (vscode.workspace.isTrusted) await sweepOrphans(locations, log);
     log.info(
       `watching runs of ${locations.length} repositor${locations.length === 1 ? 'y' : 'ies'}${vscode.workspace.isTrusted ? '' : ' (untrusted workspace: shown read-only)'}`,
     );
@@ -67,6 +70,24 @@ export function activateHost(
   const timings = { loadMs: started.loadMs, activateMs: performance.now() - started.started, hostGapMs: started.hostGapMs };
   log.info(`activated in ${timings.activateMs.toFixed(1)} ms (bundle loaded in ${timings.loadMs?.toFixed(1) ?? '?'} ms)`);
   return { model, tree, runs, ready, timings };
+}
+
+/**
+ * Stops what steps of interrupted runs left running when their engine died (see the engine's
+ * `sweepOrphans`): only in a trusted workspace, and the engine is loaded only when a tagged
+ * process exists at all.
+ */
+async function sweepOrphans(locations: readonly RunsLocation[], log: HostLog): Promise<void> {
+  if (taggedProcesses().length === 0) return;
+  for (const location of locations) {
+    try {
+      const repo = await openRepository(location.root);
+      for (const swept of await engine().sweepOrphans(repo))
+        log.info(`stopped the processes that step(s) ${swept.steps.join(', ')} of interrupted run ${swept.runId} left running`);
+    } catch (error) {
+      log.info(`${location.root}: could not stop leftover step processes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 }
 
 /**

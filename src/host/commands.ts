@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
 import type { RunSnapshot } from '../core/state/snapshot';
+import { applyWithConfirmation } from './applyResult';
 import { engine } from './lazyEngine';
 import { editMerged, markResolved, openConflictDiff, takeSide } from './conflictCommands';
 import { contentUri } from './contentProvider';
@@ -11,6 +12,7 @@ import type { RunController } from './runController';
 import type { RunsModel } from './runsModel';
 import type { RunsNode } from './runsTree';
 import type { WorkflowDiagnostics } from './workflowDiagnostics';
+import { restoreMyFiles } from './restoreFiles';
 import { requireTrust } from './trust';
 import { pickWorkflowFile } from './workflowFiles';
 
@@ -29,6 +31,7 @@ const NEEDS_TRUST: Readonly<Record<string, string>> = {
   resolveTakeTheirs: 'resolve a conflict',
   resolveEditMerged: 'resolve a conflict',
   markResolved: 'resolve a conflict',
+  restoreMyFiles: 'restore files',
 };
 
 /** Registers every command; each works from the tree's context and, from the palette, asks. */
@@ -85,7 +88,10 @@ export function registerCommands(
     guard('applyResult', async (arg) => {
       const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Apply Result', true);
       if (!entry) return undefined;
-      const result = await engine().applyResult(entry.repoRoot, entry.snapshot.runId);
+      const result = await applyWithConfirmation(entry.repoRoot, entry.snapshot.runId);
+      if (!result) return undefined;
+      // Apply wrote these in the checkout for the user: a run of this window watching it must not take them for a step's.
+      for (const e of model.list()) for (const p of result.changed) e.live?.noteUserWrite(path.join(entry.repoRoot, p));
       await model.reload(entry.snapshot.runId);
       const show = result.partial ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
       void show(`Tapps Flow: ${result.message}`);
@@ -104,6 +110,11 @@ export function registerCommands(
       void vscode.window.showInformationMessage(
         `Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${result.unresolved} conflict(s) unresolved: the earlier step's versions are in it)` : ''}.`,
       );
+      const links = result.symlinksOut.map((l) => `${l.path} → ${l.target}`);
+      if (links.length > 0)
+        void vscode.window.showWarningMessage(
+          `Tapps Flow: branch ${name} holds symbolic links pointing outside the repository: ${links.slice(0, 5).join(', ')}${links.length > 5 ? ', …' : ''}. Nothing was written in your working tree; checking the branch out writes them.`,
+        );
       return result.ref;
     }),
     guard('showStepLog', async (arg) => {
@@ -152,6 +163,10 @@ export function registerCommands(
       return problems;
     }),
     guard('refresh', () => model.reload()),
+    guard('restoreMyFiles', async (arg) => {
+      const entry = await runFrom(model, arg, (e) => e.snapshot.escaped && e.snapshot.status !== 'running', 'Restore My Files', true);
+      return entry ? restoreMyFiles(model, log, entry) : undefined;
+    }),
     guard('openConflictDiff', (arg) => openConflictDiff(model, arg, 'ours', 'theirs')),
     guard('openConflictBaseOurs', (arg) => openConflictDiff(model, arg, 'base', 'ours')),
     guard('openConflictBaseTheirs', (arg) => openConflictDiff(model, arg, 'base', 'theirs')),

@@ -11,10 +11,30 @@ import { requireTrust } from './trust';
 
 /** Starts, resumes and cancels runs for the editor, with a cancellable progress notification per run. */
 export class RunController implements vscode.Disposable {
+  /**
+   * The editor's own writes (saves, files created, deleted or renamed in it) are the user's: every
+   * run this window drives hears of them, so that they are never reported as a step's escape (see
+   * the engine's EscapeDetector). Writes by other programs are not known here.
+   */
+  private readonly userWrites: vscode.Disposable[] = [
+    vscode.workspace.onWillSaveTextDocument((e) => this.noteUserWrite(e.document.uri)),
+    vscode.workspace.onDidSaveTextDocument((d) => this.noteUserWrite(d.uri)),
+    vscode.workspace.onWillCreateFiles((e) => e.files.forEach((u) => this.noteUserWrite(u))),
+    vscode.workspace.onDidCreateFiles((e) => e.files.forEach((u) => this.noteUserWrite(u))),
+    vscode.workspace.onWillDeleteFiles((e) => e.files.forEach((u) => this.noteUserWrite(u))),
+    vscode.workspace.onDidDeleteFiles((e) => e.files.forEach((u) => this.noteUserWrite(u))),
+    vscode.workspace.onDidRenameFiles((e) => e.files.forEach((f) => [f.oldUri, f.newUri].forEach((u) => this.noteUserWrite(u)))),
+  ];
+
   constructor(
     private readonly model: RunsModel,
     private readonly log: HostLog,
   ) {}
+
+  private noteUserWrite(uri: vscode.Uri): void {
+    if (uri.scheme !== 'file') return;
+    for (const entry of this.model.list()) entry.live?.noteUserWrite(uri.fsPath);
+  }
 
   /** Runs a workflow file; resolves with the run id once it has started (undefined if refused). */
   async start(file: vscode.Uri, sequential: boolean): Promise<{ runId: string; done: Promise<RunSnapshot> } | undefined> {
@@ -28,7 +48,19 @@ export class RunController implements vscode.Disposable {
       defaults,
       signal: controller.signal,
     });
+    this.sayFallbackOnce(run.settings.isolationFallback);
     return { runId: run.runId, done: this.follow(run, controller) };
+  }
+
+  private fallbackSaid = false;
+
+  /** A run asked for a sandbox this machine does not have: said once per window, and in the log every time. */
+  private sayFallbackOnce(fallback: string | undefined): void {
+    if (!fallback) return;
+    this.log.info(`isolation: ${fallback}`);
+    if (this.fallbackSaid) return;
+    this.fallbackSaid = true;
+    void vscode.window.showWarningMessage(`Tapps Flow: ${fallback.charAt(0).toUpperCase()}${fallback.slice(1)}.`);
   }
 
   /** Resumes an interrupted, failed or cancelled run. */
@@ -124,6 +156,7 @@ export class RunController implements vscode.Disposable {
    * `interrupted` (their owner is gone) and can be resumed.
    */
   dispose(): void {
+    for (const d of this.userWrites) d.dispose();
     for (const entry of this.model.list()) {
       if (!entry.live) continue;
       for (const step of entry.snapshot.steps) {
@@ -138,6 +171,24 @@ export class RunController implements vscode.Disposable {
   }
 
   private async announce(s: RunSnapshot): Promise<void> {
+    if (s.escaped) {
+      // Before anything else: the user's checkout or repository was written by something a step ran.
+      const n = s.escapes.length + s.escapesUnlisted;
+      const files = s.escapes.some((e) => e.kind === 'file' && !e.restored && !e.ignored);
+      const picked = await vscode.window.showWarningMessage(
+        `Tapps Flow: while ${s.workflow.name} ran (${s.status}), ${n} write(s) landed outside the steps' worktrees: ${s.escapes
+          .slice(0, 3)
+          .map((e) => e.path)
+          .join(', ')}${n > 3 ? ', …' : ''}. See the run's warning node.`,
+        ...(files ? ['Restore My Files'] : []),
+        'Open Conflict Report',
+      );
+      const command = { 'Restore My Files': 'tappsFlow.restoreMyFiles', 'Open Conflict Report': 'tappsFlow.openConflictReport' }[
+        picked ?? ''
+      ];
+      if (command) await vscode.commands.executeCommand(command, { kind: 'run', runId: s.runId });
+      return;
+    }
     const failed = s.steps.filter((x) => x.status === 'failed' || x.status === 'timed_out').map((x) => x.id);
     const text =
       s.status === 'succeeded'

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Conflict, StepStatus } from '../core/state/events';
+import type { Conflict, Finding, StepStatus } from '../core/state/events';
 import type { RunSnapshot, StepSnapshot } from '../core/state/snapshot';
 import type { RunEntry, RunsModel } from './runsModel';
 
@@ -10,7 +10,11 @@ export type RunsNode =
   | { readonly kind: 'log'; readonly runId: string; readonly stepId: string }
   | { readonly kind: 'changed'; readonly runId: string; readonly stepId: string; readonly path: string }
   | { readonly kind: 'conflicts'; readonly runId: string }
-  | { readonly kind: 'conflict'; readonly runId: string; readonly index: number };
+  | { readonly kind: 'conflict'; readonly runId: string; readonly index: number }
+  | { readonly kind: 'findings'; readonly runId: string }
+  | { readonly kind: 'finding'; readonly runId: string; readonly index: number }
+  | { readonly kind: 'escapes'; readonly runId: string }
+  | { readonly kind: 'escape'; readonly runId: string; readonly index: number };
 
 const STEP_ICONS: Record<StepStatus, [string, string?]> = {
   pending: ['circle-outline'],
@@ -64,6 +68,18 @@ export function conflictTitle(c: Conflict): string {
   return `${c.path}: ${c.steps[0]} ↔ ${c.steps[1]}`;
 }
 
+const FINDING_LABELS: Record<Finding['kind'], string> = {
+  symlink_out: 'symlink out of the repository',
+  submodule_write: 'written into a submodule, not captured',
+  mode_change: 'made executable outside "creates"',
+  escape: 'written outside the worktrees',
+};
+
+/** The findings of the results, with their index in the snapshot; escapes have a node of their own. */
+function resultFindings(snapshot: RunSnapshot): Array<[Finding, number]> {
+  return snapshot.findings.flatMap((f, index): Array<[Finding, number]> => (f.kind === 'escape' ? [] : [[f, index]]));
+}
+
 /** The Runs view: newest run first, its steps, their logs and changes, and its conflicts. */
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
@@ -104,7 +120,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     switch (node.kind) {
       case 'run': {
         const steps: RunsNode[] = snapshot.steps.map((s) => this.node({ kind: 'step', runId, stepId: s.id }));
-        return snapshot.conflicts.length > 0 ? [...steps, this.node({ kind: 'conflicts', runId })] : steps;
+        if (snapshot.conflicts.length > 0) steps.push(this.node({ kind: 'conflicts', runId }));
+        if (resultFindings(snapshot).length > 0) steps.push(this.node({ kind: 'findings', runId }));
+        // First: a write outside the worktrees is the one thing to look at before anything else.
+        if (snapshot.escaped) steps.unshift(this.node({ kind: 'escapes', runId }));
+        return steps;
       }
       case 'step': {
         const step = snapshot.steps.find((s) => s.id === node.stepId);
@@ -114,6 +134,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       }
       case 'conflicts':
         return snapshot.conflicts.map((_, index) => this.node({ kind: 'conflict', runId, index }));
+      case 'findings':
+        return resultFindings(snapshot).map(([, index]) => this.node({ kind: 'finding', runId, index }));
+      case 'escapes':
+        return snapshot.escapes.map((_, index) => this.node({ kind: 'escape', runId, index }));
       default:
         return [];
     }
@@ -125,12 +149,19 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return undefined;
       case 'step':
       case 'conflicts':
+      case 'findings':
         return this.node({ kind: 'run', runId: node.runId });
       case 'log':
       case 'changed':
         return this.node({ kind: 'step', runId: node.runId, stepId: node.stepId });
       case 'conflict':
         return this.node({ kind: 'conflicts', runId: node.runId });
+      case 'finding':
+        return this.node({ kind: 'findings', runId: node.runId });
+      case 'escapes':
+        return this.node({ kind: 'run', runId: node.runId });
+      case 'escape':
+        return this.node({ kind: 'escapes', runId: node.runId });
     }
   }
 
@@ -184,6 +215,34 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.command = { command: 'tappsFlow.openConflictDiff', title: 'Open Conflict Diff', arguments: [node] };
         return item;
       }
+      case 'findings': {
+        const item = new vscode.TreeItem(
+          `Needs Your Eye (${resultFindings(entry.snapshot).length})`,
+          vscode.TreeItemCollapsibleState.Expanded,
+        );
+        item.id = `${node.runId}/findings`;
+        item.iconPath = new vscode.ThemeIcon('eye', new vscode.ThemeColor('list.warningForeground'));
+        item.contextValue = 'findings';
+        item.tooltip =
+          'Not conflicts: what the results hold that could hurt (links out of the repository, files lost in a submodule, new executables). Apply refuses links out unless you allow them.';
+        return item;
+      }
+      case 'finding': {
+        const f = entry.snapshot.findings[node.index];
+        if (!f) return new vscode.TreeItem('(gone)');
+        const item = new vscode.TreeItem(f.path, vscode.TreeItemCollapsibleState.None);
+        item.id = `${node.runId}/finding/${f.kind}/${f.path}/${f.steps.join('/')}`;
+        item.description = `${FINDING_LABELS[f.kind]}${f.steps.length > 0 ? ` · ${f.steps.join(', ')}` : ''}`;
+        item.tooltip = f.detail;
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        item.contextValue = 'finding';
+        item.command = { command: 'tappsFlow.openConflictReport', title: 'Open Conflict Report', arguments: [node] };
+        return item;
+      }
+      case 'escapes':
+        return escapesItem(entry);
+      case 'escape':
+        return escapeItem(entry, node.index);
     }
   }
 
@@ -194,6 +253,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const elapsed = formatElapsed(s.startedAt, s.finishedAt);
     item.description =
       s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
+    if (s.escaped) item.description = `escaped · ${item.description}`;
     item.iconPath = icon(RUN_ICONS[s.status]);
     // A read-only run (run.readonly.<status>…) matches no action menu: their `when` clauses start
     // with run.<status>. Its report can still be opened.
@@ -202,7 +262,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}${entry.readOnly ? `\n\nRead-only: ${entry.readOnly}.` : ''}`,
     );
     item.tooltip = md;
-    if (s.status === 'running' || s.conflicts.length > 0) item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
+    if (s.status === 'running' || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
+      item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
     return item;
   }
 
@@ -235,4 +296,41 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     this.subscription.dispose();
     this.changed.dispose();
   }
+}
+
+/**
+ * The warning node of a run whose steps wrote outside their worktrees: "Restore My Files" is
+ * offered on it (inline) while an escaped file is not restored yet.
+ */
+function escapesItem(entry: RunEntry): vscode.TreeItem {
+  const s = entry.snapshot;
+  const n = s.escapes.length + s.escapesUnlisted;
+  const item = new vscode.TreeItem(`Wrote Outside Its Worktrees (${n})`, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = `${s.runId}/escapes`;
+  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
+  const restorable = s.escapes.some((e) => e.kind === 'file' && !e.restored && !e.ignored && e.before !== undefined);
+  item.contextValue = entry.readOnly ? 'escapes.readonly' : `escapes${restorable ? '.restorable' : ''}`;
+  item.tooltip = new vscode.MarkdownString(
+    `While this run's steps ran, something wrote into your checkout or your repository's git files (config, refs, hooks) outside the steps' worktrees. Each write is put down to the steps running at the time.${restorable ? '\n\n**Restore My Files** puts back the files as they were before (a file you changed again since is left alone unless you confirm).' : ''}\n\nConfig, refs and hooks are never changed back automatically: each one says how to undo it.`,
+  );
+  return item;
+}
+
+const ESCAPE_LABELS: Record<string, string> = { file: 'file', config: 'git config', ref: 'ref', hook: 'git hook' };
+
+function escapeItem(entry: RunEntry, index: number): vscode.TreeItem {
+  const e = entry.snapshot.escapes[index];
+  if (!e) return new vscode.TreeItem('(gone)');
+  const item = new vscode.TreeItem(e.path, vscode.TreeItemCollapsibleState.None);
+  item.id = `${entry.snapshot.runId}/escape/${e.kind}/${e.path}`;
+  item.description = [ESCAPE_LABELS[e.kind] ?? e.kind, e.change, e.steps.join(', '), e.restored ? 'restored' : '']
+    .filter(Boolean)
+    .join(' · ');
+  item.tooltip = new vscode.MarkdownString().appendText(`${e.path} (${e.change}; steps running: ${e.steps.join(', ')})\n\n${e.detail}`);
+  item.iconPath = new vscode.ThemeIcon(
+    e.restored ? 'history' : 'warning',
+    e.restored ? undefined : new vscode.ThemeColor('list.warningForeground'),
+  );
+  item.contextValue = `escape.${e.kind}`;
+  return item;
 }

@@ -16,16 +16,29 @@ import {
   waitForRunEnd,
   waitForRunningSteps,
 } from './helpers/tappsFlow';
+import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { processAlive, workflowUri } from './helpers/workspace';
 
-/** The pid of the `sleep` a slow step started in the background, from the `child <pid>` line of its log. */
+/**
+ * The pid of the `sleep` a slow step started in the background, once its log says it started. The
+ * step may run in its own PID namespace, where the `$!` it prints is not a pid of ours: the child
+ * is found by the tag every process of the step carries.
+ */
 async function childPid(api: TappsFlowApi, runId: string, stepId: string): Promise<number> {
   const entry = api.model.get(runId)!;
   const step = entry.snapshot.steps.find((s) => s.id === stepId)!;
   const log = path.join(entry.dir, step.log);
-  return waitFor(`the child pid in ${log}`, () => {
-    const m = /^child (\d+)$/m.exec(readFileSync(log, 'utf8'));
-    return m ? Number(m[1]) : undefined;
+  return waitFor(`the child of ${stepId} (its log: ${log})`, () => {
+    if (!/^child \d+$/m.test(readFileSync(log, 'utf8'))) return undefined;
+    const commandLine = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return undefined; // gone meanwhile
+      }
+    };
+    return taggedProcesses().find((p) => p.runId === runId && p.stepId === stepId && commandLine(p.pid) === ['sleep', '120', ''].join('\0'))
+      ?.pid;
   });
 }
 

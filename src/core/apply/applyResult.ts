@@ -5,6 +5,8 @@ import { targetTree } from './applyTarget';
 import { withFinishedRun, type FinishedRun } from './finishedRun';
 import { recordedMergeRules } from './recordedRules';
 import { withWorkingIndex } from '../git/workingIndex';
+import { symlinksOut, type SymlinkOut } from '../findings/symlinks';
+import { SymlinksOutError } from './symlinksOutError';
 
 /** A step whose changes are not in the result, and why (its status). */
 export interface MissingStep {
@@ -23,6 +25,15 @@ export interface ApplyResult {
   readonly message: string;
 }
 
+export interface ApplyOptions {
+  /**
+   * Write symbolic links that point outside the repository (or into a `.git` folder) too; without
+   * it, a result holding one is refused with `SymlinksOutError` and nothing is written.
+   * @default false
+   */
+  readonly allowSymlinksOut?: boolean;
+}
+
 /**
  * Brings a run's aggregate (its changes against the run's base) into the user's working tree,
  * through git's own checkout so that filters, line endings, LFS and symbolic links come out as
@@ -32,18 +43,19 @@ export interface ApplyResult {
  * 2. the target tree: their edits since the run started and the result, folded over the run's
  *    base with the merge policies the run recorded;
  * 3. a plan: every changed path is checked on disk first; ignored files or folders in the way, or
- *    a symbolic link the result would be written through, refuse with their list;
+ *    a symbolic link the result would be written through, refuse with their list; so does a link
+ *    the result would write that points out of the repository, unless `allowSymlinksOut`;
  * 4. `git read-tree -m -u <current> <target>` through the temporary index, which is then deleted.
  *
  * All or nothing: any refusal comes before the first write. The user's index is only read, so the
  * changes show as unstaged edits.
  */
-export async function applyResult(repoDir: string, runId: string): Promise<ApplyResult> {
-  return withFinishedRun(repoDir, runId, 'applying its result', applyFinishedRun);
+export async function applyResult(repoDir: string, runId: string, options: ApplyOptions = {}): Promise<ApplyResult> {
+  return withFinishedRun(repoDir, runId, 'applying its result', (run) => applyFinishedRun(run, options));
 }
 
 /** {@link applyResult} on a run already opened (and, where the caller holds it, locked) for the action. */
-export async function applyFinishedRun(run: FinishedRun): Promise<ApplyResult> {
+export async function applyFinishedRun(run: FinishedRun, options: ApplyOptions = {}): Promise<ApplyResult> {
   const { repo, snapshot } = run;
   const { runId } = snapshot;
   if (snapshot.conflicts.length > 0) {
@@ -58,8 +70,14 @@ export async function applyFinishedRun(run: FinishedRun): Promise<ApplyResult> {
     const { base, aggregate } = snapshot;
     const target = await targetTree({ repo, runId, base, aggregate, current: working.tree, rules: await rules });
     if (target === working.tree) return [];
-    // The plan needs the additions (and the deletions that make room for them) only.
-    const obstacles = await findObstacles(repo.root, await treeChanges(repo.git, working.tree, target, 'AD'));
+    // The links are looked for in what apply would write, whoever made them (a step, a resolve);
+    // the plan needs the additions (and the deletions that make room for them) only.
+    const [links, additions] = await Promise.all([
+      options.allowSymlinksOut ? [] : symlinksOut(repo.git, working.tree, target),
+      treeChanges(repo.git, working.tree, target, 'AD'),
+    ]);
+    if (links.length > 0) throw new SymlinksOutError(runId, links);
+    const obstacles = await findObstacles(repo.root, additions);
     if (obstacles.length > 0) {
       throw new TappsError(
         'apply-blocked',
@@ -110,12 +128,16 @@ function applyMessage(runId: string, count: number, missing: readonly MissingSte
   return `Applied ${partial ? 'a partial result of ' : ''}run ${runId}: ${count} path(s) changed in your working tree (your index is untouched).${gap}`;
 }
 
-/** Points a new branch at the run's aggregate; refuses an existing branch or an invalid name. */
+/**
+ * Points a new branch at the run's aggregate; refuses an existing branch or an invalid name. A
+ * branch writes nothing in the working tree, so links out of the repository do not stop it: they
+ * are returned (`symlinksOut`, against the run's base) for the caller to say so.
+ */
 export async function branchFromResult(
   repoDir: string,
   runId: string,
   name: string,
-): Promise<{ ref: string; commit: string; unresolved: number }> {
+): Promise<{ ref: string; commit: string; unresolved: number; symlinksOut: readonly SymlinkOut[] }> {
   return withFinishedRun(repoDir, runId, 'creating a branch from its result', async (run) => {
     const { git } = run.repo;
     const ref = await git.line(['check-ref-format', '--branch', name]).then(
@@ -124,11 +146,12 @@ export async function branchFromResult(
         throw new TappsError('bad-branch-name', `"${name}" is not a valid branch name; expected something like tapps/${runId}`);
       },
     );
+    const links = await symlinksOut(git, run.snapshot.base.tree, run.snapshot.aggregate.tree);
     // An empty old value makes update-ref create the branch only if it does not exist yet.
     await git.run(['update-ref', ref, run.snapshot.aggregate.commit, '']).catch(() => {
       throw new TappsError('branch-exists', `Branch "${name}" already exists; choose another name.`);
     });
     await run.record({ type: 'applied', mode: 'branch', target: ref });
-    return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length };
+    return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length, symlinksOut: links };
   });
 }

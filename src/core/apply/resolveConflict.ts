@@ -7,6 +7,7 @@ import { editTree, treeEntries, type TreeEdit } from '../git/objects';
 import { conflictsJson, conflictsMarkdown, ConflictReportSchema } from '../merge/report';
 import { recordAggregate } from '../merge/aggregate';
 import { writeFileAtomic } from '../state/atomicWrite';
+import type { Finding } from '../state/events';
 import { crashPoint } from '../util/crashPoint';
 import { TappsError } from '../util/errors';
 import { withFinishedRun, type FinishedRun } from './finishedRun';
@@ -74,6 +75,7 @@ async function resolveIn(run: FinishedRun, file: string, resolution: Resolution)
     snapshot.aggregate.partial,
     { commit, tree },
     { path: file, resolution: description, blob: edit?.oid ?? null },
+    snapshot.findings,
   );
   return { commit, remaining: remaining.length };
 }
@@ -96,13 +98,15 @@ async function rewriteReports(
   partial: boolean,
   aggregate: { commit: string; tree: string },
   resolved: { path: string; resolution: string; blob: string | null },
+  findings: readonly Finding[],
 ): Promise<void> {
   // The reports are derived from the events (already recorded): damaged ones are rewritten from
-  // what is known, never a reason to stop, and each is replaced whole.
+  // what is known, never a reason to stop, and each is replaced whole. A resolution changes no
+  // step's result: the findings stay as the run recorded them.
   const previous = ConflictReportSchema.safeParse(await readJson(path.join(dir, 'conflicts.json')));
   const decisions = previous.success ? previous.data.decisions : [];
-  await writeFileAtomic(path.join(dir, 'conflicts.json'), conflictsJson(remaining, decisions));
-  await writeFileAtomic(path.join(dir, 'conflicts.md'), conflictsMarkdown(workflowName, remaining, decisions, partial));
+  await writeFileAtomic(path.join(dir, 'conflicts.json'), conflictsJson(remaining, decisions, findings));
+  await writeFileAtomic(path.join(dir, 'conflicts.md'), conflictsMarkdown(workflowName, remaining, decisions, partial, findings));
   const manifestFile = path.join(dir, 'manifest.json');
   const read = await readJson(manifestFile);
   const manifest = (typeof read === 'object' && read !== null && !Array.isArray(read) ? read : {}) as Record<string, unknown>;

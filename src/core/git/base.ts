@@ -18,17 +18,21 @@ export interface Base {
  * Captures HEAD plus the user's uncommitted tracked and untracked (non-ignored) changes, through
  * a temporary index: the user's index and working tree are never touched.
  */
-export async function captureBase(repo: Repository): Promise<Base> {
-  const { git } = repo;
-  let head: string;
+/** HEAD's commit; a repository without one is refused (before anything is written: `planRun` asks first). */
+export async function headCommit(repo: Pick<Repository, 'git' | 'root'>): Promise<string> {
   try {
-    head = await git.line(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+    return await repo.git.line(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   } catch {
     throw new TappsError(
       'no-commits',
       `The repository at ${repo.root} has no commits yet. Commit something first: a run starts from HEAD.`,
     );
   }
+}
+
+export async function captureBase(repo: Repository): Promise<Base> {
+  const { git } = repo;
+  const head = await headCommit(repo);
   const [headTree, headTime] = (await git.line(['show', '-s', '--format=%T %ct', head])).split(' ');
   const tree = await withWorkingIndex(repo, (working) => Promise.resolve(working.tree));
   const time = Number(headTime);

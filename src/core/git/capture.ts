@@ -4,6 +4,7 @@ import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
+import { findSubmoduleWrites, gitlinksOf, type SubmoduleWrite } from './submoduleWrites';
 import { stageAll } from './workingIndex';
 
 /** What a step changed, captured as a commit on top of its base. */
@@ -12,6 +13,8 @@ export interface Capture {
   readonly tree: string;
   /** Paths changed against the step's base, sorted. */
   readonly changed: readonly string[];
+  /** Files the step wrote inside submodules' folders, which the commit cannot hold (see `findSubmoduleWrites`). */
+  readonly submoduleWrites: readonly SubmoduleWrite[];
 }
 
 /**
@@ -42,10 +45,17 @@ export async function captureWorktree(
   step: string,
   base: { commit: string; tree: string; time: number },
 ): Promise<Capture> {
-  const tree = await writeWorktreeTree(repo, wt.dir, { index: path.join(wt.entry, 'index'), tree: base.tree });
+  const [tree, gitlinks] = await Promise.all([
+    writeWorktreeTree(repo, wt.dir, { index: path.join(wt.entry, 'index'), tree: base.tree }),
+    gitlinksOf(repo.git, repo.commonDir, base.tree),
+  ]);
   const message = `Tapps Flow step ${step}`;
-  const commit = await repo.git.line(['commit-tree', tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
-  return { commit, tree, changed: await changedPaths(repo.git, base.tree, tree) };
+  const [commit, changed, submoduleWrites] = await Promise.all([
+    repo.git.line(['commit-tree', tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) }),
+    changedPaths(repo.git, base.tree, tree),
+    gitlinks.length === 0 ? [] : findSubmoduleWrites(repo.git, wt.dir, gitlinks, tree),
+  ]);
+  return { commit, tree, changed, submoduleWrites };
 }
 
 /** Paths that differ between two trees, sorted (no rename detection: a rename is a delete and an add). */

@@ -6,12 +6,13 @@ import { fixedIdentityEnv } from '../git/identity';
 import type { Git } from '../git/git';
 import type { Repository } from '../git/repository';
 import { runRef } from '../run/stateDir';
-import type { Conflict } from '../state/events';
+import { resultFindings } from '../findings/resultFindings';
+import type { Conflict, Finding } from '../state/events';
 import type { StepSnapshot } from '../state/snapshot';
 import type { MergeRule } from '../workflow/schema';
 import { foldResults, type FoldDecision, type FoldItem } from './fold';
 import { policyMatcher } from './mergeRules';
-import { conflictsJson, conflictsMarkdown } from './report';
+import { conflictsJson, conflictsMarkdown, sortFindings } from './report';
 import { writeFileAtomic } from '../state/atomicWrite';
 import { crashPoint } from '../util/crashPoint';
 
@@ -21,6 +22,8 @@ export interface Aggregate {
   readonly partial: boolean;
   readonly conflicts: readonly Conflict[];
   readonly decisions: readonly FoldDecision[];
+  /** For the user's eye, not conflicts: the results' own (see `resultFindings`) and the run's, sorted. */
+  readonly findings: readonly Finding[];
 }
 
 export interface AggregateInput {
@@ -33,6 +36,11 @@ export interface AggregateInput {
   readonly steps: readonly StepSnapshot[];
   /** The run's state folder, where manifest.json and the conflict reports go. */
   readonly stateDir: string;
+  /**
+   * Findings the run made itself (writes outside the worktrees, say), reported beside those found
+   * in the step results. Their order does not matter: the report sorts them.
+   */
+  readonly findings?: readonly Finding[];
 }
 
 /**
@@ -61,17 +69,20 @@ export async function foldItemsOf(
 export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const { repo, base } = input;
   const items = await foldItemsOf(repo, input.steps, base);
+  const found = resultFindings(repo.git, items, input.steps);
+  found.catch(() => undefined); // awaited below, after the fold it runs beside
   const fold = await foldResults(repo, base, items, {
     policyFor: policyMatcher(input.rules),
     scratchDir: scratchDir(repo),
     time: base.time,
   });
+  const findings = sortFindings([...(await found), ...(input.findings ?? [])]);
   const partial = input.steps.some((s) => s.status !== 'succeeded');
   const message = `Tapps Flow aggregate of ${input.workflow.id}\n\nSteps folded: ${items.map((i) => i.step).join(', ') || 'none'}${partial ? '\nPartial: not every step succeeded.' : ''}\n`;
   const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
   await recordAggregate(repo.git, input.runId, commit);
   crashPoint('aggregate-written');
-  const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions };
+  const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions, findings };
   await writeReports(input, aggregate);
   return aggregate;
 }
@@ -88,10 +99,13 @@ async function writeReports(input: AggregateInput, aggregate: Aggregate): Promis
   };
   await mkdir(input.stateDir, { recursive: true });
   await writeFileAtomic(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await writeFileAtomic(path.join(input.stateDir, 'conflicts.json'), conflictsJson(aggregate.conflicts, aggregate.decisions));
+  await writeFileAtomic(
+    path.join(input.stateDir, 'conflicts.json'),
+    conflictsJson(aggregate.conflicts, aggregate.decisions, aggregate.findings),
+  );
   await writeFileAtomic(
     path.join(input.stateDir, 'conflicts.md'),
-    conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial),
+    conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial, aggregate.findings),
   );
 }
 

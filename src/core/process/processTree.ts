@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessExit {
@@ -12,6 +13,19 @@ export interface StartOptions {
   readonly onOutput: (chunk: Buffer) => void;
   /** Written to the process's standard input, which is then closed; none: stdin is empty. */
   readonly stdin?: string;
+  /**
+   * The process is bubblewrap started with `--info-fd 3`: read what it writes there (the PID
+   * namespace of the step's processes) into `ProcessTree.sandbox`.
+   */
+  readonly sandboxInfo?: boolean;
+}
+
+/** What bubblewrap reports of the namespace it made. */
+export interface SandboxInfo {
+  /** The namespace's first process (bubblewrap's own init), seen from the engine. */
+  readonly initPid: number;
+  /** `pid:[inode]`, as `/proc/<pid>/ns/pid` reads for its members. */
+  readonly pidNamespace: string;
 }
 
 /** A running process and its whole tree (its process group). */
@@ -26,6 +40,8 @@ export interface ProcessTree {
   drained(ms: number): Promise<void>;
   /** Stops the whole group: SIGTERM, up to `graceMs`, then SIGKILL; resolves when the group is gone. */
   stop(graceMs: number): Promise<void>;
+  /** With `sandboxInfo`: the namespace, once bubblewrap has made it (undefined if it never said). */
+  readonly sandbox?: Promise<SandboxInfo | undefined>;
 }
 
 /** The process could not be started at all (command not found, not executable). */
@@ -50,8 +66,9 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
       cwd: options.cwd,
       env: options.env,
       detached: true,
-      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.sandboxInfo ? (['pipe'] as const) : [])],
     });
+    const sandbox = options.sandboxInfo ? readSandboxInfo(child.stdio[3] as Readable | null) : undefined;
     if (child.stdin) {
       // A process that exits without reading its input closes the pipe: that is not an error of the step.
       child.stdin.on('error', () => undefined);
@@ -85,8 +102,38 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
         await Promise.race([closed, new Promise<void>((done) => (timer = setTimeout(done, ms)))]);
         clearTimeout(timer);
       };
-      resolve({ pid, exited, drained, stop: (graceMs) => stopGroup(pid, graceMs) });
+      resolve({ pid, exited, drained, stop: (graceMs) => stopGroup(pid, graceMs), ...(sandbox ? { sandbox } : {}) });
     });
+  });
+}
+
+/** Reads bubblewrap's `--info-fd` JSON (`child-pid`, `pid-namespace`) until the pipe closes; bounded. */
+function readSandboxInfo(stream: Readable | null): Promise<SandboxInfo | undefined> {
+  if (!stream) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    let text = '';
+    // bubblewrap keeps the descriptor open while the step runs: the JSON is read as soon as it is whole.
+    const parse = (): SandboxInfo | undefined => {
+      try {
+        const info = JSON.parse(text) as { 'child-pid'?: unknown; 'pid-namespace'?: unknown };
+        const initPid = info['child-pid'];
+        const ns = info['pid-namespace'];
+        return Number.isInteger(initPid) && Number.isInteger(ns)
+          ? { initPid: initPid as number, pidNamespace: `pid:[${ns as number}]` }
+          : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      if (text.length >= 4096) return;
+      text += chunk;
+      const info = parse();
+      if (info) resolve(info);
+    });
+    stream.once('close', () => resolve(parse()));
+    stream.once('error', () => resolve(undefined));
   });
 }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { headCommit } from '../git/base';
 import { openRepository, type Repository } from '../git/repository';
 import { defaultWorktreeRoot } from '../git/worktrees';
 import { TappsError } from '../util/errors';
@@ -6,7 +7,7 @@ import { idProblem } from '../util/ids';
 import { containsFromFileList } from '../workflow/graph';
 import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
 import { newRunId, type RunOptions } from './options';
-import { effectiveSettings, type EffectiveSettings } from './settings';
+import { effectiveSettings, withSandboxSupport, type EffectiveSettings } from './settings';
 
 /** A run checked from end to end before anything is written: the repository, the id, the workflow, the settings. */
 export interface RunPlan {
@@ -29,6 +30,7 @@ export interface RunPlan {
 export async function planRun(options: RunOptions): Promise<RunPlan> {
   const workflowFile = path.resolve(options.workflowFile);
   const repo = await openRepository(options.repoDir ?? path.dirname(workflowFile));
+  await headCommit(repo); // a repository without commits is refused before the run's watch or lock writes anything
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? newRunId(now());
   const problem = idProblem('run', runId);
@@ -37,11 +39,13 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
     baseContains: await currentFiles(repo),
     configuredAgents: options.defaults?.agents,
   });
-  const settings = effectiveSettings(
-    loaded.workflow.settings,
-    options.defaults ?? {},
-    { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation },
-    defaultWorktreeRoot(repo),
+  const settings = withSandboxSupport(
+    effectiveSettings(
+      loaded.workflow.settings,
+      options.defaults ?? {},
+      { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation },
+      defaultWorktreeRoot(repo),
+    ),
   );
   checkWorktreeRoot(repo, settings.worktreeRoot);
   return { repo, runId, workflowFile, recordedFile: recordedPath(repo, workflowFile), loaded, settings };

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { watchResumedCheckout } from '../escape/startWatch';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { defaultWorktreeRoot } from '../git/worktrees';
@@ -58,6 +59,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
     }
     writer.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
     await writer.store.flush();
+    const { watch } = await watchResumedCheckout(repo, settings, writer.dir);
     return {
       repo,
       runId: options.runId,
@@ -66,6 +68,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
       settings,
       writer,
       options: { workflowFile, repoDir: options.repoDir, signal: options.signal, defaults: options.defaults, now },
+      watch,
     };
   } catch (error) {
     await writer.close().catch(() => undefined);

@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
 import type { Base } from '../git/base';
 import { captureBase } from '../git/base';
+import { writeBaseline } from '../escape/baseline';
+import type { EscapeWatch } from '../escape/escapeWatch';
+import { watchCheckout } from '../escape/startWatch';
 import { excludeStateFolder, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { defaultWorktreeRoot } from '../git/worktrees';
@@ -22,6 +25,8 @@ export interface RunContext {
   readonly settings: EffectiveSettings;
   readonly writer: RunWriter;
   readonly options: RunOptions;
+  /** The watch of the main checkout for writes outside the worktrees; none with isolation `off`. */
+  readonly watch?: EscapeWatch;
 }
 
 /**
@@ -36,10 +41,14 @@ export async function startRun(options: RunOptions): Promise<RunContext> {
   await sweepScratch(repo);
   if (settings.worktreeRoot !== defaultWorktreeRoot(repo)) await registerWorktreeRoot(repo, settings.worktreeRoot);
   const writer = await RunWriter.create(repo, runId, `running ${loaded.workflow.id}`, { now });
+  // Watching starts before the base is captured, so that no write after the capture goes unseen.
+  const watching = watchCheckout(repo, settings);
+  watching.catch(() => undefined);
   try {
     const base = await captureBase(repo);
     await repo.git.run(['update-ref', runRef(runId, 'base'), base.commit]);
     crashPoint('base-captured');
+    const watch = await watching;
     writer.append({
       type: 'run_started',
       runId,
@@ -51,8 +60,13 @@ export async function startRun(options: RunOptions): Promise<RunContext> {
       owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() },
     });
     await writer.store.flush();
-    return { repo, runId, loaded, base, settings, writer, options: { ...options, workflowFile: plan.workflowFile } };
+    if (watch) await writeBaseline(writer.dir, watch.baseline);
+    return { repo, runId, loaded, base, settings, writer, options: { ...options, workflowFile: plan.workflowFile }, watch };
   } catch (error) {
+    void watching.then(
+      (w) => w?.dispose(),
+      () => undefined,
+    );
     await writer.close().catch(() => undefined);
     throw error;
   }

@@ -18,6 +18,24 @@ export interface RunReport {
   }>;
   readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
   readonly conflicts: ReadonlyArray<{ readonly path: string; readonly kind: string; readonly steps: readonly string[] }>;
+  /** What the conflict report lists for the user's eye (links out, submodule writes, executables, escapes), sorted. */
+  readonly findings: ReadonlyArray<{
+    readonly kind: string;
+    readonly path: string;
+    readonly steps: readonly string[];
+    readonly detail: string;
+  }>;
+  /** A write outside the steps' worktrees was detected (`escape_detected`); the CLI then exits 4. */
+  readonly escaped: boolean;
+  /** What was written, by kind then path; `restore` puts back the files. */
+  readonly escapes: ReadonlyArray<{
+    readonly kind: string;
+    readonly path: string;
+    readonly change: string;
+    readonly steps: readonly string[];
+    readonly restored: boolean;
+    readonly detail: string;
+  }>;
 }
 
 /** The report of a run, steps in workflow-definition order. */
@@ -38,13 +56,24 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
     })),
     aggregate: snapshot.aggregate,
     conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
+    findings: snapshot.findings.map((f) => ({ kind: f.kind, path: f.path, steps: f.steps, detail: f.detail })),
+    escaped: snapshot.escaped,
+    escapes: [...snapshot.escapes]
+      .sort((a, b) => (a.kind === b.kind ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.kind < b.kind ? -1 : 1))
+      .map((e) => ({ kind: e.kind, path: e.path, change: e.change, steps: e.steps, restored: e.restored, detail: e.detail })),
   };
 }
 
 /** Process exit codes of the CLI. */
-export const EXIT = { succeeded: 0, failed: 1, usage: 2, conflicted: 3, cancelled: 130 } as const;
+export const EXIT = { succeeded: 0, failed: 1, usage: 2, conflicted: 3, escaped: 4, cancelled: 130 } as const;
 
-export function exitCodeOf(status: RunSnapshot['status']): number {
+/**
+ * The exit code of a finished run: 4 when something was written outside the steps' worktrees,
+ * whatever else happened (it wins over 0, 1 and 3), except that a cancelled run exits 130.
+ */
+export function exitCodeOf(snapshot: Pick<RunSnapshot, 'status' | 'escaped'>): number {
+  const { status } = snapshot;
+  if (snapshot.escaped && status !== 'cancelled') return EXIT.escaped;
   switch (status) {
     case 'succeeded':
       return EXIT.succeeded;
@@ -89,6 +118,8 @@ const USAGE_ERRORS = new Set([
   'unresolved-conflicts',
   'bad-branch-name',
   'branch-exists',
+  'unknown-escape',
+  'symlinks-out',
 ]);
 
 /** The exit code of a command that ended with an engine error. */

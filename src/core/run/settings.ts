@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { TappsError } from '../util/errors';
 import { ISOLATION_MODES, KEEP_WORKTREES, type Isolation, type Settings } from '../workflow/schema';
+import { sandboxSupport, type SandboxSupport } from '../process/sandbox';
 import type { RunDefaults } from './options';
 
 /** A step's time limit is at most a week: longer would overflow Node's timers (2^31 - 1 ms, about 24.8 days) long before it matters. */
@@ -32,6 +34,8 @@ export const EffectiveSettingsSchema = z.object({
   worktreeRoot: z.string().check(z.refine((p) => path.isAbsolute(p), 'expected an absolute path')),
   /** `sandbox`, `detect` or `off`; runs recorded before the setting existed read as `detect`. */
   isolation: z._default(z.enum(ISOLATION_MODES), 'detect'),
+  /** Set when `sandbox` was asked for and this machine has none: why, said once when the run starts. */
+  isolationFallback: z.optional(z.string().check(z.maxLength(1000))),
   /** Absolute folders a sandboxed step may write besides its worktree (agents' configuration). */
   sandboxWritable: z._default(
     z.array(z.string().check(z.refine((p) => path.isAbsolute(p), 'expected absolute folders'))).check(z.maxLength(64)),
@@ -82,6 +86,20 @@ export function effectiveSettings(
     );
   }
   return parsed.data;
+}
+
+/**
+ * The isolation this machine can give: `sandbox` where there is none becomes `detect`, and the
+ * settings say why (the run says so once, when it starts).
+ */
+export function withSandboxSupport(settings: EffectiveSettings, support: SandboxSupport = sandboxSupport()): EffectiveSettings {
+  if (settings.isolation !== 'sandbox' || support.bwrap || (process.platform === 'darwin' && existsSync('/usr/bin/sandbox-exec')))
+    return settings;
+  return {
+    ...settings,
+    isolation: 'detect',
+    isolationFallback: `no sandbox: ${support.missing ?? 'none on this machine'}; steps run with detection only`,
+  };
 }
 
 /** How the user knows each setting: its key in a workflow's settings and in the editor. */

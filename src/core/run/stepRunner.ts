@@ -1,10 +1,15 @@
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
 import { withoutGitRedirects } from '../git/gitEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
 import { processIdentity } from '../process/processIdentity';
-import { startProcessTree, StartError, stopGroup } from '../process/processTree';
+import { startProcessTree, StartError } from '../process/processTree';
+import { confine } from '../process/sandbox';
+import { newStepTag, stopProcessesOf, tagEnvironment, ticksOfIdentity, type StepProcessSelector } from '../process/stepProcesses';
 import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
 import { errorMessage } from '../util/errors';
@@ -37,8 +42,17 @@ export interface StepContext {
   readonly configuredAgents: Readonly<Record<string, readonly string[]>>;
   /** Aborted when the run or this step is cancelled. */
   readonly signal: AbortSignal;
-  readonly onStarted: (worktree: string, pid: number, identity: string | null) => void;
+  readonly onStarted: (started: StepStart) => void;
   readonly onProgress: (progress: Progress) => void;
+}
+
+/** What is recorded when a step's command has started. */
+export interface StepStart {
+  readonly worktree: string;
+  readonly pid: number;
+  readonly identity: string | null;
+  readonly token: string;
+  readonly confinement: 'sandbox' | 'namespace' | 'tag';
 }
 
 /** Runs one step in its own worktree: create it, run the agent, capture what it changed. */
@@ -65,29 +79,71 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       { prompt: stepPrompt(step), step: step.id, worktree: wt.dir, run: ctx.runId, action: step.action ?? '', agent: step.agent },
       ctx.configuredAgents,
     );
-    // The step's processes carry the run and step ids: the tag by which a later process recognises
-    // them as this run's (and never signals anything else). No variable that redirects git is
-    // passed on: a step's `git add` must not reach the index of a hook that started the editor.
+    // Every process of the step carries the run and step ids and a token of this start: the tag by
+    // which it is found wherever it went, and by which a later engine recognises it (and never
+    // signals anything else). No variable that redirects git is passed on: a step's `git add`
+    // must not reach the index of a hook that started the editor.
+    const tag = newStepTag(ctx.runId, step.id);
     const env = {
       ...withoutGitRedirects(process.env),
       ...invocation.env,
-      TAPPS_RUN_ID: ctx.runId,
-      TAPPS_STEP_ID: step.id,
+      ...tagEnvironment(tag),
       TAPPS_WORKTREE: wt.dir,
       TAPPS_PROMPT: stepPrompt(step),
     };
     log.note(
       `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.dir}`,
     );
+    const unavailable = missingCommand(invocation.argv[0], wt.dir, (env as NodeJS.ProcessEnv).PATH);
+    if (unavailable)
+      return (outcome = {
+        status: 'failed',
+        error: `could not start the agent: ${unavailable}. Install it, or change the command of agent "${step.agent}".`,
+        exitCode: null,
+        lastLines: [],
+      });
+    const confined = confine(invocation.argv, settings.isolation, {
+      worktree: wt.dir,
+      gitEntry: wt.entry,
+      commonDir: ctx.repo.commonDir,
+      mainCheckout: ctx.repo.root,
+      writable: settings.sandboxWritable,
+    });
+    log.note(CONFINEMENT_NOTES[confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace']);
     let tree;
     try {
-      tree = await startProcessTree(invocation.argv, { cwd: wt.dir, env, stdin: invocation.stdin, onOutput: (chunk) => log.write(chunk) });
+      tree = await startProcessTree(confined.argv, {
+        cwd: wt.dir,
+        env,
+        stdin: invocation.stdin,
+        sandboxInfo: confined.containment === 'namespace',
+        onOutput: (chunk) => log.write(chunk),
+      });
     } catch (error) {
       const reason =
         error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);
       return (outcome = { status: 'failed', error: `could not start the agent: ${reason}`, exitCode: null, lastLines: [] });
     }
-    ctx.onStarted(wt.dir, tree.pid, processIdentity(tree.pid) ?? null);
+    const identity = processIdentity(tree.pid) ?? null;
+    ctx.onStarted({
+      worktree: wt.dir,
+      pid: tree.pid,
+      identity,
+      token: tag.token,
+      confinement: confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace',
+    });
+    // The namespace bubblewrap made, once it says (at once, in practice; never waited for long).
+    const namespace = tree.sandbox ? Promise.race([tree.sandbox, sleep(2_000, undefined, { ref: false })]) : Promise.resolve(undefined);
+    const stopAll = async (ms: number) => {
+      const sandbox = await namespace;
+      const selector: StepProcessSelector = {
+        tag,
+        group: tree.pid,
+        notBefore: ticksOfIdentity(identity),
+        ...(sandbox ? { namespace: sandbox.pidNamespace, holders: [tree.pid, sandbox.initPid] } : {}),
+      };
+      return stopProcessesOf(selector, ms);
+    };
     const timeoutMs = (step.timeout_seconds ?? settings.timeoutSeconds) * 1000;
     const graceMs = settings.killGraceSeconds * 1000;
     let stopReason: 'timeout' | 'cancelled' | undefined;
@@ -96,7 +152,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       log.note(
         reason === 'timeout' ? `timed out after ${timeoutMs / 1000} s: stopping the process tree` : 'cancelled: stopping the process tree',
       );
-      void tree.stop(graceMs);
+      void stopAll(graceMs);
     };
     const timer = setTimeout(() => stop('timeout'), timeoutMs);
     const onAbort = () => stop('cancelled');
@@ -105,8 +161,9 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     const exit = await tree.exited;
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
-    // Whatever the step left running in its group (daemons, watchers) must not touch the capture.
-    await stopGroup(tree.pid, stopReason ? graceMs : 0);
+    // Whatever the step left running (daemons, watchers, processes that left its group) must not
+    // touch the capture. Under bubblewrap the kernel has ended them with the command already.
+    await stopAll(stopReason ? graceMs : 0);
     await tree.drained(2_000); // the last lines of output are in the log before it is judged
     if (stopReason === 'timeout')
       return (outcome = {
@@ -116,7 +173,9 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       });
     if (stopReason === 'cancelled') return (outcome = cancelled());
     if (exit.code !== 0) {
-      const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited with code ${exit.code}`;
+      // bubblewrap reports a command killed by a signal as 128 + its number, as a shell does.
+      const signal = exit.signal ?? (tree.sandbox && exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
+      const how = signal ? `was killed by ${signal}` : exit.code === null ? 'was killed by a signal' : `exited with code ${exit.code}`;
       return (outcome = {
         status: 'failed',
         error: `the agent ${how}; see the step's log`,
@@ -156,6 +215,39 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     const keep = settings.keepWorktrees === 'always' || (settings.keepWorktrees === 'on_failure' && outcome?.status !== 'succeeded');
     if (!keep) ctx.worktrees.remove(step.id);
   }
+}
+
+const CONFINEMENT_NOTES = {
+  sandbox:
+    "isolation: sandbox (bubblewrap): only the worktree, its git folder and the agents' folders are writable; every process of the step ends with it",
+  namespace: 'isolation: detect; the step runs in its own process namespace (bubblewrap): every process of the step ends with it',
+  tag: "isolation: detect; the step's processes are tagged and swept when it ends (install bubblewrap to have the kernel keep them together)",
+} as const;
+
+function signalName(n: number): string | null {
+  return Object.entries(osConstants.signals).find(([, value]) => value === n)?.[0] ?? null;
+}
+
+/**
+ * Why `command` cannot be started from `cwd` with this PATH, or undefined if it can: said before
+ * anything is spawned, so the message is the same whether or not the step runs in a sandbox.
+ */
+function missingCommand(command: string, cwd: string, searchPath: string | undefined): string | undefined {
+  const candidates = command.includes('/')
+    ? [path.resolve(cwd, command)]
+    : (searchPath ?? '').split(path.delimiter).flatMap((dir) => (dir ? [path.join(path.resolve(cwd, dir), command)] : []));
+  let found = false;
+  for (const candidate of candidates) {
+    try {
+      if (!statSync(candidate).isFile()) continue;
+      found = true;
+      accessSync(candidate, fsConstants.X_OK);
+      return undefined;
+    } catch {
+      // Not here, or not executable: look on.
+    }
+  }
+  return found ? `"${command}" is not executable` : `command not found: "${command}"`;
 }
 
 /** The log file of a step inside a run's state folder. */

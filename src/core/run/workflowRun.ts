@@ -1,4 +1,6 @@
 import PQueue from 'p-queue';
+import { EscapeDetector, type EscapesFound } from '../escape/detector';
+import { escapeFindings } from '../escape/findings';
 import type { Base } from '../git/base';
 import type { Repository } from '../git/repository';
 import { Worktrees } from '../git/worktrees';
@@ -44,6 +46,8 @@ export class WorkflowRun {
   private released: Promise<void> | undefined;
   /** Why the run cannot go on recording (its lock was taken away); its steps are stopped. */
   private fault: Error | undefined;
+  /** Detection of writes outside the steps' worktrees; none with isolation `off`. */
+  private readonly escapes: EscapeDetector | undefined;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -65,6 +69,15 @@ export class WorkflowRun {
       addConcurrency: this.options.defaults?.worktreeAddConcurrency,
     });
     this.onDidEvent = this.store.onDidAppend;
+    this.escapes =
+      ctx.watch &&
+      new EscapeDetector({
+        watch: ctx.watch,
+        baseTree: this.base.tree,
+        order: this.loaded.graph.ids,
+        known: this.snapshot.escapes,
+        onFound: (found) => this.recordEscapes(found),
+      });
     this.options.signal?.addEventListener('abort', () => this.cancel(), { once: true });
     this.writer.onLost((error) => this.abandon(error));
   }
@@ -76,6 +89,7 @@ export class WorkflowRun {
    */
   private abandon(error: Error): void {
     this.fault ??= error;
+    this.escapes?.dispose();
     this.runController.abort('lost');
     for (const c of this.stepControllers.values()) c.abort('lost');
     this.queue.clear();
@@ -139,6 +153,8 @@ export class WorkflowRun {
       else this.cancelStep(request.step);
     });
     try {
+      // What changed while no engine watched the checkout (the previous attempt's crash) comes first.
+      if (this.escapes && this.writer.previous) await this.escapes.resume(this.writer.previous.snapshot);
       // On resume, the steps that had succeeded keep their results; the rest start again.
       const ready = this.loaded.graph.ids.filter(
         (id) => this.stepOf(id).status === 'pending' && this.dependenciesOf(id).every((d) => this.stepOf(d).status === 'succeeded'),
@@ -159,6 +175,7 @@ export class WorkflowRun {
       throw this.fault ?? error;
     } finally {
       stopRequests();
+      this.escapes?.dispose();
     }
     await this.store.flush();
     crashPoint('run-finished');
@@ -171,6 +188,7 @@ export class WorkflowRun {
    * `execute` succeeded; a process that exits waits for it.
    */
   settled(): Promise<void> {
+    this.escapes?.dispose();
     this.released ??= (async () => {
       try {
         await this.worktrees.settled();
@@ -218,6 +236,7 @@ export class WorkflowRun {
     let outcome: StepOutcome;
     try {
       if (this.stepOf(id).status !== 'queued') return; // cancelled while queued
+      this.escapes?.stepStarted(id);
       const order = this.loaded.graph.topological;
       const dependencies = [...this.dependenciesOf(id)].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((d) => this.stepOf(d));
       const stepBase = await stepBaseOf(this.repo, this.base, dependencies, this.loaded.workflow.merge);
@@ -232,14 +251,14 @@ export class WorkflowRun {
         logFile: stepLogFile(this.stateDir, id),
         configuredAgents: this.options.defaults?.agents ?? {},
         signal,
-        onStarted: (worktree, pid, identity) =>
-          this.store.append({ type: 'step_started', step: id, worktree, pid, identity, base: stepBase.commit }),
+        onStarted: (started) => this.store.append({ type: 'step_started', step: id, ...started, base: stepBase.commit }),
         onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
       });
       if (outcome.status === 'succeeded') await this.repo.git.run(['update-ref', runRef(this.runId, 'steps', id), outcome.capture.commit]);
     } catch (error) {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
+    this.escapes?.stepEnded(id);
     this.record(id, outcome);
     if (outcome.status === 'succeeded') void crashPointAfter('step-recorded', () => this.store.flush()).catch(() => undefined);
     // Dependents are queued before this task returns, so the queue picks by priority among them.
@@ -264,6 +283,9 @@ export class WorkflowRun {
           changed: [...outcome.capture.changed],
           undeclared: [...outcome.undeclared],
           ...(outcome.warnings.length > 0 ? { warnings: [...outcome.warnings] } : {}),
+          ...(outcome.capture.submoduleWrites.length > 0
+            ? { submoduleWrites: outcome.capture.submoduleWrites.map((w) => ({ ...w, files: [...w.files] })) }
+            : {}),
         });
         break;
       case 'failed':
@@ -292,7 +314,22 @@ export class WorkflowRun {
     }
   }
 
+  /**
+   * The editor saved, created or deleted `file` (absolute, or relative to the checkout) while the
+   * run goes on: that write is the user's, not an escape of a step. See EscapeDetector.
+   */
+  noteUserWrite(file: string): void {
+    this.escapes?.noteUserWrite(file);
+  }
+
+  /** Records what a check of the checkout found, while the run can still record (see EscapeDetector). */
+  private recordEscapes(found: EscapesFound): void {
+    if (!this.running || this.fault) return;
+    this.store.append({ type: 'escape_detected', escapes: [...found.escapes], count: found.count, check: found.check });
+  }
+
   private async finish(): Promise<void> {
+    await this.escapes?.finish();
     const order = this.loaded.graph.topological;
     const steps = [...this.snapshot.steps].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
     const aggregate = await makeAggregate({
@@ -303,6 +340,7 @@ export class WorkflowRun {
       steps,
       stateDir: this.stateDir,
       workflow: { id: this.snapshot.workflow.id, name: this.snapshot.workflow.name, file: this.snapshot.workflow.file },
+      findings: escapeFindings(this.snapshot.escapes),
     });
     this.writer.assertHeld();
     this.store.append({
@@ -313,6 +351,7 @@ export class WorkflowRun {
       conflicts: aggregate.conflicts.length,
     });
     for (const conflict of aggregate.conflicts) this.store.append({ type: 'conflict_detected', conflict });
+    for (const finding of aggregate.findings) this.store.append({ type: 'finding_detected', finding });
     this.store.append({
       type: 'run_finished',
       status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as z from 'zod/mini';
+import { SUBMODULE_WRITE_LIMITS } from '../git/submoduleWrites';
 import { idSchema } from '../util/ids';
 import { isGitFolderName } from '../workflow/repoPath';
 
@@ -77,6 +78,52 @@ export const FindingSchema = z.object({
 });
 export type Finding = z.infer<typeof FindingSchema>;
 
+/** How an escaped write changed what it wrote (see `EscapeSchema`). */
+export const ESCAPE_CHANGES = ['added', 'modified', 'deleted'] as const;
+/** At most this many escapes are listed in one `escape_detected` event; its `count` says how many were found. */
+export const MAX_ESCAPES_LISTED = 50;
+/** At most this many paths are listed in one `escape_restored` event. */
+export const MAX_RESTORED_LISTED = 1000;
+const FileState = z.object({ mode: z.enum(['100644', '100755', '120000']), oid: Sha });
+/** Whether an escape's path has the shape of its kind: a repository path for a file, a ref name for a ref. */
+function escapePathFits(e: { kind: (typeof ESCAPE_KINDS)[number]; path: string }): boolean {
+  if (e.kind === 'file') return isTreePath(e.path);
+  if (e.kind === 'ref') return e.path === 'HEAD' || (/^refs\/[^\s\0\\]+$/.test(e.path) && !e.path.split('/').includes('..'));
+  return !e.path.includes('\0');
+}
+/**
+ * A write outside the steps' worktrees (src/core/escape/): a file of the main checkout, the
+ * repository's config, a ref (or HEAD), a hook; with the steps that were running when it happened.
+ */
+export const EscapeSchema = z
+  .object({
+    kind: z.enum(ESCAPE_KINDS),
+    /** file: its path in the main checkout; ref: the ref's name or HEAD; config, hook: the file (`.git/config`). */
+    path: z.string().check(z.minLength(1), z.maxLength(4096)),
+    change: z.enum(ESCAPE_CHANGES),
+    steps: z.array(IdSchema).check(z.maxLength(64)),
+    /** file: what was there before (null: nothing); absent where unknown (an ignored file). */
+    before: z.optional(z.nullable(FileState)),
+    /** file: what the escape left (null: deleted); absent where it was not kept (too large, not a file). */
+    after: z.optional(z.nullable(FileState)),
+    /** file: ignored by git, so the base does not hold it and restore cannot bring it back. */
+    ignored: z.optional(z.boolean()),
+    /** What changed, for the user; for config, refs and hooks, how to undo it. */
+    detail: z.string().check(z.maxLength(4000)),
+  })
+  .check(z.refine(escapePathFits, 'expected a path of the shape its kind has (a repository path, a ref name)'));
+export type Escape = z.infer<typeof EscapeSchema>;
+
+const BoundedPath = RepoRelativePath.check(z.maxLength(4096));
+/** Files a step wrote inside one submodule's folder (see `findSubmoduleWrites`), bounded as it records them. */
+const SubmoduleWriteSchema = z
+  .object({
+    submodule: BoundedPath,
+    files: z.array(BoundedPath).check(z.maxLength(SUBMODULE_WRITE_LIMITS.listed)),
+    count: z.int().check(z.positive(), z.maximum(SUBMODULE_WRITE_LIMITS.counted)),
+  })
+  .check(z.refine((w) => w.files.every((f) => f.startsWith(`${w.submodule}/`)), "expected files inside the submodule's folder"));
+
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
 const step = { ...common, step: IdSchema };
 const Owner = z.object({ pid: z.int(), host: z.string(), startedAt: z.string() });
@@ -102,6 +149,10 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     pid: z.nullable(z.int()),
     /** Who the step's process is beyond its pid (see processIdentity), to tell it from a reused pid. */
     identity: z.optional(z.nullable(z.string())),
+    /** The tag every process of this step start carries (`TAPPS_STEP_TOKEN`), by which its orphans are found. */
+    token: z.optional(z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits'))),
+    /** How the step ran: in a sandbox, or in a PID namespace only, or tagged only. */
+    confinement: z.optional(z.enum(['sandbox', 'namespace', 'tag'])),
     base: Sha,
   }),
   z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
@@ -114,6 +165,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     undeclared: z.array(z.string()),
     /** Problems that did not fail the step (its log could not be written, say). */
     warnings: z.optional(z.array(z.string())),
+    /** Files it wrote inside submodules' folders, which its result cannot hold. */
+    submoduleWrites: z.optional(z.array(SubmoduleWriteSchema).check(z.maxLength(SUBMODULE_WRITE_LIMITS.submodules))),
   }),
   z.object({ ...step, type: z.literal('step_failed'), error: z.string(), exitCode: z.nullable(z.int()), lastLines: z.array(z.string()) }),
   z.object({ ...step, type: z.literal('step_timed_out'), error: z.string(), lastLines: z.array(z.string()) }),
@@ -128,6 +181,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     conflicts: z.int().check(z.nonnegative()),
   }),
   z.object({ ...common, type: z.literal('conflict_detected'), conflict: ConflictSchema }),
+  /** One finding of the aggregate just made (see `FindingSchema`): for the user's eye, not a conflict. */
+  z.object({ ...common, type: z.literal('finding_detected'), finding: FindingSchema }),
   z.object({ ...common, type: z.literal('conflict_resolved'), path: RepoRelativePath, resolution: z.string(), blob: z.nullable(Sha) }),
   z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
   z.object({ ...common, type: z.literal('cancel_requested'), step: z.optional(IdSchema) }),
@@ -136,6 +191,23 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),
   /** `resume` took the run over: steps that had not succeeded run again. */
   z.object({ ...common, type: z.literal('run_resumed'), owner: Owner }),
+  /** Writes outside the steps' worktrees that one check found (see src/core/escape/). */
+  z.object({
+    ...common,
+    type: z.literal('escape_detected'),
+    escapes: z.array(EscapeSchema).check(z.minLength(1), z.maxLength(MAX_ESCAPES_LISTED)),
+    /** How many this check found: more than listed when the list was cut. */
+    count: z.int().check(z.positive()),
+    /** When: after a step ended, at the end of the run, or when the run was resumed (what happened while no engine watched). */
+    check: z.enum(['step', 'end', 'resume']),
+  }),
+  /** `restore` put escaped files back as they were before the escape (or removed the ones it created). */
+  z.object({
+    ...common,
+    type: z.literal('escape_restored'),
+    paths: z.array(RepoRelativePath).check(z.maxLength(MAX_RESTORED_LISTED)),
+    count: z.int().check(z.nonnegative()),
+  }),
 ]);
 export type RunEvent = z.infer<typeof RunEventSchema>;
 

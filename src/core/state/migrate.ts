@@ -53,6 +53,10 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
     steps,
     aggregate: null,
     conflicts: [],
+    findings: [],
+    escaped: false,
+    escapes: [],
+    escapesUnlisted: 0,
     cancelRequested: false,
     lastSeq: -1,
   };

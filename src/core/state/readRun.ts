@@ -120,6 +120,13 @@ function eventProblem(event: RunEvent, snapshot: RunSnapshot | undefined, runId:
   if (event.type === 'conflict_detected' && !event.conflict.steps.every((id) => snapshot.steps.some((s) => s.id === id))) {
     return 'names an unknown step in a conflict';
   }
+  if (event.type === 'escape_detected' && !event.escapes.every((e) => e.steps.every((id) => snapshot.steps.some((s) => s.id === id)))) {
+    return 'names an unknown step in an escape';
+  }
+  if (event.type === 'escape_detected' && event.count < event.escapes.length) return 'counts fewer escapes than it lists';
+  if (event.type === 'finding_detected' && !event.finding.steps.every((id) => snapshot.steps.some((s) => s.id === id))) {
+    return 'names an unknown step in a finding';
+  }
   return undefined;
 }
 

@@ -1,8 +1,10 @@
 import { readdir } from 'node:fs/promises';
 import type { Repository } from '../git/repository';
 import { STATE_FOLDER } from '../git/repository';
+import { hostname } from 'node:os';
 import { processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
 import { stopGroup } from '../process/processTree';
+import { identityOfThisBoot, stopProcessesOf, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
 import { runDir, runsDir, stateFolderProblem } from '../run/stateDir';
 import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
@@ -109,27 +111,60 @@ export async function stopOrphanedSteps(run: RunView, graceMs = 1_000): Promise<
   return stopStepProcesses(run, graceMs);
 }
 
-/** `stopOrphanedSteps` for the writer that holds the run's lock (its owner is gone). */
+/**
+ * `stopOrphanedSteps` for the writer that holds the run's lock (its owner is gone). Every process
+ * of a step start is found by its tag (the start's token in its environment, with the run and
+ * step ids) and must have started after the step's own process, in this boot: a token copied
+ * into another process's environment, or planted in the state, names nothing older. Starts
+ * recorded before tokens existed fall back to their verified leader's group.
+ */
 export async function stopStepProcesses(run: LoadedRun, graceMs = 1_000): Promise<string[]> {
+  if (run.snapshot.owner.host !== hostname()) return [];
   const stopped: string[] = [];
-  for (const step of lastStarts(run)) {
-    if (!isStepProcess(step.pid, step.identity, run.snapshot.owner.host, run.snapshot.runId, step.step)) continue;
-    await stopGroup(step.pid, graceMs);
-    stopped.push(step.step);
+  for (const start of stepStarts(run)) {
+    if (start.token !== undefined) {
+      if (!identityOfThisBoot(start.identity)) continue;
+      const tag = { runId: run.snapshot.runId, stepId: start.step, token: start.token };
+      if ((await stopProcessesOf({ tag, notBefore: ticksOfIdentity(start.identity) }, graceMs)) > 0) stopped.push(start.step);
+    } else if (start.pid !== null && isStepProcess(start.pid, start.identity, run.snapshot.owner.host, run.snapshot.runId, start.step)) {
+      await stopGroup(start.pid, graceMs);
+      stopped.push(start.step);
+    }
   }
-  return stopped;
+  return [...new Set(stopped)];
 }
 
-/** The last start of each step that has not ended since. */
-function lastStarts(run: LoadedRun): Array<{ step: string; pid: number; identity: string | null }> {
-  const open = new Map<string, { step: string; pid: number; identity: string | null }>();
-  for (const e of run.events) {
-    if (e.type === 'step_started') {
-      if (e.pid !== null) open.set(e.step, { step: e.step, pid: e.pid, identity: e.identity ?? null });
-    } else if (e.type !== 'step_progress' && e.type !== 'step_queued' && e.type !== 'cancel_requested' && 'step' in e) open.delete(e.step);
-    else if (e.type === 'run_resumed') open.clear(); // the writer that resumed stopped them
+/** Every recorded start of a step (a resumed run may have started a step more than once). */
+function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; identity: string | null; token?: string }> {
+  return run.events.flatMap((e) =>
+    e.type === 'step_started' ? [{ step: e.step, pid: e.pid, identity: e.identity ?? null, ...(e.token ? { token: e.token } : {}) }] : [],
+  );
+}
+
+/**
+ * What an engine does when it starts in a repository (any command, the extension's activation in
+ * a trusted workspace): stops the processes that steps of this repository's interrupted runs left
+ * running when their engine died. Cheap when there are none: one pass over the process table
+ * finds tagged processes before any run is read. Runs whose lock a live process holds, runs of
+ * other repositories and read-only (tracked) runs are left alone. Returns what was stopped.
+ */
+export async function sweepOrphans(
+  location: RunsLocation & { readonly git?: Repository['git'] },
+  graceMs = 1_000,
+): Promise<Array<{ runId: string; steps: string[] }>> {
+  const runIds = new Set<string>();
+  for (const tag of taggedProcesses()) if (!idProblem('run', tag.runId)) runIds.add(tag.runId);
+  if (runIds.size === 0) return [];
+  const tracked = location.git ? await trackedRunIds({ git: location.git }) : new Set<string>();
+  const swept: Array<{ runId: string; steps: string[] }> = [];
+  for (const runId of [...runIds].sort()) {
+    if (tracked.has(runId) || (await stateFolderProblem(location.root, runId))) continue;
+    const run = await loadRun(location, runId, { tracked }).catch(() => undefined);
+    if (!run || run.live || run.readOnly) continue;
+    const steps = await stopStepProcesses(run, graceMs);
+    if (steps.length > 0) swept.push({ runId, steps });
   }
-  return [...open.values()];
+  return swept;
 }
 
 /** Whether `pid` is, now, the leader of the process tree that step `stepId` of run `runId` started. */

@@ -1,4 +1,5 @@
-import type { Conflict, RunEvent, RunStatus, StepStatus } from './events';
+import type { SubmoduleWrite } from '../git/submoduleWrites';
+import type { Conflict, Escape, Finding, RunEvent, RunStatus, StepStatus } from './events';
 
 export const SNAPSHOT_VERSION = 2;
 
@@ -28,6 +29,8 @@ export interface StepSnapshot {
   readonly lastLines: readonly string[];
   /** Problems that did not fail the step. */
   readonly warnings: readonly string[];
+  /** Files it wrote inside submodules' folders, which its result cannot hold; absent in older states. */
+  readonly submoduleWrites?: readonly SubmoduleWrite[];
 }
 
 /** `state.json`: everything known about a run, derived from its events alone. */
@@ -45,6 +48,14 @@ export interface RunSnapshot {
   readonly steps: readonly StepSnapshot[];
   readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
   readonly conflicts: readonly Conflict[];
+  /** What the aggregate's report lists for the user's eye (see `FindingSchema`), sorted; a resolve keeps them. */
+  readonly findings: readonly Finding[];
+  /** A write outside the steps' worktrees was detected (see src/core/escape/); it stays set through resume and restore. */
+  readonly escaped: boolean;
+  /** The escapes found, one per kind and path (the latest; `before` is the first one's), in the order found. */
+  readonly escapes: readonly EscapeRecord[];
+  /** Escapes found beyond those listed in `escapes` (each event lists at most MAX_ESCAPES_LISTED). */
+  readonly escapesUnlisted: number;
   readonly cancelRequested: boolean;
   readonly lastSeq: number;
 }
@@ -95,6 +106,10 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       steps: event.steps.map((s) => newStep(s.id, s.dependencies)),
       aggregate: null,
       conflicts: [],
+      findings: [],
+      escaped: false,
+      escapes: [],
+      escapesUnlisted: 0,
       cancelRequested: false,
       lastSeq: event.seq,
     };
@@ -135,6 +150,7 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         changed: event.changed,
         undeclared: event.undeclared,
         warnings: event.warnings ?? [],
+        submoduleWrites: event.submoduleWrites ?? [],
       });
     case 'step_failed':
       return step(event.step, { ...ended, status: 'failed', error: event.error, exitCode: event.exitCode, lastLines: event.lastLines });
@@ -148,12 +164,20 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return { ...next, aggregate: { commit: event.commit, tree: event.tree, partial: event.partial } };
     case 'conflict_detected':
       return { ...next, conflicts: [...next.conflicts, event.conflict] };
+    case 'finding_detected':
+      return { ...next, findings: [...next.findings, event.finding] };
     case 'conflict_resolved':
       return { ...next, conflicts: next.conflicts.filter((c) => c.path !== event.path) };
     case 'cancel_requested':
       return event.step === undefined ? { ...next, cancelRequested: true } : next;
     case 'applied':
       return next;
+    case 'escape_detected':
+      return { ...next, ...withEscapes(next, event.escapes, event.count) };
+    case 'escape_restored': {
+      const restored = new Set(event.paths);
+      return { ...next, escapes: next.escapes.map((e) => (e.kind === 'file' && restored.has(e.path) ? { ...e, restored: true } : e)) };
+    }
     case 'run_finished':
       return { ...next, status: event.status, finishedAt: event.time };
     case 'run_interrupted':
@@ -179,6 +203,7 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         owner: event.owner,
         aggregate: null,
         conflicts: [],
+        findings: [],
         cancelRequested: false,
         steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),
       };
@@ -189,4 +214,35 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
 export function newestFirst(a: { readonly snapshot: RunSnapshot }, b: { readonly snapshot: RunSnapshot }): number {
   const [x, y] = [a.snapshot, b.snapshot];
   return x.startedAt < y.startedAt ? 1 : x.startedAt > y.startedAt ? -1 : x.runId < y.runId ? 1 : x.runId > y.runId ? -1 : 0;
+}
+
+/** An escape as the snapshot keeps it: whether `restore` has put it back. */
+export interface EscapeRecord extends Escape {
+  readonly restored: boolean;
+}
+
+/** At most this many escapes are kept in a snapshot; the rest are counted in `escapesUnlisted`. */
+export const MAX_ESCAPES_KEPT = 1000;
+
+/**
+ * The snapshot's escapes with one check's added: a path found again keeps its first `before`
+ * (what restore puts back) and gains the steps named now.
+ */
+function withEscapes(
+  snapshot: RunSnapshot,
+  found: readonly Escape[],
+  count: number,
+): Pick<RunSnapshot, 'escaped' | 'escapes' | 'escapesUnlisted'> {
+  const escapes = [...snapshot.escapes];
+  let unlisted = snapshot.escapesUnlisted + Math.max(0, count - found.length);
+  for (const e of found) {
+    const at = escapes.findIndex((x) => x.kind === e.kind && x.path === e.path);
+    if (at >= 0) {
+      const was = escapes[at];
+      const steps = [...new Set([...was.steps, ...e.steps])];
+      escapes[at] = { ...e, steps, ...(was.before !== undefined ? { before: was.before } : {}), restored: false };
+    } else if (escapes.length < MAX_ESCAPES_KEPT) escapes.push({ ...e, restored: false });
+    else unlisted += 1;
+  }
+  return { escaped: true, escapes, escapesUnlisted: unlisted };
 }

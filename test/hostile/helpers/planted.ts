@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { TempRepo } from '../../unit/helpers/tempRepo';
 
 /** A process that belongs to no run: the victim a planted pid names. Killed by `stop`. */
-export function startVictim(): { pid: number; alive(): boolean; stop(): void } {
-  const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+export function startVictim(env?: NodeJS.ProcessEnv): { pid: number; alive(): boolean; stop(): void } {
+  const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env });
   child.unref();
   const pid = child.pid!;
   return {

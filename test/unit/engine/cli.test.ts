@@ -46,7 +46,18 @@ describe('engine: the CLI contract', function () {
     );
     assert.equal(result.code, 0, result.stderr);
     const report = JSON.parse(result.stdout) as Report;
-    assert.deepEqual(Object.keys(report), ['runId', 'workflow', 'status', 'base', 'steps', 'aggregate', 'conflicts']);
+    assert.deepEqual(Object.keys(report), [
+      'runId',
+      'workflow',
+      'status',
+      'base',
+      'steps',
+      'aggregate',
+      'conflicts',
+      'findings',
+      'escaped',
+      'escapes',
+    ]);
     assert.equal(report.runId, 'ok');
     // A workflow file outside the repository is named by its absolute path (inside, by its repository path).
     assert.equal(report.workflow, path.join(repo.root, 'workflows', 'ok.yaml'));

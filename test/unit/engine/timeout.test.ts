@@ -2,27 +2,21 @@ import { strict as assert } from 'node:assert';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
-import { processGone } from '../helpers/wait';
+import { taggedProcesses } from '../../../src/core/process/stepProcesses';
 import { runWorkflow, sq, stepOf } from '../helpers/workflowRun';
 
 describe('engine: step timeout', function () {
   this.timeout(60_000);
   let repo: TempRepo;
-  let grandchild: number | undefined;
   beforeEach(async () => {
     repo = await makeTempRepo();
-    grandchild = undefined;
   });
-  afterEach(async () => {
-    // Never leave a stray process behind, whatever the assertions found.
-    if (grandchild !== undefined && !processGone(grandchild)) process.kill(grandchild, 'SIGKILL');
-    await repo.cleanup();
-  });
+  afterEach(() => repo.cleanup());
 
   it('ends a step that outlives its timeout as timed_out and kills its whole tree, SIGTERM-proof grandchildren included', async () => {
-    const pidFile = path.join(repo.outside, 'grandchild.pid');
+    const startedFile = path.join(repo.outside, 'grandchild.started');
     // The grandchild ignores SIGTERM (and so does the sleep it runs, which inherits that), so only the kill after the grace period stops it.
-    const run = `sh -c 'trap "" TERM; sleep 60' & echo $! > ${sq(pidFile)}; sleep 60`;
+    const run = `sh -c 'trap "" TERM; sleep 60' & echo started > ${sq(startedFile)}; sleep 60`;
     const started = Date.now();
     const { snapshot } = await runWorkflow(repo, {
       settings: { timeout_seconds: 1, kill_grace_seconds: 1 },
@@ -37,9 +31,10 @@ describe('engine: step timeout', function () {
     assert.match(slow.error ?? '', /timed out after 1 s/);
     assert.equal(stepOf(snapshot, 'quick').status, 'succeeded');
     assert.equal(snapshot.status, 'failed');
-    grandchild = Number(await readFile(pidFile, 'utf8'));
-    assert.ok(Number.isInteger(grandchild) && grandchild > 0, 'the step recorded its grandchild');
-    assert.ok(processGone(grandchild), `the grandchild ${grandchild} that ignores SIGTERM is still running after the run`);
+    assert.equal(await readFile(startedFile, 'utf8'), 'started\n', 'the grandchild was started');
+    // Every process of the step carries its run's tag (the step may run in a PID namespace, where `$!` is no pid of ours).
+    const left = taggedProcesses().filter((t) => t.runId === snapshot.runId);
+    assert.deepEqual(left, [], 'the grandchild that ignores SIGTERM is still running after the run');
     assert.ok(elapsed < 30_000, `the run ended long before the step's own 60 s sleep (took ${elapsed} ms)`);
     const log = await readFile(
       path.join(snapshot.repo, '.tapps-agents', 'workflow-state', snapshot.runId, 'steps', 'slow', 'log.txt'),

@@ -1,0 +1,82 @@
+import { strict as assert } from 'node:assert';
+import { bwrapSandbox, confine, seatbeltProfile, type SandboxPaths } from '../../../src/core/process/sandbox';
+
+const paths: SandboxPaths = {
+  worktree: '/tmp/repo/.git/tapps-flow/worktrees/r/s',
+  gitEntry: '/tmp/repo/.git/worktrees/s',
+  commonDir: '/tmp/repo/.git',
+  mainCheckout: '/tmp/repo',
+  writable: ['/home/u/.codex', '/home/u/"odd"'],
+};
+
+/** The index of `option value…` in an argv, or -1. */
+function at(argv: readonly string[], ...seq: string[]): number {
+  for (let i = 0; i + seq.length <= argv.length; i++) if (seq.every((s, j) => argv[i + j] === s)) return i;
+  return -1;
+}
+
+describe('the step sandbox: command lines', () => {
+  it('bubblewrap: read-only root, private /tmp first, then the repository read-only and the step folders writable', () => {
+    const argv = bwrapSandbox(paths);
+    const tmp = at(argv, '--tmpfs', '/tmp');
+    assert.ok(at(argv, '--ro-bind', '/', '/') === 0);
+    assert.ok(tmp > 0);
+    // Later mounts cover earlier ones: everything under /tmp comes after the private /tmp.
+    for (const [option, p] of [
+      ['--ro-bind', paths.mainCheckout],
+      ['--ro-bind', paths.commonDir],
+      ['--bind', `${paths.commonDir}/objects`],
+      ['--bind', paths.gitEntry],
+      ['--bind', paths.worktree],
+      ['--ro-bind', `${paths.worktree}/.git`],
+    ])
+      assert.ok(at(argv, option, p, p) > tmp, `${option} ${p} after the private /tmp`);
+    assert.ok(at(argv, '--bind', paths.worktree, paths.worktree) > at(argv, '--ro-bind', paths.mainCheckout, paths.mainCheckout));
+    assert.ok(
+      at(argv, '--ro-bind', `${paths.worktree}/.git`, `${paths.worktree}/.git`) > at(argv, '--bind', paths.worktree, paths.worktree),
+      "the worktree's .git file stays read-only inside the writable worktree",
+    );
+    for (const w of paths.writable) assert.ok(at(argv, '--bind-try', w, w) > tmp);
+    for (const option of ['--unshare-pid', '--die-with-parent', '--new-session']) assert.ok(argv.includes(option));
+    assert.equal(at(argv, '--bind', '/', '/'), -1);
+    assert.equal(at(argv, '--bind', `${paths.commonDir}/refs`, `${paths.commonDir}/refs`), -1, 'refs stay read-only');
+  });
+
+  it('every step under bubblewrap gets its own PID namespace; only `sandbox` narrows the file system', () => {
+    const support = { bwrap: '/usr/bin/bwrap' };
+    const detect = confine(['agent', '--x'], 'detect', paths, support);
+    assert.equal(detect.containment, 'namespace');
+    assert.equal(detect.isolation, 'detect');
+    assert.deepEqual(detect.argv.slice(0, 3), ['/usr/bin/bwrap', '--dev-bind', '/']);
+    assert.deepEqual(detect.argv.slice(-3), ['--', 'agent', '--x']);
+    assert.ok(detect.argv.includes('--unshare-pid'));
+    assert.equal(confine(['a'], 'off', paths, support).containment, 'namespace');
+    const sandbox = confine(['agent'], 'sandbox', paths, support);
+    assert.equal(sandbox.isolation, 'sandbox');
+    assert.ok(at(sandbox.argv, '--chdir', paths.worktree) > 0);
+    assert.ok(at(sandbox.argv, '--ro-bind', '/', '/') === 1);
+  });
+
+  it('without bubblewrap: the command as it is, tagged processes, and `sandbox` falls back to `detect` saying why', () => {
+    const none = { missing: 'bubblewrap (bwrap) is not installed' };
+    const c = confine(['agent'], 'sandbox', paths, none);
+    assert.deepEqual(c.argv, ['agent']);
+    assert.equal(c.containment, 'tag');
+    if (process.platform !== 'darwin') {
+      assert.equal(c.isolation, 'detect');
+      assert.equal(c.fallback, none.missing);
+    }
+    assert.equal(confine(['agent'], 'detect', paths, none).fallback, undefined);
+  });
+
+  it('macOS: a Seatbelt profile that denies writes but to the step folders, with paths quoted', () => {
+    const profile = seatbeltProfile(paths);
+    assert.match(profile, /^\(version 1\)/);
+    assert.match(profile, /\(deny file-write\*\)/);
+    assert.ok(profile.includes(`(subpath "${paths.worktree}")`));
+    assert.ok(profile.includes(`(subpath "${paths.commonDir}/objects")`));
+    assert.ok(profile.includes('(subpath "/home/u/\\"odd\\"")'), 'a quote in a path cannot end the string');
+    assert.ok(!profile.includes(`(subpath "${paths.commonDir}")`), 'the git directory itself is not writable');
+    assert.ok(profile.indexOf(`(deny file-write* (literal "${paths.worktree}/.git"))`) > profile.indexOf('(allow file-write*'));
+  });
+});
