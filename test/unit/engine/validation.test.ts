@@ -21,6 +21,25 @@ const shell = (id: string, extra = '') => `    - id: ${id}\n      agent: shell\n
 const doc = (steps: string, head = '') => `workflow:\n  id: w\n${head}  steps:\n${steps}`;
 
 describe('engine: workflow validation', () => {
+  it('isolation settings: a known mode, and sandbox-writable folders only inside the home folder', () => {
+    const head = (settings: string) => `  settings:\n${settings}`;
+    assert.deepEqual(
+      issuesOf(doc(shell('a'), head('    isolation: jail\n'))),
+      one(4, 16, 'workflow.settings.isolation: expected one of "sandbox", "detect", "off", got the text "jail"'),
+    );
+    for (const folder of ['/etc', '~', '~/', '~/../.ssh', '~/.codex/../..', 'relative'])
+      assert.match(
+        issuesOf(doc(shell('a'), head(`    sandbox_writable: [${JSON.stringify(folder)}]\n`)))[0]?.message ?? '',
+        /expected a folder inside the home folder/,
+        folder,
+      );
+    assert.doesNotThrow(() =>
+      parseWorkflow(doc(shell('a'), head('    isolation: sandbox\n    sandbox_writable: ["~/.codex", "~/.config/agent"]\n')), 'wf.yaml', {
+        baseContains: () => false,
+      }),
+    );
+  });
+
   it('rejects duplicate step ids at the second id', () => {
     assert.deepEqual(issuesOf(doc(shell('a') + shell('a'))), one(7, 11, 'step "a": duplicate step id "a": it is already used by step 1'));
   });

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { bwrapSandbox, confine, seatbeltProfile, type SandboxPaths } from '../../../src/core/process/sandbox';
+import { DEFAULT_SANDBOX_WRITABLE, effectiveSettings, withSandboxSupport } from '../../../src/core/run/settings';
 
 const paths: SandboxPaths = {
   worktree: '/tmp/repo/.git/tapps-flow/worktrees/r/s',
@@ -78,5 +79,38 @@ describe('the step sandbox: command lines', () => {
     assert.ok(profile.includes('(subpath "/home/u/\\"odd\\"")'), 'a quote in a path cannot end the string');
     assert.ok(!profile.includes(`(subpath "${paths.commonDir}")`), 'the git directory itself is not writable');
     assert.ok(profile.indexOf(`(deny file-write* (literal "${paths.worktree}/.git"))`) > profile.indexOf('(allow file-write*'));
+  });
+
+  it('settings: ~/ folders made absolute, the workflow over the editor, the command line over both; a relative folder is refused by name', () => {
+    const home = { homeDir: '/home/u' };
+    const base = effectiveSettings({}, home, {}, '/wt');
+    assert.equal(base.isolation, 'detect');
+    assert.deepEqual(
+      base.sandboxWritable,
+      DEFAULT_SANDBOX_WRITABLE.map((p) => `/home/u/${p.slice(2)}`),
+    );
+    const own = effectiveSettings(
+      { isolation: 'off', sandbox_writable: ['~/.codex'] },
+      { ...home, isolation: 'sandbox', sandboxWritable: ['/opt/x'] },
+      {},
+      '/wt',
+    );
+    assert.equal(own.isolation, 'off');
+    assert.deepEqual(own.sandboxWritable, ['/home/u/.codex']);
+    assert.equal(effectiveSettings({ isolation: 'off' }, home, { isolation: 'sandbox' }, '/wt').isolation, 'sandbox');
+    assert.deepEqual(effectiveSettings({}, { ...home, sandboxWritable: ['/opt/x', '~/.y'] }, {}, '/wt').sandboxWritable, [
+      '/opt/x',
+      '/home/u/.y',
+    ]);
+    assert.throws(
+      () => effectiveSettings({}, { ...home, sandboxWritable: ['relative/dir'] }, {}, '/wt'),
+      /sandbox writable folders \(sandbox_writable, tappsFlow.sandboxWritable\)/,
+    );
+    const fallback = withSandboxSupport({ ...base, isolation: 'sandbox' }, { missing: 'bubblewrap (bwrap) is not installed' });
+    if (process.platform === 'linux') {
+      assert.equal(fallback.isolation, 'detect');
+      assert.match(fallback.isolationFallback ?? '', /^no sandbox: bubblewrap \(bwrap\) is not installed; steps run with detection only$/);
+    }
+    assert.equal(withSandboxSupport({ ...base, isolation: 'sandbox' }, { bwrap: '/usr/bin/bwrap' }).isolation, 'sandbox');
   });
 });
