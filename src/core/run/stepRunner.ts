@@ -109,7 +109,8 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       mainCheckout: ctx.repo.root,
       writable: settings.sandboxWritable,
     });
-    log.note(CONFINEMENT_NOTES[confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace']);
+    const confinement = confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace';
+    log.note(CONFINEMENT_NOTES[confinement]);
     let tree;
     try {
       tree = await startProcessTree(confined.argv, {
@@ -130,7 +131,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       pid: tree.pid,
       identity,
       token: tag.token,
-      confinement: confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace',
+      confinement,
     });
     // The namespace bubblewrap made, once it says (at once, in practice; never waited for long).
     const namespace = tree.sandbox ? Promise.race([tree.sandbox, sleep(2_000, undefined, { ref: false })]) : Promise.resolve(undefined);
