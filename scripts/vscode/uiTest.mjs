@@ -6,6 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { containmentChecks } from '../../test/integration/ui/containment.mjs';
 import { projectRoot } from './paths.mjs';
 import { launchBrowser } from './runTests.mjs';
 import { startServer } from './server.mjs';
@@ -130,6 +131,8 @@ export async function runUiTest({ passDir, workspace, extensionsDir, screenshots
         await shot('diff.png');
       },
     ],
+    // Kept with the other integration tests: the modal confirmations of containment.
+    ...containmentChecks({ page, workspace, treeRow, runFromPalette, clickInlineAction }),
   ];
 
   let passed = 0;

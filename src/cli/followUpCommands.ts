@@ -31,10 +31,15 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
       if (report.aggregate) print(`Aggregate: ${report.aggregate.commit}${report.aggregate.partial ? ' (partial)' : ''}`);
       for (const c of report.conflicts) print(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})`);
       for (const f of report.findings) print(`  needs your eye, ${f.kind}: ${f.path} (${f.steps.join(', ')}): ${f.detail}`);
-      if (report.escaped)
+      if (report.escaped) {
+        const files = report.escapes.filter((e) => e.kind === 'file');
+        const left = files.filter((e) => !e.restored).length;
         print(
-          `Escaped: the steps wrote outside their worktrees (${report.escapes.filter((e) => e.restored).length} of ${report.escapes.length} listed write(s) restored). Put back the files with: ${commandName()} restore ${report.runId}`,
+          `Escaped: the steps wrote outside their worktrees (${files.length - left} of ${files.length} listed file write(s) restored).${
+            left > 0 ? ` Put back the files with: ${commandName()} restore ${report.runId}` : ''
+          }`,
         );
+      }
     }
     return EXIT.succeeded;
   }
