@@ -1,4 +1,5 @@
-import { copyFile, rm, stat, utimes } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { GitError } from '../util/errors';
 import type { Git } from './git';
@@ -66,12 +67,22 @@ export async function withWorkingIndex<T>(repo: Repository, fn: (working: Workin
  * content), never fewer.
  */
 async function copyIndex(from: string, to: string): Promise<boolean> {
+  // The index a step's worktree names may be anything the step left there: only a regular file is
+  // read, never through a symlink, and never a FIFO, which would block the open for ever.
+  let handle: FileHandle | undefined;
   try {
-    const info = await stat(from);
-    await copyFile(from, to);
+    handle = await open(from, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    const info = await handle.stat();
+    if (!info.isFile() || info.size > MAX_INDEX_BYTES) return false;
+    await writeFile(to, await handle.readFile());
     await utimes(to, info.atime, info.mtime);
     return true;
   } catch {
     return false;
+  } finally {
+    await handle?.close();
   }
 }
+
+/** An index larger than this is not copied (git hashes the files instead). */
+const MAX_INDEX_BYTES = 2 * 1024 * 1024 * 1024 - 1;
