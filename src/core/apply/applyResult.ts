@@ -4,6 +4,7 @@ import { describeObstacles, findObstacles, treeChanges } from './applyPlan';
 import { targetTree } from './applyTarget';
 import { withFinishedRun, type FinishedRun } from './finishedRun';
 import { recordedMergeRules } from './recordedRules';
+import { noteEngineWrites } from '../escape/engineWrites';
 import { withWorkingIndex } from '../git/workingIndex';
 import { symlinksOut, type SymlinkOut } from '../findings/symlinks';
 import { SymlinksOutError } from './symlinksOutError';
@@ -87,8 +88,11 @@ export async function applyFinishedRun(run: FinishedRun, options: ApplyOptions =
     // The full list is only reported: git lists it while the checkout, which waits on the disk, writes.
     const listing = treeChanges(repo.git, working.tree, target);
     listing.catch(() => undefined);
+    const started = Date.now();
     await checkOut(repo.git, working.file, working.tree, target, runId);
-    return (await listing).map((c) => c.path);
+    const paths = (await listing).map((c) => c.path);
+    await noteEngineWrites(repo, paths, started); // the runs going on take these writes for the user's
+    return paths;
   });
   await run.record({ type: 'applied', mode: 'apply', target: repo.root });
   const missing = snapshot.aggregate.partial

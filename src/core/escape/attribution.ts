@@ -68,9 +68,13 @@ export class Activity {
   }
 }
 
+/** How far around the engine's own write (apply, restore) a write seen is still its: the watcher reports it a moment later. */
+const ENGINE_SLACK_MS = 1_000;
+
 /** The writes the editor reported as its own (saves, creations, deletions), by path and time. */
 export class UserWrites {
   private readonly notes = new Map<string, number[]>();
+  private readonly spans = new Map<string, Array<[number, number]>>();
 
   constructor(
     private readonly windowMs = USER_NOTE_WINDOW_MS,
@@ -86,9 +90,21 @@ export class UserWrites {
     if (this.notes.size > this.maxPaths) this.notes.delete(this.notes.keys().next().value!);
   }
 
-  /** Whether a write of `file` at `at` is one the editor reported. */
+  /** The engine wrote `file` on the user's request (apply, restore) from `start` to `end`: writes seen then are the user's. */
+  noteSpan(file: string, start: number, end: number): void {
+    const spans = this.spans.get(file) ?? [];
+    this.spans.delete(file);
+    spans.push([start - ENGINE_SLACK_MS, end + ENGINE_SLACK_MS]);
+    this.spans.set(file, spans.slice(-8));
+    if (this.spans.size > this.maxPaths) this.spans.delete(this.spans.keys().next().value!);
+  }
+
+  /** Whether a write of `file` at `at` is one the editor reported, or the engine made for the user. */
   covers(file: string, at: number): boolean {
-    return this.notes.get(file)?.some((t) => Math.abs(t - at) <= this.windowMs) ?? false;
+    return (
+      (this.notes.get(file)?.some((t) => Math.abs(t - at) <= this.windowMs) ?? false) ||
+      (this.spans.get(file)?.some(([from, to]) => from <= at && at <= to) ?? false)
+    );
   }
 }
 

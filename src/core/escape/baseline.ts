@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from '../state/atomicWrite';
+import { gitFileOf, isGitFileKey } from './gitFiles';
 import { CONFIG_ROLES, HOOK_FOLDERS, OWN_REFS, type GitState } from './gitState';
 
 /**
@@ -34,12 +35,22 @@ const RefName = z
 const RefValue = z.string().check(z.regex(/^([0-9a-f]{40,64}|ref: \S+)$/, 'expected a commit id or a symbolic ref'));
 const HookName = z.string().check(z.refine((n) => /^[^/\\\0]+$/.test(n) && n !== '.' && n !== '..', 'expected a file name'));
 
+const GitFileKeySchema = z.string().check(
+  z.maxLength(4096),
+  z.refine(
+    (k) => isGitFileKey(k) && gitFileOf({ gitDir: '/g', commonDir: '/c' }, k) !== undefined && !/[\0\\]/.test(k),
+    'expected a git file key',
+  ),
+);
+
 const BaselineSchema = z.object({
   version: z.literal(1),
   head: z.string().check(z.maxLength(4096)),
   refs: z.array(z.tuple([RefName, RefValue])).check(z.maxLength(MAX_REFS)),
   configs: z.array(z.object({ role: z.enum(CONFIG_ROLES), digest: z.nullable(Digest) })).check(z.maxLength(CONFIG_ROLES.length)),
   hooks: z.array(z.object({ folder: z.enum(HOOK_FOLDERS), name: HookName, digest: Digest })).check(z.maxLength(2000)),
+  /** Absent in a baseline written before these files were watched: then they are read when the run resumes. */
+  files: z.optional(z.array(z.object({ key: GitFileKeySchema, digest: Digest })).check(z.maxLength(20_000))),
 });
 
 /** Writes the baseline into a run's state folder. */
@@ -53,6 +64,7 @@ export async function writeBaseline(stateDir: string, state: GitState): Promise<
       const slash = key.indexOf('/');
       return { folder: key.slice(0, slash) as (typeof HOOK_FOLDERS)[number], name: key.slice(slash + 1), digest };
     }),
+    files: [...state.files].map(([key, digest]) => ({ key, digest })),
   };
   await writeFileAtomic(path.join(stateDir, BASELINE_FILE), `${JSON.stringify(doc)}\n`);
 }
@@ -89,5 +101,7 @@ export async function readBaseline(stateDir: string): Promise<GitState | { probl
     refs: new Map(b.refs),
     configs: new Map(b.configs.map((c) => [c.role, c.digest])),
     hooks: new Map(b.hooks.map((h) => [`${h.folder}/${h.name}`, h.digest])),
+    files: new Map((b.files ?? []).map((f) => [f.key, f.digest])),
+    ...(b.files === undefined ? { filesUnknown: true } : {}),
   };
 }

@@ -5,6 +5,8 @@ import type { EscapeRecord, RunSnapshot } from '../state/snapshot';
 import { Activity, attribute, UserWrites } from './attribution';
 import { fileOfKey, type EscapeWatch } from './escapeWatch';
 import { baseFilesUnder, checkoutChanges, ignoredAmong, pathsNow, type FileState, type PathNow } from './fileState';
+import { readEngineWrites } from './engineWrites';
+import { INDEX_KEY, isGitFileKey } from './gitFiles';
 import { ANY_REF_KEY, describeGitChange, gitChanges, type GitChange } from './gitChanges';
 import { readGitState, type ConfigRole, type GitState } from './gitState';
 
@@ -78,6 +80,8 @@ export class EscapeDetector {
   private disposed = false;
   private readonly toAdopt = new Set<string>();
   private adoptTimer: NodeJS.Timeout | undefined;
+  /** How far the engine's own writes were read (see engineWrites.ts). */
+  private engineOffset = 0;
 
   constructor(private readonly options: DetectorOptions) {
     this.activity = new Activity(options.order);
@@ -216,6 +220,7 @@ export class EscapeDetector {
     if (full)
       for (const file of (await checkoutChanges(repo, this.options.baseTree)).keys()) if (!candidates.has(file)) candidates.set(file, []);
     if (candidates.size === 0) return [];
+    await this.readEngineWrites();
     const now = await pathsNow(repo, [...candidates.keys()]);
     // A folder made, moved or deleted stands for the base's files under it.
     const base = await baseFilesUnder(repo.git, this.options.baseTree, [...candidates.keys()]);
@@ -230,10 +235,13 @@ export class EscapeDetector {
     const ignored = await ignoredAmong(repo.git, [...unknown]);
     const escapes: Escape[] = [];
     for (const p of [...candidates.keys()].sort()) {
-      const n = now.get(p);
-      if (!n || n.folder || !isTreePath(p)) continue;
+      const found = now.get(p);
+      if (!found || !isTreePath(p)) continue;
       const isIgnored = unknown.has(p) && (ignored === undefined || ignored.has(p));
       const origin = this.fileOrigin.has(p) ? this.fileOrigin.get(p)! : (base.get(p) ?? (isIgnored ? undefined : null));
+      // A folder where the base (or the user) had a file: the file was deleted (its files are paths of their own).
+      if (found.folder && !origin) continue;
+      const n: PathNow = found.folder ? { state: null, mtimeMs: found.mtimeMs, birthtimeMs: found.birthtimeMs } : found;
       const current = fingerprint(n.state);
       const compared = this.fileReported.get(p) ?? (origin === undefined ? undefined : fingerprint(origin));
       if (compared === current) continue;
@@ -260,6 +268,16 @@ export class EscapeDetector {
     return escapes;
   }
 
+  /** Takes the engine's own writes (apply, restore) made since last looked for the user's. */
+  private async readEngineWrites(): Promise<void> {
+    const { writes, offset } = await readEngineWrites(this.watch.repo, this.engineOffset, this.watch.now());
+    this.engineOffset = offset;
+    for (const w of writes) {
+      if (w.end < this.watch.startedAt) continue;
+      for (const p of w.paths) this.user.noteSpan(p, w.start, w.end);
+    }
+  }
+
   /** The steps a file's change is put down to: by the times it was seen written, else by its modification time. */
   private stepsOf(times: readonly number[], n: PathNow, file: string, at: number): string[] {
     if (times.length > 0) return attribute(times, this.activity, this.user, file);
@@ -273,7 +291,13 @@ export class EscapeDetector {
     const times = new Map(keys.map((k) => [k, this.watch.take(k)]));
     const refsWritten = keys.some((k) => k === ANY_REF_KEY || k.startsWith('ref:'));
     const readRefs = full || refsWritten || (kind === 'end' && this.watch.degraded !== undefined);
-    const now = await readGitState(repo.git, places, readRefs ? 'read' : this.reference.refs);
+    const readIndex = readRefs || times.has(INDEX_KEY);
+    const now = await readGitState(
+      repo.git,
+      places,
+      readRefs ? 'read' : this.reference.refs,
+      readIndex ? 'read' : this.reference.files.get(INDEX_KEY),
+    );
     const escapes: Escape[] = [];
     for (const c of gitChanges(this.reference, now, places, repo.root)) {
       const reported = `${c.kind}\0${c.path}`;
@@ -329,6 +353,10 @@ function fileDetail(change: Escape['change'], ignored: boolean, check: CheckKind
 
 /** What a git part holds now, to tell a change already reported from a new one. */
 function gitValue(c: GitChange, now: GitState): string {
+  if (isGitFileKey(c.key)) {
+    const d = now.files.get(c.key);
+    return d ? `${d.sha256} ${d.executable}` : 'none';
+  }
   const [kind, name] = [c.key.slice(0, c.key.indexOf(':')), c.key.slice(c.key.indexOf(':') + 1)];
   if (kind === 'ref') return name === 'HEAD' ? now.head : (now.refs.get(name) ?? 'none');
   const digest = kind === 'config' ? now.configs.get(name as ConfigRole) : now.hooks.get(name);
@@ -337,6 +365,13 @@ function gitValue(c: GitChange, now: GitState): string {
 
 /** `reference` with one part taken from `now` (the user changed it). */
 function adopt(reference: GitState, now: GitState, c: GitChange): GitState {
+  if (isGitFileKey(c.key)) {
+    const files = new Map(reference.files);
+    const digest = now.files.get(c.key);
+    if (digest) files.set(c.key, digest);
+    else files.delete(c.key);
+    return { ...reference, files };
+  }
   const name = c.key.slice(c.key.indexOf(':') + 1);
   if (c.key.startsWith('ref:')) {
     if (name === 'HEAD') return { ...reference, head: now.head };

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { runsDir } from '../run/stateDir';
+import { gitFileKeyOf } from './gitFiles';
 import { ANY_REF_KEY, configKey, hookKey, refKey } from './gitChanges';
 import { gitPlaces, isInside, keepBlobs, OWN_REFS, readGitState, readRefs, withHooksPath, type GitPlaces, type GitState } from './gitState';
 import { TreeWatcher } from './watcher';
@@ -70,6 +71,8 @@ export class EscapeWatch {
         { dir: watch.where.refsFolder, recursive: true },
         { dir: watch.where.reftable, recursive: true },
         { dir: watch.where.hookFolders.hooks!, recursive: false },
+        { dir: path.join(repo.commonDir, 'info'), recursive: false },
+        { dir: path.join(repo.commonDir, 'worktrees'), recursive: false },
       ],
       ignored: (abs) => watch.keyOf(abs) === undefined && !watch.isWatchedFolder(abs),
       onTouch: (abs) => watch.record(abs),
@@ -77,7 +80,9 @@ export class EscapeWatch {
     });
     try {
       watch.where = await places;
-      const baseline = options.baseline ?? keepBlobs(repo.git, watch.where, await readGitState(repo.git, watch.where, refs!));
+      const baseline = options.baseline
+        ? withFiles(repo, watch.where, options.baseline)
+        : keepBlobs(repo.git, watch.where, await readGitState(repo.git, watch.where, refs!));
       [watch.state, watch.watcher] = await Promise.all([baseline, watcher]);
       if (watch.where.hookFolders.hooksPath) await watch.watcher.add({ dir: watch.where.hookFolders.hooksPath, recursive: false });
     } catch (error) {
@@ -161,6 +166,8 @@ export class EscapeWatch {
     for (const [folder, dir] of Object.entries(places.hookFolders)) {
       if (dir && path.dirname(abs) === dir) return hookKey(`${folder}/${path.basename(abs)}`);
     }
+    const other = gitFileKeyOf(places, file);
+    if (other !== undefined) return other;
     if (isInside(repo.commonDir, abs) || isInside(repo.gitDir, abs)) return undefined;
     // The run state folder, and its parents themselves (`.tapps-agents` made for it), are the engine's.
     const runs = runsDir(repo.root);
@@ -171,6 +178,13 @@ export class EscapeWatch {
     if (rel.some((part) => part.toLowerCase() === '.git')) return undefined;
     return `file:${rel.join('/')}`;
   }
+}
+
+/** A baseline read back without the git directory's other files: those as they are now. */
+async function withFiles(repo: Repository, places: GitPlaces, baseline: GitState): Promise<GitState> {
+  if (!baseline.filesUnknown) return baseline;
+  const { head, refs, configs, hooks } = baseline;
+  return { head, refs, configs, hooks, files: (await readGitState(repo.git, places, refs)).files };
 }
 
 /** The checkout path of a `file:` key. */

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Git } from '../git/git';
+import { gitFileKind, gitFileOf, INDEX_KEY, isGitFileKey } from './gitFiles';
 import { CONFIG_ROLES, hookFile, isInside, type ConfigRole, type FileDigest, type GitPlaces, type GitState } from './gitState';
 
 /** A change to the repository's HEAD, refs, config or hooks. */
@@ -47,6 +48,16 @@ export function gitChanges(before: GitState, after: GitState, places: GitPlaces,
         change: change(a !== null, b !== null),
       });
   }
+  for (const key of union(before.files.keys(), after.files.keys())) {
+    const [a, b] = [before.files.get(key) ?? null, after.files.get(key) ?? null];
+    if (!sameDigest(a, b))
+      changes.push({
+        kind: gitFileKind(key),
+        key,
+        path: shown(root, gitFileOf(places, key) ?? key),
+        change: change(a !== null, b !== null),
+      });
+  }
   return changes;
 }
 
@@ -70,6 +81,7 @@ export function sq(value: string): string {
 
 /** What a change did and how to undo it, in one or a few sentences for the report. */
 export async function describeGitChange(git: Git, places: GitPlaces, c: GitChange, before: GitState, after: GitState): Promise<string> {
+  if (isGitFileKey(c.key)) return describeGitFile(c, before);
   if (c.kind === 'ref') return describeRef(c, before, after);
   if (c.kind === 'hook') {
     const key = c.key.slice('hook:'.length);
@@ -82,6 +94,31 @@ export async function describeGitChange(git: Git, places: GitPlaces, c: GitChang
   }
   const role = c.key.slice('config:'.length) as ConfigRole;
   return describeConfig(git, places.configs[role], role, before.configs.get(role) ?? null, c);
+}
+
+/** A change to one of the other files of the git directory (gitFiles.ts), and how to undo it. */
+function describeGitFile(c: GitChange, before: GitState): string {
+  const file = c.path;
+  const what = c.change === 'added' ? 'was created' : c.change === 'deleted' ? 'was deleted' : 'was changed';
+  if (c.key === INDEX_KEY)
+    return `the index (what your next commit holds) ${what}. Check it with git status and git diff --cached; git restore --staged <path> unstages a path.`;
+  if (c.key.startsWith('common:worktrees/'))
+    return `a worktree was ${c.change === 'added' ? 'registered' : c.change === 'deleted' ? 'unregistered' : 'changed'} (${file}). Check it with git worktree list; undo: git worktree remove <its folder> (or git worktree prune).`;
+  const old = before.files.get(c.key);
+  const why = /_HEAD$/.test(file)
+    ? ' it changes what your next git commit, merge or rebase does'
+    : file.includes('/info/')
+      ? ' it changes which files git ignores or how it treats them'
+      : c.kind === 'hook'
+        ? " it runs on git's next command in that submodule"
+        : ' it configures git in that submodule (a key such as core.fsmonitor runs a command)';
+  const undo =
+    c.change === 'added'
+      ? ` Undo: rm ${sq(file)}`
+      : old?.oid
+        ? ` Undo: git cat-file blob ${old.oid} > ${sq(file)}${old.executable ? ` && chmod +x ${sq(file)}` : ''}`
+        : ' Its earlier content was not kept.';
+  return `${file} ${what}:${why}.${undo}`;
 }
 
 /** `path.basename` of a shown path (`/` separated, or absolute on this platform). */

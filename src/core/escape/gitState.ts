@@ -3,6 +3,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Git } from '../git/git';
 import type { Repository } from '../git/repository';
+import { gitFileOf, INDEX_KEY, readGitFiles } from './gitFiles';
 
 /** A file of the git directory as last seen: its content's hash, and its blob when one was kept (for undo). */
 export interface FileDigest {
@@ -30,6 +31,9 @@ export interface GitPlaces {
   readonly refsFolder: string;
   readonly packedRefs: string;
   readonly reftable: string;
+  /** The checkout's git directory and the common one (see gitFiles.ts). */
+  readonly gitDir: string;
+  readonly commonDir: string;
 }
 
 /** The repository's HEAD, refs (outside Tapps Flow's own), config files and hooks at one moment. */
@@ -41,6 +45,10 @@ export interface GitState {
   readonly configs: ReadonlyMap<ConfigRole, FileDigest | null>;
   /** `<folder>/<name>` -> the hook file. */
   readonly hooks: ReadonlyMap<string, FileDigest>;
+  /** The other files of the git directory that matter (see gitFiles.ts), by key. */
+  readonly files: ReadonlyMap<string, FileDigest>;
+  /** Read back from a baseline written before `files` were kept: they are read when the watch starts. */
+  readonly filesUnknown?: true;
 }
 
 /** Tapps Flow's own refs, which the engine writes while it runs. */
@@ -58,6 +66,8 @@ export function gitPlaces(repo: Pick<Repository, 'gitDir' | 'commonDir'>): GitPl
     refsFolder: path.join(repo.commonDir, 'refs'),
     packedRefs: path.join(repo.commonDir, 'packed-refs'),
     reftable: path.join(repo.commonDir, 'reftable'),
+    gitDir: repo.gitDir,
+    commonDir: repo.commonDir,
   };
 }
 
@@ -86,13 +96,14 @@ export function isInside(parent: string, child: string): boolean {
   return c === p || c.startsWith(p.endsWith(path.sep) ? p : `${p}${path.sep}`);
 }
 
-/** Reads the state; `refs` only when asked (the one part that costs a git process). */
+/** Reads the state; `refs` and the index only when asked (the parts that cost a git process). */
 export async function readGitState(
   git: Git,
   places: GitPlaces,
   refs: ReadonlyMap<string, string> | Promise<ReadonlyMap<string, string>> | 'read',
+  index: FileDigest | null | undefined | 'read' = 'read',
 ): Promise<GitState> {
-  const [head, refMap, configs, hooks] = await Promise.all([
+  const [head, refMap, configs, hooks, files] = await Promise.all([
     readFile(places.head, 'utf8').then(
       (t) => t.trim(),
       () => '',
@@ -100,8 +111,9 @@ export async function readGitState(
     refs === 'read' ? readRefs(git) : refs,
     Promise.all(CONFIG_ROLES.map(async (role) => [role, await digestOf(places.configs[role])] as const)),
     readHooks(places),
+    readGitFiles(git, places, index),
   ]);
-  return { head, refs: refMap, configs: new Map(configs), hooks };
+  return { head, refs: refMap, configs: new Map(configs), hooks, files };
 }
 
 /** Every ref outside Tapps Flow's own, by name. */
@@ -158,6 +170,11 @@ export async function keepBlobs(git: Git, places: GitPlaces, state: GitState): P
   const files: Array<{ file: string; put: (oid: string) => void }> = [];
   const configs = new Map(state.configs);
   const hooks = new Map(state.hooks);
+  const others = new Map(state.files);
+  for (const [key, d] of state.files) {
+    const file = key === INDEX_KEY || key.startsWith('common:worktrees/') ? undefined : gitFileOf(places, key);
+    if (file && d.size <= MAX_HASHED_BYTES && !d.link) files.push({ file, put: (oid) => others.set(key, { ...d, oid }) });
+  }
   for (const [role, d] of state.configs)
     if (d && d.size <= MAX_HASHED_BYTES && !d.link)
       files.push({ file: places.configs[role], put: (oid) => configs.set(role, { ...d, oid }) });
@@ -173,7 +190,7 @@ export async function keepBlobs(git: Git, places: GitPlaces, state: GitState): P
     .catch(() => '');
   const oids = out.split('\n').filter(Boolean);
   if (oids.length === listed.length) listed.forEach((f, i) => f.put(oids[i]));
-  return { ...state, configs, hooks };
+  return { ...state, configs, hooks, files: others };
 }
 
 /** The file of a hook key (`hooks/pre-commit`). */

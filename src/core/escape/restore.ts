@@ -3,6 +3,7 @@ import { editTree, treeEntries, type TreeEdit } from '../git/objects';
 import { openRepository } from '../git/repository';
 import { scratchDir } from '../git/scratch';
 import { withWorkingIndex } from '../git/workingIndex';
+import { noteEngineWrites } from './engineWrites';
 import { MAX_RESTORED_LISTED } from '../state/events';
 import { RunWriter } from '../state/runWriter';
 import type { EscapeRecord } from '../state/snapshot';
@@ -79,7 +80,9 @@ export async function restoreEscapes(repoDir: string, runId: string, options: Re
         const target = await editTree(repo.git, working.tree, edits, scratchDir(repo));
         try {
           // Git's two-tree checkout checks every entry it touches against the disk before writing any.
+          const started = Date.now();
           await repo.git.run(['read-tree', '-m', '-u', working.tree, target], { env: { GIT_INDEX_FILE: working.file } });
+          await noteEngineWrites(repo, [...edits.keys()], started); // the runs going on take these writes for the user's
         } catch (error) {
           if (!GitError.is(error)) throw error;
           throw new TappsError(
