@@ -106,7 +106,10 @@ async function readWorktrees(roots: GitFileRoots, files: Map<string, FileDigest>
     entries.map(async (name) => {
       const gitdir = path.join(dir, name, 'gitdir');
       const target = (await readFile(gitdir, 'utf8').catch(() => '')).trim();
-      if (target !== '' && path.isAbsolute(target) && own.some((r) => isInside(path.normalize(r), path.normalize(target)))) return;
+      // An entry without its `gitdir` yet is being made (by a run beside this one, most often): it
+      // is judged once git has written it.
+      if (target === '') return;
+      if (path.isAbsolute(target) && own.some((r) => isInside(path.normalize(r), path.normalize(target)))) return;
       const d = await digestOf(gitdir);
       files.set(`common:worktrees/${name}`, d ?? { sha256: '0'.repeat(64), size: 0, executable: false });
     }),
