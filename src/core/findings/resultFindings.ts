@@ -21,7 +21,7 @@ export async function resultFindings(git: Git, items: readonly FoldItem[], steps
       const step = byId.get(item.step);
       const changes = item.changed.length === 0 ? [] : await addedOrChanged(git, item.parentTree, item.commit);
       return [
-        ...(await linksOutAmong(git, item.commit, changes)).map((link): Finding => ({
+        ...(await linksOutAmong(git, item.commit, changes, item.parentTree)).map((link): Finding => ({
           kind: 'symlink_out',
           path: link.path,
           steps: [item.step],

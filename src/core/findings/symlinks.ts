@@ -116,9 +116,9 @@ function parts(target: string): string[] {
   return target.split(/[\\/]/);
 }
 
-/** The links that `to` adds or changes against `from` whose target leaves the repository, by path. */
+/** The links of `to` that leave the repository because of what `to` changes against `from`, by path (see `linksOutAmong`). */
 export async function symlinksOut(git: Git, from: string, to: string): Promise<SymlinkOut[]> {
-  return linksOutAmong(git, to, await addedOrChanged(git, from, to));
+  return linksOutAmong(git, to, await addedOrChanged(git, from, to), from);
 }
 
 /**
@@ -128,23 +128,47 @@ export async function symlinksOut(git: Git, from: string, to: string): Promise<S
  * resolved through the links of `tree` itself ({@link symlinkLeaves}). Only a tree with a link
  * among its changes pays: one `ls-tree` for its links, one `cat-file` for their targets.
  */
-export async function linksOutAmong(git: Git, tree: string, changes: readonly RawChange[]): Promise<SymlinkOut[]> {
+export async function linksOutAmong(git: Git, tree: string, changes: readonly RawChange[], base?: string): Promise<SymlinkOut[]> {
   const changed = new Set(changes.filter((c) => c.newMode === SYMLINK_MODE).map((c) => c.path));
-  if (changed.size === 0) return [];
+  // A link the change deleted or replaced (by a folder, say) can turn a link left as it was into
+  // one that leaves: with the base, every link of the tree that leaves now and did not leave
+  // there (with the same target) is reported.
+  const linkGone = base !== undefined && (await linksRemoved(git, base, tree));
+  if (changed.size === 0 && !linkGone) return [];
+  const outNow = await leavingLinks(git, tree);
+  const outBefore =
+    linkGone && base !== undefined ? new Set((await leavingLinks(git, base)).map(({ link }) => `${link.path}\0${link.target}`)) : undefined;
+  return outNow
+    .filter(({ link, followed }) =>
+      outBefore ? !outBefore.has(`${link.path}\0${link.target}`) : changed.has(link.path) || followed.some((f) => changed.has(f)),
+    )
+    .map(({ link }) => link)
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every link of `tree` that leaves the repository, with the links its resolution went through. */
+async function leavingLinks(git: Git, tree: string): Promise<Array<{ link: SymlinkOut; followed: readonly string[] }>> {
   const { entries, present } = await treeLinks(git, tree);
+  if (entries.length === 0) return [];
   const targets = await readBlobs(
     git,
     entries.map((e) => e.oid),
   );
   const links = new Map(entries.map((e): [string, string] => [e.path, targets.get(e.oid)?.toString('utf8') ?? '']));
   const index = linkIndex(links, present);
-  const out: SymlinkOut[] = [];
-  for (const [link, target] of links) {
-    const { why, followed } = resolveLink(link, target, index);
-    if (!why || !(changed.has(link) || followed.some((f) => changed.has(f)))) continue;
-    out.push(followed.length === 0 ? { path: link, target, why } : { path: link, target, why, through: followed[0] });
+  const out: Array<{ link: SymlinkOut; followed: readonly string[] }> = [];
+  for (const [path, target] of links) {
+    const { why, followed } = resolveLink(path, target, index);
+    if (why) out.push({ link: followed.length === 0 ? { path, target, why } : { path, target, why, through: followed[0] }, followed });
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out;
+}
+
+/** Whether `to` deletes a link of `from` or turns it into something else (one `diff-tree`, links only). */
+async function linksRemoved(git: Git, from: string, to: string): Promise<boolean> {
+  if (from === to) return false;
+  const out = await git.run(['diff-tree', '-r', '-z', '--no-renames', '--raw', '--diff-filter=DT', from, to]);
+  return out.split('\0').some((field) => field.startsWith(`:${SYMLINK_MODE} `));
 }
 
 /** The symbolic links of a tree with their blob ids, and all its paths (folders too), in one `ls-tree`. */

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { applyResult, branchFromResult } from '../../../src/core/apply/applyResult';
@@ -99,6 +100,19 @@ describe('findings: in the aggregate, through resolve, resume, apply and branch'
     assert.equal(aggregate.tree, snapshot.aggregate!.tree, 'findings change nothing of the result');
     assert.deepEqual(findingsIn(await readFile(path.join(stateDir, 'conflicts.json'), 'utf8')), aggregate.findings);
     assert.deepEqual(findingsIn(await readStateFile(run, 'conflicts.json')), snapshot.findings);
+  });
+
+  it('a link the step replaced by a folder turns a link it left alone into one that leaves: reported, and apply refuses it', async () => {
+    // In the base, `a → b/../../x` resolves through the link `b → c/d` to `x`, inside. The step
+    // replaces `b` with a folder: `a` now climbs above the root.
+    await repo.write('c/d/keep.txt', 'keep\n');
+    execFileSync('ln', ['-s', 'c/d', 'b'], { cwd: repo.dir });
+    execFileSync('ln', ['-s', 'b/../../x', 'a'], { cwd: repo.dir });
+    repo.commit('links inside');
+    const { snapshot } = await runWorkflow(repo, { steps: [{ id: 'unlinker', run: 'rm b && mkdir b && echo f > b/f.txt' }] });
+    assert.equal(snapshot.status, 'succeeded');
+    assert.deepEqual(summary(snapshot.findings), ['symlink_out a unlinker']);
+    await assert.rejects(applyResult(repo.dir, snapshot.runId), SymlinksOutError);
   });
 
   it('keeps the findings through a resolve, and apply refuses the link whatever the report says', async () => {
