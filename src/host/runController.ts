@@ -1,5 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { taggedProcesses } from '../core/process/stepProcesses';
 import type { WorkflowRun } from '../core/run/workflowRun';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { toAbortSignal } from './abort';
@@ -151,12 +152,27 @@ export class RunController implements vscode.Disposable {
   }
 
   /**
-   * The window is closing: its runs cannot finish. Their step process trees get the polite
-   * signal now, so that nothing keeps writing into their worktrees; the runs show as
-   * `interrupted` (their owner is gone) and can be resumed.
+   * The window is closing: its runs cannot finish. Every process of their steps gets the polite
+   * signal now (found by group and by tag, so also those that left the group), so that nothing
+   * keeps writing into their worktrees; the runs show as `interrupted` (their owner is gone) and
+   * can be resumed. Under bubblewrap the kernel ends the rest with this process.
    */
   dispose(): void {
     for (const d of this.userWrites) d.dispose();
+    const live = new Set(
+      this.model
+        .list()
+        .filter((e) => e.live)
+        .map((e) => e.snapshot.runId),
+    );
+    for (const tagged of live.size > 0 ? taggedProcesses() : []) {
+      if (!live.has(tagged.runId)) continue;
+      try {
+        process.kill(tagged.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
     for (const entry of this.model.list()) {
       if (!entry.live) continue;
       for (const step of entry.snapshot.steps) {
