@@ -40,6 +40,8 @@ export interface DetectStudy {
   readonly sandboxRatio: number;
   readonly detectToPlainRatio: number;
   readonly namespaceRatio: number;
+  /** Per variant, per rep: the median of the run's steps' own times (process started → success recorded). */
+  readonly stepMs: Readonly<Record<string, number[]>>;
   /** Setting up the watch alone: the baseline (HEAD, refs, config, hooks) and a watch per folder. */
   readonly watchSetupMs: number[];
   readonly foldersWatched: number;
@@ -53,8 +55,13 @@ export interface DetectStudy {
 
 let counter = 0;
 
-/** One 8 × `sleep 2` run (max_parallel 8) of the engine with the given isolation; its wall time until the result is recorded. */
-async function timedRun(repo: BenchRepo, workflow: string, variant: Variant): Promise<number> {
+/**
+ * One 8 × `sleep 2` run (max_parallel 8) of the engine with the given isolation: its wall time
+ * until the result is recorded, and the median of its steps' own times (from the step's process
+ * started to its success recorded: its 2 s, the end of its processes, the checks after it, its
+ * capture), which the worktree checkouts before it do not sway.
+ */
+async function timedRun(repo: BenchRepo, workflow: string, variant: Variant): Promise<{ wall: number; step: number }> {
   // The engine asks once per process whether bubblewrap works: ask again with it turned off or on.
   if (variant.bwrap) delete process.env.TAPPS_NO_BWRAP;
   else process.env.TAPPS_NO_BWRAP = '1';
@@ -67,13 +74,20 @@ async function timedRun(repo: BenchRepo, workflow: string, variant: Variant): Pr
     runId: `bench-detect-${variant.name}-${++counter}`,
     isolation,
   });
+  const started = new Map<string, number>();
+  const stepTimes: number[] = [];
+  const subscription = run.onDidEvent((e) => {
+    if (e.type === 'step_started') started.set(e.step, now());
+    else if (e.type === 'step_succeeded' && started.has(e.step)) stepTimes.push(now() - started.get(e.step)!);
+  });
   try {
     const snapshot = await run.execute();
     const wall = now() - t0;
     if (snapshot.status !== 'succeeded' || snapshot.escaped)
       throw new Error(`bench run ended ${snapshot.status}${snapshot.escaped ? ', escaped' : ''}`);
-    return wall;
+    return { wall, step: median(stepTimes) };
   } finally {
+    subscription.dispose();
     await run.settled();
     run.store.dispose();
   }
@@ -92,18 +106,21 @@ export async function detectStudy(repo: BenchRepo, workDir: string, reps: number
   const steps = Array.from({ length: 8 }, (_, i) => `    - { id: s${i + 1}, agent: shell, run: "sleep 2" }`);
   await writeFile(workflow, ['workflow:', '  id: detect', '  settings:', '    max_parallel: 8', '  steps:', ...steps, ''].join('\n'));
   const times = new Map<Variant['name'], number[]>(VARIANTS.map((v) => [v.name, []]));
+  const stepTimes = new Map<Variant['name'], number[]>(VARIANTS.map((v) => [v.name, []]));
   await timedRun(repo, workflow, VARIANTS[2]); // warm-up: caches, the first worktrees
   for (let i = 0; i < reps; i++) {
     // Alternating the order, so that drift of the machine weighs on every variant alike.
     for (const variant of i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
-      const ms = await timedRun(repo, workflow, variant);
-      times.get(variant.name)!.push(ms);
-      log(`isolation: rep ${i + 1}, ${variant.name}: ${fmtMs(ms)}`);
+      const { wall, step } = await timedRun(repo, workflow, variant);
+      times.get(variant.name)!.push(wall);
+      stepTimes.get(variant.name)!.push(step);
+      log(`isolation: rep ${i + 1}, ${variant.name}: ${fmtMs(wall)} (a step: ${fmtMs(step)})`);
     }
   }
   delete process.env.TAPPS_NO_BWRAP;
   resetSandboxProbe();
   const [plainMs, offMs, detectMs, sandboxMs] = VARIANTS.map((v) => times.get(v.name)!);
+  const [plainStep, offStep, detectStep, sandboxStep] = VARIANTS.map((v) => stepTimes.get(v.name)!);
   // The parts, alone: on a loaded machine the runs' wall times vary by more than detection costs.
   const r = await openRepository(repo.dir);
   const watchSetupMs: number[] = [];
@@ -139,6 +156,7 @@ export async function detectStudy(repo: BenchRepo, workDir: string, reps: number
     sandboxRatio: round(median(sandboxMs) / plain, 3),
     detectToPlainRatio: round(median(detectMs) / plain, 3),
     namespaceRatio: round(median(offMs) / plain, 3),
+    stepMs: Object.fromEntries([...stepTimes].map(([k, v]) => [k, v.map((x) => round(x, 1))])),
     watchSetupMs,
     foldersWatched,
     baseCaptureMs,
@@ -156,7 +174,20 @@ export async function detectStudy(repo: BenchRepo, workDir: string, reps: number
     ok: median(ms) / plain <= 1.1,
     note: `${note}: ${list(ms)}; without any: ${list(plainMs)}`,
   });
+  const stepVersus = (measurement: string, ms: number[]): Row => ({
+    section: DETECT_SECTION,
+    measurement,
+    value: fmtMs(median(ms)),
+    baseline: fmtMs(median(plainStep)),
+    ratio: median(ms) / median(plainStep),
+    target: '≤ 1.1×',
+    ok: median(ms) / median(plainStep) <= 1.1,
+    note: `medians per run: ${list(ms)}; without any: ${list(plainStep)}`,
+  });
   const rows: Row[] = [
+    stepVersus("a step's own time (process started → success recorded), isolation off (PID namespace) vs none of it", offStep),
+    stepVersus("a step's own time, isolation detect (the default) vs none of it", detectStep),
+    stepVersus("a step's own time, isolation sandbox vs none of it", sandboxStep),
     versus(`PID namespace per step (isolation off) vs none of it, median of ${reps}`, offMs, 'off'),
     versus('detection and the PID namespace (isolation detect, the default) vs none of it', detectMs, 'detect'),
     versus('sandbox, PID namespace and detection (isolation sandbox) vs none of it', sandboxMs, 'sandbox'),
