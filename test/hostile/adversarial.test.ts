@@ -72,6 +72,41 @@ describe('hostile: adversarial review of step containment', function () {
     });
   });
 
+  describe('isolation: sandbox, the object store', () => {
+    it("a sandboxed step cannot replace an object of the user's history; what its own git wrote is imported, verified", async () => {
+      const repo = await fresh();
+      const readme = repo.git(['rev-parse', 'HEAD:README.md']);
+      const loose = `objects/${readme.slice(0, 2)}/${readme.slice(2)}`;
+      const { runId, result, report } = await run(repo, {
+        settings: { isolation: 'sandbox', keep_worktrees: 'always' },
+        steps: [
+          {
+            id: 'forger',
+            run: [
+              'common=$(git rev-parse --path-format=absolute --git-common-dir)',
+              `fake=$(echo "pwned by a sandboxed step" | git hash-object -w --stdin)`,
+              `if rm -f "$common/${loose}" 2>/dev/null && cp "$(git rev-parse --git-path objects)/$(echo $fake | cut -c1-2)/$(echo $fake | cut -c3-)" "$common/${loose}" 2>/dev/null; then echo replaced > outcome.txt; else echo refused > outcome.txt; fi`,
+              'echo mine > mine.txt && git add -A && git -c user.name=a -c user.email=a@a commit -q -m "the step\'s own commit"',
+            ].join('\n'),
+          },
+        ],
+      });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(report?.status, 'succeeded');
+      assert.equal(repo.git(['cat-file', '-p', `HEAD:README.md`]), '# adversarial', "the user's history is intact");
+      assert.equal(repo.git(['show', `refs/tapps-flow/runs/${runId}/steps/forger:outcome.txt`]), 'refused');
+      assert.equal(repo.git(['show', `refs/tapps-flow/runs/${runId}/steps/forger:mine.txt`]), 'mine');
+      // The step's commit, written to its own store, is in the repository now: its kept worktree's HEAD resolves.
+      const worktree = repo
+        .git(['worktree', 'list', '--porcelain'])
+        .split('\n')
+        .find((l) => l.startsWith('worktree ') && l.includes('forger'))!
+        .slice(9);
+      assert.equal(execFileSync('git', ['-C', worktree, 'log', '-1', '--format=%s'], { encoding: 'utf8' }).trim(), "the step's own commit");
+      assert.equal(execFileSync('git', ['-C', repo.dir, 'fsck', '--no-dangling'], { encoding: 'utf8' }), '');
+    });
+  });
+
   describe('isolation: detect', () => {
     it("writes into the user's git directory beyond HEAD, refs, config and hooks are reported (index, *_HEAD, info/, worktrees/)", async () => {
       const repo = await fresh();

@@ -44,9 +44,10 @@ export async function captureWorktree(
   wt: { readonly dir: string; readonly entry: string },
   step: string,
   base: { commit: string; tree: string; time: number },
+  options: { readonly seedIndex?: boolean } = {},
 ): Promise<Capture> {
   const [tree, gitlinks] = await Promise.all([
-    writeWorktreeTree(repo, wt.dir, { index: path.join(wt.entry, 'index'), tree: base.tree }),
+    writeWorktreeTree(repo, wt.dir, { ...(options.seedIndex === false ? {} : { index: path.join(wt.entry, 'index') }), tree: base.tree }),
     gitlinksOf(repo.git, repo.commonDir, base.tree),
   ]);
   const message = `Tapps Flow step ${step}`;

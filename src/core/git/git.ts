@@ -6,8 +6,8 @@ import { configArgs, gitEnvironment, PINNED_SETTINGS, WORKTREE_SETTINGS } from '
 export interface GitCall {
   /** Extra environment, e.g. GIT_INDEX_FILE for a temporary index. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Text written to git's stdin. */
-  readonly input?: string;
+  /** Written to git's stdin (text, or bytes such as a pack). */
+  readonly input?: string | Buffer;
   /** Exit codes that carry an answer rather than a failure (e.g. 1 for `merge-tree` with conflicts). */
   readonly okExitCodes?: readonly number[];
   /** Stops git (SIGTERM) when aborted; the call then rejects with the signal's reason. */

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Git } from './git';
 
@@ -74,4 +74,45 @@ export async function editTree(git: Git, tree: string, edits: ReadonlyMap<string
   } finally {
     await rm(index, { force: true });
   }
+}
+
+/** A step's own object store larger than this is not imported: its capture hashes the worktree's files instead. */
+const MAX_IMPORTED_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Brings the objects a sandboxed step's git wrote into its own store (`store`, see the sandbox's
+ * `privateObjectStore`) into the repository's, so that the step's index (the capture's seed) and
+ * its commits name objects the repository has. Nothing of the store is trusted: its objects are
+ * packed and handed to `git index-pack`, which computes every object's id from its content and
+ * refuses one that collides with an object of the repository; an object stored under another
+ * object's name is imported under its own, or not at all. Returns false (nothing imported) for a
+ * store that is missing, not a plain folder, or too large.
+ */
+export async function importObjects(git: Git, store: string): Promise<boolean> {
+  const info = await lstat(store).catch(() => undefined);
+  if (!info?.isDirectory()) return false;
+  if ((await folderBytes(store, MAX_IMPORTED_BYTES)) > MAX_IMPORTED_BYTES) return false;
+  // Only the store's own objects: alternates the step named would bring in whatever it can read.
+  for (const file of ['alternates', 'http-alternates']) await rm(path.join(store, 'info', file), { force: true });
+  const own = { GIT_OBJECT_DIRECTORY: store, GIT_ALTERNATE_OBJECT_DIRECTORIES: '' };
+  const ids = await git.run(['cat-file', '--batch-all-objects', '--batch-check=%(objectname)'], { env: own });
+  if (ids.trim() === '') return true;
+  const pack = await git.runBuffer(['pack-objects', '--stdout', '--quiet'], { env: own, input: ids });
+  await git.run(['index-pack', '--stdin', '--fix-thin'], { input: pack });
+  return true;
+}
+
+/** The bytes of the files under `dir` (links not followed), counting stops past `limit`. */
+async function folderBytes(dir: string, limit: number): Promise<number> {
+  let total = 0;
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true }).catch(() => [])) {
+      if (total > limit) return;
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else if (entry.isFile()) total += (await lstat(full).catch(() => undefined))?.size ?? 0;
+    }
+  };
+  await walk(dir);
+  return total;
 }

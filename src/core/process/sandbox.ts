@@ -11,8 +11,8 @@ import type { Isolation } from '../workflow/schema';
  *   command ends, or the engine dies, the kernel kills every process it left behind, however it
  *   detached (new session, double fork, a cleared environment);
  * - with `isolation: sandbox`, also with the whole file system read-only but for the step's
- *   worktree, its git administrative folder, the repository's object store, a private `/tmp` and
- *   the agents' own folders. The repository's config, refs and hooks stay read-only, so a step's
+ *   worktree, its git administrative folder (where git writes the step's new objects, see
+ *   `privateObjectStore`), a private `/tmp` and the agents' own folders. The repository's config, refs and hooks stay read-only, so a step's
  *   `git config`, `git checkout -b` or a hook it writes fails in the step, not in the user's
  *   repository.
  * Without bubblewrap, steps run as plain process groups tagged with their run and step, and the
@@ -72,7 +72,7 @@ export interface SandboxPaths {
   readonly worktree: string;
   /** Its git administrative folder (`.git/worktrees/<name>`): index, HEAD, logs. */
   readonly gitEntry: string;
-  /** The repository's git directory shared by all worktrees (read-only but for `objects`). */
+  /** The repository's git directory shared by all worktrees: read-only. */
   readonly commonDir: string;
   /** The user's main checkout: read-only, and visible even when it lies under /tmp. */
   readonly mainCheckout: string;
@@ -83,6 +83,14 @@ export interface SandboxPaths {
 /** How one step's command is started: the argv to spawn, and what keeps its processes together. */
 export interface Confinement {
   readonly argv: readonly string[];
+  /**
+   * Variables the step's processes need under this confinement: in the sandbox, git writes new
+   * objects to a store of the step's own (`privateObjects`), reading the repository's as an
+   * alternate, since the repository's object store is read-only there.
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /** The step's own object store, in the sandbox: imported (verified) into the repository's after the step. */
+  readonly privateObjects?: string;
   /** 'namespace': the kernel keeps the step's processes in one PID namespace; 'tag': they are found by their environment. */
   readonly containment: 'namespace' | 'tag';
   /** The isolation actually in force (`sandbox` falls back to `detect` where there is none). */
@@ -98,19 +106,48 @@ export function confine(
   paths: SandboxPaths,
   support: SandboxSupport = sandboxSupport(),
 ): Confinement {
+  const privateObjects = privateObjectStore(paths);
+  const objectsEnv = {
+    GIT_OBJECT_DIRECTORY: privateObjects,
+    GIT_ALTERNATE_OBJECT_DIRECTORIES: path.join(paths.commonDir, 'objects'),
+  };
   if (process.platform === 'darwin' && isolation === 'sandbox' && existsSync('/usr/bin/sandbox-exec'))
-    return { argv: ['/usr/bin/sandbox-exec', '-p', seatbeltProfile(paths), '--', ...argv], containment: 'tag', isolation };
+    return {
+      argv: ['/usr/bin/sandbox-exec', '-p', seatbeltProfile(paths), '--', ...argv],
+      env: objectsEnv,
+      privateObjects,
+      containment: 'tag',
+      isolation,
+    };
   if (!support.bwrap) {
     const fallback = isolation === 'sandbox' ? support.missing : undefined;
-    return { argv, containment: 'tag', isolation: isolation === 'sandbox' ? 'detect' : isolation, ...(fallback ? { fallback } : {}) };
+    return {
+      argv,
+      env: {},
+      containment: 'tag',
+      isolation: isolation === 'sandbox' ? 'detect' : isolation,
+      ...(fallback ? { fallback } : {}),
+    };
   }
-  const options = isolation === 'sandbox' ? bwrapSandbox(paths) : PROCESS_ONLY;
+  const sandboxed = isolation === 'sandbox';
+  const options = sandboxed ? bwrapSandbox(paths) : PROCESS_ONLY;
   // `--info-fd 3`: bubblewrap says there which PID namespace it made (see processTree's `sandboxInfo`).
   return {
     argv: [support.bwrap, ...options, '--info-fd', '3', '--chdir', paths.worktree, '--', ...argv],
+    env: sandboxed ? objectsEnv : {},
+    ...(sandboxed ? { privateObjects } : {}),
     containment: 'namespace',
     isolation,
   };
+}
+
+/**
+ * Where a sandboxed step's git writes new objects: a folder of its own administrative folder. The
+ * repository's store stays read-only, so that no step can replace an object of the user's history
+ * (or of another step's result).
+ */
+export function privateObjectStore(paths: Pick<SandboxPaths, 'gitEntry'>): string {
+  return path.join(paths.gitEntry, 'tapps-objects');
 }
 
 /**
@@ -118,7 +155,6 @@ export function confine(
  * so the private `/tmp` comes before the folders that may lie inside it (a repository in /tmp).
  */
 export function bwrapSandbox(paths: SandboxPaths): string[] {
-  const objects = path.join(paths.commonDir, 'objects');
   return [
     '--ro-bind',
     '/',
@@ -137,9 +173,6 @@ export function bwrapSandbox(paths: SandboxPaths): string[] {
     '--ro-bind',
     paths.commonDir,
     paths.commonDir,
-    '--bind',
-    objects,
-    objects,
     '--bind',
     paths.gitEntry,
     paths.gitEntry,
@@ -164,18 +197,11 @@ function sbString(value: string): string {
 
 /**
  * The macOS `sandbox-exec` profile equivalent to the bubblewrap sandbox: everything readable,
- * writes only to the worktree, its git folder, the object store, temporary folders and the
- * agents' folders; network left on.
+ * writes only to the worktree, its git folder, temporary folders and the agents' folders; network
+ * left on.
  */
 export function seatbeltProfile(paths: SandboxPaths): string {
-  const writable = [
-    paths.worktree,
-    paths.gitEntry,
-    path.join(paths.commonDir, 'objects'),
-    '/private/tmp',
-    '/private/var/folders',
-    ...paths.writable,
-  ];
+  const writable = [paths.worktree, paths.gitEntry, '/private/tmp', '/private/var/folders', ...paths.writable];
   return [
     '(version 1)',
     '(allow default)',

@@ -1,8 +1,10 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
+import { importObjects } from '../git/objects';
 import { withoutGitRedirects } from '../git/gitEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
@@ -109,13 +111,14 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       mainCheckout: ctx.repo.root,
       writable: settings.sandboxWritable,
     });
+    if (confined.privateObjects) await mkdir(confined.privateObjects, { recursive: true });
     const confinement = confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace';
     log.note(CONFINEMENT_NOTES[confinement]);
     let tree;
     try {
       tree = await startProcessTree(confined.argv, {
         cwd: wt.dir,
-        env,
+        env: { ...env, ...confined.env },
         stdin: invocation.stdin,
         sandboxInfo: confined.containment === 'namespace',
         onOutput: (chunk) => log.write(chunk),
@@ -184,7 +187,10 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         lastLines: log.lastLines(),
       });
     }
-    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase);
+    // A sandboxed step's git wrote its objects to a store of its own: imported (verified) first, or
+    // else its index, which names them, is not used to speed up the capture.
+    const seedIndex = confined.privateObjects ? await importObjects(ctx.repo.git, confined.privateObjects).catch(() => false) : true;
+    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase, { seedIndex });
     const missing: string[] = [];
     for (const created of step.creates) if (!(await treeContains(ctx.repo.git, capture.tree, created))) missing.push(created);
     if (missing.length > 0) {

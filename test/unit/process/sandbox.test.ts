@@ -26,7 +26,6 @@ describe('the step sandbox: command lines', () => {
     for (const [option, p] of [
       ['--ro-bind', paths.mainCheckout],
       ['--ro-bind', paths.commonDir],
-      ['--bind', `${paths.commonDir}/objects`],
       ['--bind', paths.gitEntry],
       ['--bind', paths.worktree],
       ['--ro-bind', `${paths.worktree}/.git`],
@@ -41,6 +40,7 @@ describe('the step sandbox: command lines', () => {
     for (const option of ['--unshare-pid', '--die-with-parent', '--new-session']) assert.ok(argv.includes(option));
     assert.equal(at(argv, '--bind', '/', '/'), -1);
     assert.equal(at(argv, '--bind', `${paths.commonDir}/refs`, `${paths.commonDir}/refs`), -1, 'refs stay read-only');
+    assert.equal(at(argv, '--bind', `${paths.commonDir}/objects`, `${paths.commonDir}/objects`), -1, 'the object store stays read-only');
   });
 
   it('every step under bubblewrap gets its own PID namespace; only `sandbox` narrows the file system', () => {
@@ -54,6 +54,13 @@ describe('the step sandbox: command lines', () => {
     assert.equal(confine(['a'], 'off', paths, support).containment, 'namespace');
     const sandbox = confine(['agent'], 'sandbox', paths, support);
     assert.equal(sandbox.isolation, 'sandbox');
+    // git writes the step's objects to a store of its own, in its writable git folder.
+    assert.equal(sandbox.privateObjects, `${paths.gitEntry}/tapps-objects`);
+    assert.deepEqual(sandbox.env, {
+      GIT_OBJECT_DIRECTORY: `${paths.gitEntry}/tapps-objects`,
+      GIT_ALTERNATE_OBJECT_DIRECTORIES: `${paths.commonDir}/objects`,
+    });
+    assert.deepEqual(detect.env, {}, 'outside the sandbox git writes where it always does');
     assert.ok(at(sandbox.argv, '--chdir', paths.worktree) > 0);
     assert.ok(at(sandbox.argv, '--ro-bind', '/', '/') === 1);
   });
@@ -75,7 +82,7 @@ describe('the step sandbox: command lines', () => {
     assert.match(profile, /^\(version 1\)/);
     assert.match(profile, /\(deny file-write\*\)/);
     assert.ok(profile.includes(`(subpath "${paths.worktree}")`));
-    assert.ok(profile.includes(`(subpath "${paths.commonDir}/objects")`));
+    assert.ok(!profile.includes(`(subpath "${paths.commonDir}/objects")`), 'the object store is not writable');
     assert.ok(profile.includes('(subpath "/home/u/\\"odd\\"")'), 'a quote in a path cannot end the string');
     assert.ok(!profile.includes(`(subpath "${paths.commonDir}")`), 'the git directory itself is not writable');
     assert.ok(profile.indexOf(`(deny file-write* (literal "${paths.worktree}/.git"))`) > profile.indexOf('(allow file-write*'));
