@@ -107,6 +107,27 @@ describe('hostile: adversarial review of step containment', function () {
     });
   });
 
+  describe('process containment', () => {
+    it("a clean filter the step set up, run by the engine's capture, carries the step's tag and is stopped with it", async () => {
+      const repo = await fresh();
+      const marker = path.join(repo.outside, 'filter-daemon');
+      const daemon = `setsid sh -c 'sleep 2; echo escaped > ${marker}' >/dev/null 2>&1 & cat`;
+      const { result } = await run(repo, {
+        steps: [
+          {
+            id: 'filterer',
+            run: [`git config filter.evil.clean ${sq(daemon)}`, "echo '*.txt filter=evil' > .gitattributes", 'echo data > data.txt'].join(
+              '\n',
+            ),
+          },
+        ],
+      });
+      assert.ok(result.code === 0 || result.code === 4, result.stderr); // 4: the config write is reported
+      await sleep(3_000);
+      assert.equal(existsSync(marker), false, 'the daemon the filter started outlived the step');
+    });
+  });
+
   describe('isolation: detect', () => {
     it("writes into the user's git directory beyond HEAD, refs, config and hooks are reported (index, *_HEAD, info/, worktrees/)", async () => {
       const repo = await fresh();

@@ -24,11 +24,16 @@ export interface Capture {
  * then stage into the user's index). The worktree's index, when given, only seeds the temporary
  * one so that unchanged files are not hashed again; if it is unreadable, every file is hashed.
  */
-export async function writeWorktreeTree(repo: Repository, dir: string, seed: { index?: string; tree?: string }): Promise<string> {
+export async function writeWorktreeTree(
+  repo: Repository,
+  dir: string,
+  seed: { index?: string; tree?: string },
+  env: Readonly<Record<string, string>> = {},
+): Promise<string> {
   const git = new Git(dir, { gitDir: repo.commonDir, workTree: dir, worktreeSettings: true });
   const index = await scratchPath(repo, 'index-capture');
   try {
-    return await stageAll(git, index, seed.index, seed.tree);
+    return await stageAll(git, index, seed.index, seed.tree, env);
   } finally {
     await rm(index, { force: true });
     await rm(`${index}.lock`, { force: true });
@@ -44,10 +49,22 @@ export async function captureWorktree(
   wt: { readonly dir: string; readonly entry: string },
   step: string,
   base: { commit: string; tree: string; time: number },
-  options: { readonly seedIndex?: boolean } = {},
+  options: {
+    readonly seedIndex?: boolean;
+    /**
+     * The step's tag: git may start programs the worktree names (a clean filter of its
+     * `.gitattributes`), which then carry it and are stopped with the step's own processes.
+     */
+    readonly env?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<Capture> {
   const [tree, gitlinks] = await Promise.all([
-    writeWorktreeTree(repo, wt.dir, { ...(options.seedIndex === false ? {} : { index: path.join(wt.entry, 'index') }), tree: base.tree }),
+    writeWorktreeTree(
+      repo,
+      wt.dir,
+      { ...(options.seedIndex === false ? {} : { index: path.join(wt.entry, 'index') }), tree: base.tree },
+      options.env,
+    ),
     gitlinksOf(repo.git, repo.commonDir, base.tree),
   ]);
   const message = `Tapps Flow step ${step}`;

@@ -20,8 +20,14 @@ export interface WorkingIndex {
  * files are not hashed again. When there is no seed, or git cannot use it (a split index, one a
  * step damaged), it starts from `fallbackTree` and hashes every file. Returns the tree.
  */
-export async function stageAll(git: Git, file: string, seed: string | undefined, fallbackTree: string | undefined): Promise<string> {
-  const env = { GIT_INDEX_FILE: file };
+export async function stageAll(
+  git: Git,
+  file: string,
+  seed: string | undefined,
+  fallbackTree: string | undefined,
+  extraEnv: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  const env = { ...extraEnv, GIT_INDEX_FILE: file };
   const add = () => git.run(['add', '--all', '--', '.'], { env });
   const seeded = seed !== undefined && (await copyIndex(seed, file));
   const added =

@@ -190,7 +190,9 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     // A sandboxed step's git wrote its objects to a store of its own: imported (verified) first, or
     // else its index, which names them, is not used to speed up the capture.
     const seedIndex = confined.privateObjects ? await importObjects(ctx.repo.git, confined.privateObjects).catch(() => false) : true;
-    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase, { seedIndex });
+    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase, { seedIndex, env: tagEnvironment(tag) });
+    // Whatever the capture's git started for the worktree (a filter it names) is the step's too.
+    await stopAll(0);
     const missing: string[] = [];
     for (const created of step.creates) if (!(await treeContains(ctx.repo.git, capture.tree, created))) missing.push(created);
     if (missing.length > 0) {
