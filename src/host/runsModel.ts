@@ -1,3 +1,4 @@
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
@@ -22,6 +23,8 @@ export interface RunEntry {
 /** Reloads of a run written by another process wait this long for more changes, and never longer than `RELOAD_MAX_WAIT_MS`. */
 const RELOAD_DEBOUNCE_MS = 150;
 const RELOAD_MAX_WAIT_MS = 1_000;
+/** How often the runs' event files are looked at besides the file watcher's events. */
+const POLL_MS = 2_000;
 
 /**
  * What changed since the last refresh: the runs whose state changed, or `undefined` when the list
@@ -93,6 +96,10 @@ export class RunsModel implements vscode.Disposable {
         watcher.onDidDelete((uri) => this.forget(path.basename(path.dirname(uri.fsPath)))),
       );
     }
+    // The editor's file watcher can drop events (a busy disk, a watch limit reached): every few
+    // seconds the runs' event files are also looked at, and a run whose file grew is reloaded.
+    clearInterval(this.poller);
+    this.poller = setInterval(() => void this.poll(), POLL_MS);
     this.scheduleChange();
   }
 
@@ -238,7 +245,25 @@ export class RunsModel implements vscode.Disposable {
     }
   }
 
+  private poller: NodeJS.Timeout | undefined;
+  /** Per run: the size of its events file when last looked at. */
+  private readonly sizes = new Map<string, number>();
+
+  private async poll(): Promise<void> {
+    for (const location of this.locations) {
+      const dir = runsDir(location.root);
+      for (const runId of await readdir(dir).catch(() => [] as string[])) {
+        const size = (await stat(path.join(dir, runId, 'events.jsonl')).catch(() => undefined))?.size;
+        if (size === undefined) continue;
+        const seen = this.sizes.get(runId);
+        this.sizes.set(runId, size);
+        if (seen === undefined ? !this.entries.has(runId) : seen !== size) this.scheduleReload(location, runId);
+      }
+    }
+  }
+
   dispose(): void {
+    clearInterval(this.poller);
     clearTimeout(this.pending);
     clearInterval(this.ticker);
     for (const r of this.reloads.values()) clearTimeout(r.timer);
