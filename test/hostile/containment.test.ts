@@ -136,6 +136,10 @@ describe('hostile: every process of a step ends with it', function () {
     const env = { ...process.env, TAPPS_NO_BWRAP: '1' };
     const started = startCli(['run', workflow, '--repo', repo.dir, '--run-id', runId], { env });
     await waitFor('the step and its escapee have started', () => leftovers(runId) >= 2);
+    // The engine dies once the step's start (its token) is recorded: before that, no later process
+    // can tell its processes from anyone's (bubblewrap's namespace covers that moment).
+    const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', runId, 'events.jsonl');
+    await waitFor('the step start is recorded', async () => (await readFile(events, 'utf8').catch(() => '')).includes('"step_started"'));
     started.child.kill('SIGKILL');
     await started.done;
     await sleep(300);

@@ -251,7 +251,11 @@ export class WorkflowRun {
         logFile: stepLogFile(this.stateDir, id),
         configuredAgents: this.options.defaults?.agents ?? {},
         signal,
-        onStarted: (started) => this.store.append({ type: 'step_started', step: id, ...started, base: stepBase.commit }),
+        onStarted: (started) => {
+          this.store.append({ type: 'step_started', step: id, ...started, base: stepBase.commit });
+          // On disk at once: a later process finds the step's orphans by the token this records.
+          void this.store.flush().catch(() => undefined);
+        },
         onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
       });
       if (outcome.status === 'succeeded') await this.repo.git.run(['update-ref', runRef(this.runId, 'steps', id), outcome.capture.commit]);
