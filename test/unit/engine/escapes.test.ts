@@ -28,7 +28,7 @@ describe('engine: detection of writes outside the worktrees', function () {
   afterEach(() => repo.cleanup());
 
   /** A detector on the repository, outside any run: the test plays the steps. */
-  const detector = async (options: { maxFolders?: number } = {}) => {
+  const detector = async (options: Omit<Parameters<typeof EscapeWatch.start>[1], 'worktreeRoot'> = {}) => {
     const r = await openRepository(repo.dir);
     const watch = await EscapeWatch.start(r, { worktreeRoot: defaultWorktreeRoot(r), ...options });
     const found: EscapesFound[] = [];
@@ -116,14 +116,7 @@ describe('engine: detection of writes outside the worktrees', function () {
     started.dispose();
     await writeFile(path.join(repo.dir, 'while-dead.txt'), 'an orphan wrote this\n');
     repo.git(['branch', 'orphan-branch']);
-    const watch = await EscapeWatch.start(r, { worktreeRoot: defaultWorktreeRoot(r), baseline: started.baseline });
-    const found: EscapesFound[] = [];
-    const d = new EscapeDetector({
-      watch,
-      baseTree: repo.git(['rev-parse', 'HEAD^{tree}']),
-      order: ['s', 't'],
-      onFound: (f) => found.push(f),
-    });
+    const { d, found } = await detector({ baseline: started.baseline });
     try {
       const now = new Date();
       const previous = {
