@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { RunSnapshot } from '../state/snapshot';
+import { runElapsedMs, type RunSnapshot } from '../state/snapshot';
 
 /** The shape `run --json` and `status --json` print: the CLI contract scripts rely on. */
 export interface RunReport {
@@ -18,6 +18,12 @@ export interface RunReport {
   }>;
   readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
   readonly conflicts: ReadonlyArray<{ readonly path: string; readonly kind: string; readonly steps: readonly string[] }>;
+  /** The conflicts resolved since the aggregate was made, in order: `take <step>` or `merged by hand`. */
+  readonly resolutions: ReadonlyArray<{ readonly path: string; readonly resolution: string }>;
+  /** Steps whose results the aggregate lacks (they did not succeed), in workflow order; empty when it is whole. */
+  readonly missing: readonly string[];
+  /** Time spent running, in ms; the time an interrupted run lay waiting for resume is not counted. */
+  readonly elapsedMs: number;
   /** What the conflict report lists for the user's eye (links out, submodule writes, executables, escapes), sorted. */
   readonly findings: ReadonlyArray<{
     readonly kind: string;
@@ -56,6 +62,9 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
     })),
     aggregate: snapshot.aggregate,
     conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
+    resolutions: snapshot.resolutions.map((r) => ({ path: r.path, resolution: r.resolution })),
+    missing: snapshot.aggregate ? snapshot.steps.filter((s) => s.status !== 'succeeded').map((s) => s.id) : [],
+    elapsedMs: runElapsedMs(snapshot),
     findings: snapshot.findings.map((f) => ({ kind: f.kind, path: f.path, steps: f.steps, detail: f.detail })),
     escaped: snapshot.escaped,
     escapes: [...snapshot.escapes]

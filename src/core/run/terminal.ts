@@ -3,14 +3,19 @@ import type { StepSnapshot } from '../state/snapshot';
 
 /**
  * The one terminal state of a run, from how its steps ended: cancelled when the run was
- * cancelled, failed when a step failed or timed out, cancelled when a step was cancelled or
- * skipped, else conflicted or succeeded by the aggregate's conflicts.
+ * cancelled, failed when a step that is not optional failed or timed out, else conflicted or
+ * succeeded by the aggregate's conflicts. Cancelling one step does not cancel the run: the
+ * steps it leaves out (it, and those skipped after it) only make the aggregate partial.
  */
-export function terminalStatus(steps: readonly StepSnapshot[], runCancelled: boolean, conflicts: number): RunStatus {
-  const statuses = steps.map((s) => s.status);
+export function terminalStatus(
+  steps: readonly StepSnapshot[],
+  runCancelled: boolean,
+  conflicts: number,
+  optional: ReadonlySet<string> = new Set(),
+): RunStatus {
   if (runCancelled) return 'cancelled';
-  if (statuses.some((s) => s === 'failed' || s === 'timed_out' || s === 'interrupted')) return 'failed';
-  if (statuses.some((s) => s === 'cancelled' || s === 'skipped')) return 'cancelled';
+  const broke = (s: StepSnapshot) => s.status === 'failed' || s.status === 'timed_out' || s.status === 'interrupted';
+  if (steps.some((s) => broke(s) && !optional.has(s.id))) return 'failed';
   return conflicts > 0 ? 'conflicted' : 'succeeded';
 }
 

@@ -58,6 +58,10 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
     escapes: [],
     escapesUnlisted: 0,
     cancelRequested: false,
+    resolutions: [],
+    activeMs: v1.finishedAt ? Math.max(0, Date.parse(v1.finishedAt) - Date.parse(v1.startedAt)) || 0 : 0,
+    activeSince: null,
+    lastEventAt: v1.finishedAt ?? v1.startedAt,
     lastSeq: -1,
   };
 }

@@ -57,7 +57,33 @@ export interface RunSnapshot {
   /** Escapes found beyond those listed in `escapes` (each event lists at most MAX_ESCAPES_LISTED). */
   readonly escapesUnlisted: number;
   readonly cancelRequested: boolean;
+  /** The conflicts resolved since the aggregate was made, in the order they were resolved. */
+  readonly resolutions: readonly Resolved[];
+  /** Time the run spent running before `activeSince` (an interrupted run's pause is not counted). */
+  readonly activeMs: number;
+  /** When the run last started or resumed running; null once it finished or was interrupted. */
+  readonly activeSince: string | null;
+  /** The time of the latest event: where an interrupted run's running time ends. */
+  readonly lastEventAt: string;
   readonly lastSeq: number;
+}
+
+/** A conflict the user resolved: its path and how (`take <step>`, or `merged by hand`). */
+export interface Resolved {
+  readonly path: string;
+  readonly resolution: string;
+}
+
+/** How long a run has been running, in ms, at `now`: the time it lay interrupted is not counted. */
+export function runElapsedMs(snapshot: RunSnapshot, now: number = Date.now()): number {
+  const since = snapshot.activeSince === null ? 0 : Math.max(0, now - Date.parse(snapshot.activeSince));
+  return snapshot.activeMs + since;
+}
+
+/** Time between two ISO times in ms (0 when either is unreadable or they are out of order). */
+function msBetween(from: string | null, to: string): number {
+  const ms = from === null ? 0 : Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 export function logPathOf(stepId: string): string {
@@ -111,11 +137,15 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       escapes: [],
       escapesUnlisted: 0,
       cancelRequested: false,
+      resolutions: [],
+      activeMs: 0,
+      activeSince: event.time,
+      lastEventAt: event.time,
       lastSeq: event.seq,
     };
   }
   if (!snapshot) throw new Error(`event ${event.seq} (${event.type}) comes before run_started`);
-  const next = { ...snapshot, lastSeq: event.seq };
+  const next = { ...snapshot, lastSeq: event.seq, lastEventAt: event.time };
   const step = (id: string, patch: Partial<StepSnapshot>): RunSnapshot => ({
     ...next,
     steps: next.steps.map((s) => (s.id === id ? { ...s, ...patch } : s)),
@@ -166,8 +196,12 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return { ...next, conflicts: [...next.conflicts, event.conflict] };
     case 'finding_detected':
       return { ...next, findings: [...next.findings, event.finding] };
-    case 'conflict_resolved':
-      return { ...next, conflicts: next.conflicts.filter((c) => c.path !== event.path) };
+    case 'conflict_resolved': {
+      const conflicts = next.conflicts.filter((c) => c.path !== event.path);
+      // The last conflict resolved: the run's result is whole again, and the run is done.
+      const status = next.status === 'conflicted' && conflicts.length === 0 ? 'succeeded' : next.status;
+      return { ...next, status, conflicts, resolutions: [...next.resolutions, { path: event.path, resolution: event.resolution }] };
+    }
     case 'cancel_requested':
       return event.step === undefined ? { ...next, cancelRequested: true } : next;
     case 'applied':
@@ -179,12 +213,21 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return { ...next, escapes: next.escapes.map((e) => (e.kind === 'file' && restored.has(e.path) ? { ...e, restored: true } : e)) };
     }
     case 'run_finished':
-      return { ...next, status: event.status, finishedAt: event.time };
+      return {
+        ...next,
+        status: event.status,
+        finishedAt: event.time,
+        activeMs: next.activeMs + msBetween(next.activeSince, event.time),
+        activeSince: null,
+      };
     case 'run_interrupted':
       return {
         ...next,
         status: 'interrupted',
         finishedAt: event.time,
+        // Found after the engine died: its running time ends with the last thing it recorded.
+        activeMs: next.activeMs + msBetween(next.activeSince, snapshot.lastEventAt),
+        activeSince: null,
         // A step that was running is interrupted (its work was never captured); one that was only
         // queued never started, and is pending again.
         steps: next.steps.map((s) =>
@@ -204,6 +247,8 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         aggregate: null,
         conflicts: [],
         findings: [],
+        resolutions: [],
+        activeSince: event.time,
         cancelRequested: false,
         steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),
       };

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { applyResult, branchFromResult } from '../../../src/core/apply/applyResult';
 import { resolveConflict } from '../../../src/core/apply/resolveConflict';
+import { loadRun } from '../../../src/core/state/runs';
 import { TappsError } from '../../../src/core/util/errors';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow } from '../helpers/workflowRun';
@@ -88,6 +89,10 @@ describe('apply and branch', function () {
 
     const resolved = await resolveConflict(repo.dir, snapshot.runId, 'doc.txt', { take: 'two' });
     assert.equal(resolved.remaining, 0);
+    // The last conflict resolved: the run is no longer conflicted, and lists how it was resolved.
+    const after = (await loadRun({ root: repo.dir, commonDir: path.join(repo.dir, '.git') }, snapshot.runId)).snapshot;
+    assert.equal(after.status, 'succeeded');
+    assert.deepEqual(after.resolutions, [{ path: 'doc.txt', resolution: 'take two' }]);
     assert.match(repo.show(resolved.commit, 'doc.txt'), /^FIVE-B$/m);
     assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/${snapshot.runId}/aggregate`]), resolved.commit);
     const report = JSON.parse(

@@ -105,6 +105,32 @@ describe('engine: cancellation', function () {
     assert.ok(processGone(longStarted.pid!), "the cancelled step's process is gone");
     assert.deepEqual(liveGroupMembers(longStarted.pid!), []);
     assert.equal(repo.show(snapshot.aggregate!.commit, 'p.txt'), 'o\n');
+    // Cancelling one step is not cancelling the run: it ends as the other steps decide, partial.
+    assert.equal(snapshot.status, 'succeeded');
+    assert.equal(snapshot.aggregate!.partial, true);
+    assert.equal(snapshot.cancelRequested, false);
+  });
+
+  it('a run with one cancelled step ends as its other steps decide: a conflict is not hidden by the cancel', async () => {
+    const started = (current = await startWorkflow(repo, {
+      settings: { kill_grace_seconds: 1 },
+      steps: [
+        { id: 'long', run: 'sleep 30' },
+        { id: 'left', run: 'echo left > same.txt' },
+        { id: 'right', run: 'echo right > same.txt' },
+      ],
+    }));
+    const longStarted = await waitFor('"long" to start', () => startedEvents(started.events).find((e) => e.step === 'long'));
+    pids.push(longStarted.pid!);
+    started.run.cancelStep('long');
+    const snapshot = await started.finished;
+    assert.deepEqual(statuses(snapshot), { long: 'cancelled', left: 'succeeded', right: 'succeeded' });
+    assert.equal(snapshot.status, 'conflicted');
+    assert.equal(snapshot.aggregate!.partial, true);
+    assert.deepEqual(
+      snapshot.conflicts.map((c) => [c.path, ...c.steps]),
+      [['same.txt', 'left', 'right']],
+    );
   });
 
   it('cancelStep on a pending step cancels it before it starts and skips its dependents', async () => {
@@ -120,6 +146,8 @@ describe('engine: cancellation', function () {
     await writeFile(path.join(repo.outside, 'go'), '');
     const snapshot = await started.finished;
     assert.deepEqual(statuses(snapshot), { first: 'succeeded', second: 'cancelled', third: 'skipped' });
+    assert.equal(snapshot.status, 'succeeded');
+    assert.equal(snapshot.aggregate!.partial, true);
     assert.deepEqual(
       startedEvents(started.events).map((e) => e.step),
       ['first'],

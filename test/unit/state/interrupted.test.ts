@@ -6,6 +6,7 @@ import { runDir } from '../../../src/core/run/stateDir';
 import { WorkflowRun } from '../../../src/core/run/workflowRun';
 import { readRun } from '../../../src/core/state/readRun';
 import { loadRun } from '../../../src/core/state/runs';
+import { runElapsedMs } from '../../../src/core/state/snapshot';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { processGone, waitFor } from '../helpers/wait';
 import { runWorkflow, sq, writeWorkflow, type WorkflowSpec } from '../helpers/workflowRun';
@@ -72,11 +73,17 @@ describe('a run whose process dies', function () {
       assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/killed/steps/${id}`]), status.steps.find((s) => s.id === id)!.result);
     await waitFor('the orphaned step process stopped', () => processGone(orphan), 10_000);
 
+    // The run lies interrupted for a while: that time is not part of its elapsed time.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await writeFile(fast, '');
     const resumed = await WorkflowRun.resume({ repoDir: repo.dir, runId: 'killed' });
     const finished = await resumed.execute();
     await resumed.settled();
     assert.equal(finished.status, 'succeeded');
+    const wall = Date.parse(finished.finishedAt!) - Date.parse(finished.startedAt);
+    assert.ok(runElapsedMs(finished) > 0, 'the run has an elapsed time');
+    assert.ok(runElapsedMs(finished) <= wall - 2000, `elapsed ${runElapsedMs(finished)} ms counts the 2 s pause (wall ${wall} ms)`);
+    assert.equal(runElapsedMs(finished, Date.now() + 60_000), runElapsedMs(finished), 'a finished run stops counting');
     assert.deepEqual(
       finished.steps.map((s) => s.status),
       ['succeeded', 'succeeded', 'succeeded', 'succeeded'],
