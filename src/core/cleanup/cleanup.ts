@@ -9,7 +9,7 @@ import { runDir } from '../run/stateDir';
 import { inspectLock } from '../util/lock';
 import { idProblem } from '../util/ids';
 import { runLockPath, worktreeRoots } from '../state/runLocation';
-import { listRuns, trackedRunIds, type RunView } from '../state/runs';
+import { listRuns, loadRun, trackedRunIds, type RunView } from '../state/runs';
 import { RunWriter } from '../state/runWriter';
 import { TappsError } from '../util/errors';
 
@@ -128,6 +128,73 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
   }
   if (!dryRun) await registration(repo, () => repo.git.run(['worktree', 'prune']));
   return report;
+}
+
+/** What deleting one run, or one kept worktree, did: the uncaptured work saved first. */
+export interface RemovedWork {
+  readonly worktrees: readonly string[];
+  readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
+}
+
+/** A finished run of this machine that may be acted on; refused with the reason otherwise. */
+async function finishedRunOf(repo: Repository, runId: string, doing: string): Promise<RunView> {
+  const tracked = await trackedRunIds(repo);
+  const run = await loadRun(repo, runId, { tracked }).catch((error: unknown) => {
+    throw new TappsError('run-not-found', `Cannot ${doing}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (run.readOnly) throw new TappsError('run-tracked', `Cannot ${doing}: run ${runId}'s ${run.readOnly}.`);
+  if (run.live || run.snapshot.status === 'running')
+    throw new TappsError('run-busy', `Cannot ${doing}: run ${runId} is in use by another process. Try again once it has finished.`);
+  return run;
+}
+
+/**
+ * Deletes one finished run, as cleanup does whatever its age: every worktree holding uncaptured
+ * work is saved to an archive ref first, then its worktrees, refs and state are removed.
+ */
+export async function deleteRun(repoDir: string, runId: string): Promise<RemovedWork> {
+  const repo = await openRepository(repoDir);
+  const run = await finishedRunOf(repo, runId, `delete run ${runId}`);
+  const archived: Array<{ worktree: string; ref: string }> = [];
+  const removed = await removeRun(repo, run, await worktreeRoots(repo), false, async (id, worktree) => {
+    const ref = archiveRef(id, path.basename(worktree));
+    if (await archiveUncaptured(repo, worktree, ref)) archived.push({ worktree, ref });
+    await removeWorktree(repo, worktree);
+  });
+  if (!removed) throw new TappsError('run-busy', `Cannot delete run ${runId}: it is in use by another process.`);
+  await registration(repo, () => repo.git.run(['worktree', 'prune']));
+  return { worktrees: removed.worktrees, archived };
+}
+
+/**
+ * The worktrees a finished run kept (keep_worktrees), by step: only folders of the form
+ * `<step>--<run>` under the repository's worktree roots, never a path the state names.
+ */
+export async function keptWorktrees(repoDir: string, runId: string): Promise<Map<string, string>> {
+  const repo = await openRepository(repoDir);
+  const kept = new Map<string, string>();
+  const suffix = `--${runId}`;
+  for (const root of await worktreeRoots(repo))
+    for (const w of await runWorktrees(root, runId)) kept.set(path.basename(w).slice(0, -suffix.length), w);
+  return kept;
+}
+
+/** Removes the worktree a finished run kept for one step; its uncaptured work is saved to an archive ref first. */
+export async function removeKeptWorktree(repoDir: string, runId: string, stepId: string): Promise<RemovedWork> {
+  const repo = await openRepository(repoDir);
+  await finishedRunOf(repo, runId, `remove the worktree of step ${stepId}`);
+  const worktree = (await keptWorktrees(repo.root, runId)).get(stepId);
+  if (!worktree) throw new TappsError('unknown-step', `Run ${runId} kept no worktree for step "${stepId}".`);
+  const writer = await RunWriter.open(repo, runId, 'removing a kept worktree');
+  try {
+    const ref = archiveRef(runId, path.basename(worktree));
+    const archived = (await archiveUncaptured(repo, worktree, ref)) ? [{ worktree, ref }] : [];
+    await removeWorktree(repo, worktree);
+    await registration(repo, () => repo.git.run(['worktree', 'prune']));
+    return { worktrees: [worktree], archived };
+  } finally {
+    await writer.close().catch(() => undefined);
+  }
 }
 
 /** Removes one finished run as its writer, so that no one starts on it meanwhile; undefined when it is in use. */

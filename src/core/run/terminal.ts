@@ -27,5 +27,5 @@ export function skipReason(dependency: string, status: StepSnapshot['status']): 
     timed_out: 'timed out',
     interrupted: 'was interrupted',
   };
-  return `skipped: it depends on "${dependency}", which ${how[status] ?? 'failed'}`;
+  return `it depends on "${dependency}", which ${how[status] ?? 'failed'}`;
 }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanup } from '../../../src/core/cleanup/cleanup';
+import { cleanup, deleteRun, keptWorktrees, removeKeptWorktree } from '../../../src/core/cleanup/cleanup';
 import { runDir } from '../../../src/core/run/stateDir';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow, stepOf } from '../helpers/workflowRun';
@@ -64,6 +64,41 @@ describe('cleanup', function () {
     assert.ok(!refs().some((r) => r.startsWith('refs/tapps-flow/runs/old-run/')), "the run's refs are gone");
     assert.ok(refs().some((r) => r.startsWith('refs/tapps-flow/runs/new-run/')));
     assert.ok(!repo.git(['worktree', 'list', '--porcelain']).includes(worktree), 'git no longer lists the worktree');
+  });
+
+  it('deletes one run whatever its age, and removes one kept worktree, saving uncaptured work first', async () => {
+    const failed = await runWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'a', run: 'echo half > a.txt && exit 1' },
+          { id: 'b', run: 'echo half > b.txt && exit 1' },
+        ],
+      },
+      { runId: 'kept-run' },
+    );
+    assert.equal(failed.snapshot.status, 'failed');
+    const kept = await keptWorktrees(repo.dir, 'kept-run');
+    assert.deepEqual([...kept.keys()].sort(), ['a', 'b']);
+    // A path planted in the state is never what is removed: only `<step>--<run>` folders under the roots.
+    await assert.rejects(removeKeptWorktree(repo.dir, 'kept-run', 'nope'), /kept no worktree for step "nope"/);
+
+    const one = await removeKeptWorktree(repo.dir, 'kept-run', 'a');
+    assert.deepEqual(one.worktrees, [kept.get('a')]);
+    assert.ok(!existsSync(kept.get('a')!), "a's worktree is gone");
+    assert.ok(existsSync(kept.get('b')!), "b's worktree is kept");
+    assert.equal(repo.git(['show', `${one.archived[0].ref}:a.txt`]), 'half');
+    assert.deepEqual([...(await keptWorktrees(repo.dir, 'kept-run')).keys()], ['b']);
+
+    const all = await deleteRun(repo.dir, 'kept-run');
+    assert.deepEqual(all.worktrees, [kept.get('b')]);
+    assert.equal(repo.git(['show', `${all.archived[0].ref}:b.txt`]), 'half');
+    assert.ok(!existsSync(runDir(repo.dir, 'kept-run')), 'state removed');
+    assert.deepEqual(
+      refs().filter((r) => r.startsWith('refs/tapps-flow/runs/')),
+      [],
+    );
+    await assert.rejects(deleteRun(repo.dir, 'kept-run'), /Cannot delete run kept-run/);
   });
 
   it('finds orphaned worktrees whose run is gone and removes them the same safe way', async () => {
