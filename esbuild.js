@@ -43,6 +43,8 @@ async function main() {
   }
   await Promise.all(contexts.map((c) => c.rebuild()));
   await Promise.all(contexts.map((c) => c.dispose()));
+  // The CLI is run as a program (`npx tapps-flow`, the package's bin): it must be executable.
+  require('node:fs').chmodSync('dist/cli.js', 0o755);
 }
 
 main().catch((e) => {

@@ -6,6 +6,8 @@ import { applyCommand, branchCommand, cancelCommand, cleanupCommand, resolveComm
 import { restoreCommand } from './cli/restoreCommand';
 import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
+import { VERSION } from './cli/version';
+import { commandName } from './cli/commandName';
 import { openRepository } from './core/git/repository';
 import { taggedProcesses } from './core/process/stepProcesses';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
@@ -14,6 +16,7 @@ import { TappsError, WorkflowError } from './core/util/errors';
 import { ISOLATION_MODES, type Isolation } from './core/workflow/schema';
 
 const USAGE = `Usage:
+  tapps-flow --version | -V | --help | -h
   tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--isolation sandbox|detect|off]
                  [--run-id ID] [--json]
   tapps-flow validate <workflow.yaml> [--repo DIR] [--json]
@@ -47,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       'run-id': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      version: { type: 'boolean', short: 'V', default: false },
       step: { type: 'string' },
       take: { type: 'string' },
       file: { type: 'string' },
@@ -59,8 +63,13 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...rest] = positionals;
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.succeeded;
+  }
   if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    const name = commandName();
+    process.stdout.write(`${USAGE}\n${name === 'tapps-flow' ? '' : `\nFrom this folder, start it as: ${name}\n`}`);
     return values.help || command === 'help' ? 0 : EXIT.usage;
   }
   const needArgs = (n: number, what: string) => {
@@ -101,20 +110,20 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(needOne('a workflow file'), values.repo, values.json);
     case 'status':
       if (rest.length > 1) throw new UsageError(`"status" takes at most one run id, got ${rest.join(' ')}`);
-      return statusCommand(repo, rest[0], values.json);
+      return statusCommand(values.repo, rest[0], values.json);
     case 'resume':
-      return resumeCommand(repo, needOne('a run id'), values.json);
+      return resumeCommand(values.repo, needOne('a run id'), values.json);
     case 'cancel':
       return cancelCommand(repo, needOne('a run id'), values.step);
     case 'apply':
-      return applyCommand(repo, needOne('a run id'), values['allow-symlinks-out']);
+      return applyCommand(values.repo, needOne('a run id'), values['allow-symlinks-out']);
     case 'branch': {
       const [runId, name] = needArgs(2, 'a run id and a branch name');
       return branchCommand(repo, runId, name);
     }
     case 'resolve': {
       const [runId, file] = needArgs(2, 'a run id and a path');
-      return resolveCommand(repo, runId, file, values.take, values.file);
+      return resolveCommand(values.repo, runId, file, values.take, values.file);
     }
     case 'restore':
       return restoreCommand(repo, needOne('a run id'), { paths: values.path, force: values.force, dryRun: values['dry-run'] });
@@ -137,7 +146,7 @@ async function sweepLeftovers(dir: string): Promise<void> {
     const repo = await openRepository(dir);
     for (const swept of await sweepOrphans(repo))
       process.stderr.write(
-        `Stopped the processes that step${swept.steps.length === 1 ? '' : 's'} ${swept.steps.join(', ')} of interrupted run ${swept.runId} left running.\n`,
+        `Stopped the processes that ${swept.steps.length === 1 ? 'step' : 'steps'} ${swept.steps.join(', ')} of interrupted run ${swept.runId} left running.\n`,
       );
   } catch {
     // Not a repository, or unreadable: the command itself says what is wrong.
@@ -165,7 +174,7 @@ function report(error: unknown): void {
     process.stderr.write(`${error.message}\n`);
     process.exitCode = EXIT.usage;
   } else if (TappsError.is(error)) {
-    process.stderr.write(`tapps-flow: ${error.message}\n`);
+    process.stderr.write(`tapps-flow: ${asTyped(error.message)}\n`);
     process.exitCode = exitCodeOfError(error);
   } else {
     // No stack trace for the user: one line, and where the whole of it was written.
@@ -174,6 +183,20 @@ function report(error: unknown): void {
     process.stderr.write(`tapps-flow: unexpected error: ${message.split('\n')[0]}${trace ? ` (details in ${trace})` : ''}\n`);
     process.exitCode = EXIT.failed;
   }
+}
+
+/**
+ * The engine's messages (and the CLI's own errors) name the CLI `tapps-flow` in the commands
+ * they suggest ("Resume it with: tapps-flow resume <id>"); they are printed with the name that
+ * works from where the user is (see `commandName`).
+ */
+function asTyped(message: string): string {
+  const name = commandName();
+  if (name === 'tapps-flow') return message;
+  return message.replace(
+    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|status|resume|cancel|apply|branch|resolve|cleanup|restore)\b)/g,
+    (all, before: string, npx: string | undefined) => (npx ? all : `${before}${name} `),
+  );
 }
 
 // An error no caller awaited is reported the same way, never as Node's stack trace.

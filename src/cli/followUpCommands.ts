@@ -11,35 +11,28 @@ import { sendRequest } from '../core/state/requests';
 import { listRuns, loadRun, stopOrphanedSteps, trackedRunIds, type RunView } from '../core/state/runs';
 import { TappsError } from '../core/util/errors';
 import { idProblem } from '../core/util/ids';
+import { describeSteps, missingSteps, repoOption, statusPhrase, summaryLines } from './runSummary';
+import { stepCounts } from './stepRows';
+import { clean, localTime, shellArg } from './words';
+import { plural } from '../core/util/words';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const warn = (text: string) => process.stderr.write(`${text}\n`);
 
-/** `tapps-flow status [<run-id>]`: lists runs newest first, or shows one as `run --json` would. */
-export async function statusCommand(repoDir: string, runId: string | undefined, json: boolean): Promise<number> {
-  const repo = await openRepository(repoDir);
+/** `tapps-flow status [<run-id>]`: lists runs newest first, or shows one (with `--json`, as `run --json` would). */
+export async function statusCommand(repoFlag: string | undefined, runId: string | undefined, json: boolean): Promise<number> {
+  const repo = await openRepository(repoFlag ?? process.cwd());
   const tracked = await trackedRunIds(repo);
+  const now = Date.now();
   if (runId !== undefined) {
     const run = await findRun(repo, runId, tracked);
     await stopOrphans([run]);
     for (const w of run.warnings) warn(`warning: ${w}`);
-    const report = runReport(run.snapshot, run.dir);
-    if (json) print(JSON.stringify(report, null, 2));
+    if (json) print(JSON.stringify(runReport(run.snapshot, run.dir), null, 2));
     else {
-      print(`Run ${report.runId} (${run.snapshot.workflow.name}): ${report.status}`);
-      for (const s of report.steps) print(`  ${s.id}: ${s.status}${s.error ? ` — ${s.error}` : ''}`);
-      if (report.aggregate) print(`Aggregate: ${report.aggregate.commit}${report.aggregate.partial ? ' (partial)' : ''}`);
-      for (const c of report.conflicts) print(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})`);
-      for (const f of report.findings) print(`  needs your eye, ${f.kind}: ${f.path} (${f.steps.join(', ')}): ${f.detail}`);
-      if (report.escaped) {
-        const files = report.escapes.filter((e) => e.kind === 'file');
-        const left = files.filter((e) => !e.restored).length;
-        print(
-          `Escaped: the steps wrote outside their worktrees (${files.length - left} of ${files.length} listed file write(s) restored).${
-            left > 0 ? ` Put back the files with: ${commandName()} restore ${report.runId}` : ''
-          }`,
-        );
-      }
+      // A run git tracks came with the repository: nothing may act on it, so no command is offered.
+      const options = { stateDir: run.dir, now, steps: true, repo: repoOption(repoFlag, repo.root), hints: !run.readOnly };
+      for (const line of summaryLines(run.snapshot, options)) print(line);
     }
     return EXIT.succeeded;
   }
@@ -55,12 +48,24 @@ export async function statusCommand(repoDir: string, runId: string | undefined, 
       ),
     );
   else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: ${commandName()} run <workflow.yaml>`);
-  else
-    for (const r of runs)
-      print(
-        `${r.snapshot.runId}  ${r.snapshot.status.padEnd(11)} ${r.snapshot.escaped ? '[escaped] ' : ''}${r.snapshot.workflow.name} (${r.snapshot.steps.filter((s) => s.status === 'succeeded').length}/${r.snapshot.steps.length} steps succeeded)${r.readOnly ? '  [read-only: its state is tracked by git]' : ''}`,
-      );
+  else for (const line of runList(runs, now)) print(line);
   return EXIT.succeeded;
+}
+
+/**
+ * One line per run, newest first, in columns: id, local start time, state and time taken,
+ * workflow name, steps by state; two runs of one workflow are told apart by when they started.
+ */
+function runList(runs: readonly RunView[], now: number): string[] {
+  const rows = runs.map((r) => [
+    r.snapshot.runId,
+    localTime(r.snapshot.startedAt),
+    statusPhrase(r.snapshot, now),
+    `"${clean(r.snapshot.workflow.name)}"`,
+    `${stepCounts(r.snapshot.steps)}${r.snapshot.escaped ? '  [escaped]' : ''}${r.readOnly ? '  [read-only: its state is tracked by git]' : ''}`,
+  ]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  '));
 }
 
 /** `tapps-flow cancel <run-id> [--step ID]`: asks the process that owns the run to cancel. */
@@ -84,11 +89,28 @@ export async function cancelCommand(repoDir: string, runId: string, step: string
   return EXIT.succeeded;
 }
 
-export async function applyCommand(repoDir: string, runId: string, allowSymlinksOut = false): Promise<number> {
+/**
+ * `tapps-flow apply <run-id>`: brings the run's result into the working tree. A partial result
+ * is applied as it is (no prompt: scripts apply too), after a line naming the steps it lacks.
+ */
+export async function applyCommand(repoFlag: string | undefined, runId: string, allowSymlinksOut = false): Promise<number> {
+  const repoDir = repoFlag ?? process.cwd();
+  // Read as `status` reads it; a run apply refuses (a bad id, one git tracks, one with unresolved
+  // conflicts) gets no announcement, only the refusal.
+  const before = await openRepository(repoDir)
+    .then(async (repo) => loadRun(repo, runId, { tracked: await trackedRunIds(repo) }))
+    .catch(() => undefined);
+  const missing = before && !before.readOnly && before.snapshot.conflicts.length === 0 ? missingSteps(before.snapshot) : [];
+  if (missing.length > 0) print(`The result lacks ${describeSteps(missing)}; applying what the other steps did.`);
   const result = await applyResult(repoDir, runId, { allowSymlinksOut });
-  // The message says how many paths changed, and when the result was partial, which steps it lacks.
-  print(result.message);
-  for (const p of result.changed) print(`  ${p}`);
+  const paths = plural(result.changed.length, 'path');
+  if (result.changed.length === 0) print(`Run ${runId}: nothing to apply, your files already match its result.`);
+  else {
+    print(
+      `Applied ${result.partial ? 'the partial result' : 'the result'} of run ${runId}: ${paths} changed in your working tree (your index is untouched):`,
+    );
+    for (const p of result.changed) print(`  ${clean(p)}`);
+  }
   return EXIT.succeeded;
 }
 
@@ -101,13 +123,13 @@ export async function branchCommand(repoDir: string, runId: string, name: string
     );
   if (result.unresolved > 0)
     warn(
-      `warning: the result still has ${result.unresolved} unresolved conflict(s); the branch holds the earlier step's version of those paths.`,
+      `warning: the result still has ${plural(result.unresolved, 'unresolved conflict')}; the branch holds the earlier step's version of ${result.unresolved === 1 ? 'its path' : 'those paths'}.`,
     );
   return EXIT.succeeded;
 }
 
 export async function resolveCommand(
-  repoDir: string,
+  repoFlag: string | undefined,
   runId: string,
   file: string,
   take: string | undefined,
@@ -116,10 +138,16 @@ export async function resolveCommand(
   if ((take === undefined) === (contentFile === undefined))
     throw new TappsError('usage', 'resolve needs exactly one of --take <step> or --file FILE');
   const resolution: Resolution = take !== undefined ? { take } : { content: await readFile(contentFile!, 'utf8') };
-  const result = await resolveConflict(repoDir, runId, file, resolution);
-  print(
-    `Resolved ${file}; new aggregate ${result.commit}. ${result.remaining === 0 ? `No conflicts remain: apply with ${commandName()} apply ${runId}` : `${result.remaining} conflict(s) remain.`}`,
-  );
+  const result = await resolveConflict(repoFlag ?? process.cwd(), runId, file, resolution);
+  const how = take !== undefined ? `took ${take}'s version` : 'merged by hand';
+  print(`Resolved ${clean(file)} (${how}); new aggregate ${result.commit}.`);
+  if (result.remaining > 0) print(`${plural(result.remaining, 'conflict')} ${result.remaining === 1 ? 'remains' : 'remain'}.`);
+  else {
+    const repo = await openRepository(repoFlag ?? process.cwd());
+    const status = (await loadRun(repo, runId).catch(() => undefined))?.snapshot.status;
+    const flag = repoFlag === undefined ? '' : ` --repo ${shellArg(repoFlag)}`;
+    print(`No conflicts remain${status ? ` (run ${runId}: ${status})` : ''}. Apply it with: ${commandName()} apply ${runId}${flag}`);
+  }
   return EXIT.succeeded;
 }
 
@@ -138,7 +166,9 @@ export async function cleanupCommand(
   const verb = dryRun ? 'Would remove' : 'Removed';
   if (report.runs.length === 0 && report.orphanedWorktrees.length === 0) print('Nothing to clean up.');
   for (const r of report.runs)
-    print(`${verb} run ${r.runId} (${r.status}): ${r.worktrees.length} worktree(s), ${r.refs.length} ref(s), its state folder`);
+    print(
+      `${verb} run ${r.runId} (${r.status}): ${plural(r.worktrees.length, 'worktree')}, ${plural(r.refs.length, 'ref')}, its state folder`,
+    );
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
   for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
   return EXIT.succeeded;

@@ -1,35 +1,14 @@
 import type { RunEvent } from '../core/state/events';
 import type { RunSnapshot } from '../core/state/snapshot';
-
-const ICONS: Record<string, string> = {
-  pending: '·',
-  queued: '…',
-  running: '▶',
-  succeeded: '✔',
-  failed: '✖',
-  timed_out: '⏱',
-  cancelled: '■',
-  skipped: '↷',
-};
-
-function elapsed(from: string | null, to: string | null, now: number): string {
-  if (!from) return '';
-  const ms = (to ? Date.parse(to) : now) - Date.parse(from);
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
-/** One line per step: icon, id, status, elapsed time, progress or error. */
-export function stepLines(snapshot: RunSnapshot, now: number): string[] {
-  const width = Math.max(...snapshot.steps.map((s) => s.id.length));
-  return snapshot.steps.map((s) => {
-    const detail = s.status === 'running' && s.progress ? `${s.progress.percent}% ${s.progress.message}` : (s.error ?? '');
-    return `  ${ICONS[s.status] ?? '?'} ${s.id.padEnd(width)}  ${s.status.padEnd(9)} ${elapsed(s.startedAt, s.finishedAt, now).padStart(7)}  ${detail}`.trimEnd();
-  });
-}
+import { describeSteps, statusPhrase } from './runSummary';
+import { failureDetail, stepCounts, stepOutcome, stepRows } from './stepRows';
+import { clean } from './words';
+import { plural } from '../core/util/words';
 
 /**
- * The terminal view of a run. On a TTY it redraws a block of one line per step; elsewhere (CI
- * logs, pipes) it prints one line per lifecycle event.
+ * The terminal view of a run. On a TTY it redraws a block: a header that counts the steps by
+ * state, then one row per step; elsewhere (CI logs, pipes) it prints one line per lifecycle event.
+ * Either way a failed step shows its log's path and the last lines of its output.
  */
 export class LiveView {
   private drawn = 0;
@@ -38,50 +17,70 @@ export class LiveView {
   constructor(
     private readonly out: NodeJS.WriteStream,
     private readonly snapshot: () => RunSnapshot,
+    private readonly stateDir: string,
   ) {}
 
+  /** Whether the view redraws its block in place (it then shows every step when the run ends). */
+  get redraws(): boolean {
+    return this.out.isTTY === true;
+  }
+
   start(): void {
-    if (this.out.isTTY) this.timer = setInterval(() => this.redraw(), 250);
+    if (this.redraws) this.timer = setInterval(() => this.redraw(), 250);
   }
 
   onEvent(event: RunEvent): void {
-    if (this.out.isTTY) return;
-    const line = describe(event);
-    if (line) this.out.write(`${line}\n`);
+    if (this.redraws) return;
+    for (const line of this.describe(event)) this.out.write(`${line}\n`);
   }
 
   stop(): void {
+    if (this.timer === undefined) return;
     clearInterval(this.timer);
-    if (this.out.isTTY) this.redraw();
+    this.timer = undefined;
+    this.redraw();
   }
 
   private redraw(): void {
-    const lines = stepLines(this.snapshot(), Date.now()).map((l) => l.slice(0, (this.out.columns || 120) - 1));
+    const snapshot = this.snapshot();
+    const now = Date.now();
+    const header = `${statusPhrase(snapshot, now)} · ${stepCounts(snapshot.steps)}`;
+    const width = (this.out.columns || 120) - 1;
+    let lines = [header, ...stepRows(snapshot, this.stateDir, now)].map((l) => l.slice(0, width));
+    // A block taller than the terminal cannot be redrawn in place (the cursor stops at the top).
+    const room = (this.out.rows || 50) - 1;
+    if (lines.length > room) lines = [...lines.slice(0, room - 1), `  … ${lines.length - room + 1} more lines`];
     const up = this.drawn > 0 ? `\x1b[${this.drawn}F` : '';
-    this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    // \x1b[J clears what an earlier, longer block left below.
+    this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n\x1b[J`);
     this.drawn = lines.length;
   }
-}
 
-function describe(e: RunEvent): string | undefined {
-  switch (e.type) {
-    case 'step_started':
-      return `▶ ${e.step} started (pid ${e.pid ?? '?'})`;
-    case 'step_progress':
-      return `  ${e.step} ${e.percent}% ${e.message}`;
-    case 'step_succeeded':
-      return `✔ ${e.step} succeeded: ${e.changed.length} file(s) changed, result ${e.result.slice(0, 10)}`;
-    case 'step_failed':
-      return `✖ ${e.step} failed: ${e.error}`;
-    case 'step_timed_out':
-      return `⏱ ${e.step} ${e.error}`;
-    case 'step_cancelled':
-      return `■ ${e.step} cancelled: ${e.reason}`;
-    case 'step_skipped':
-      return `↷ ${e.step} ${e.reason}`;
-    case 'aggregate_made':
-      return `aggregate ${e.commit.slice(0, 10)}${e.partial ? ' (partial)' : ''}: ${e.conflicts} conflict(s)`;
-    default:
-      return undefined;
+  /** The lines an event prints; the snapshot has already taken the event in. */
+  private describe(e: RunEvent): string[] {
+    const step = 'step' in e ? this.snapshot().steps.find((s) => s.id === e.step) : undefined;
+    switch (e.type) {
+      case 'step_started':
+        return [`▶ ${e.step} started${e.pid ? ` (pid ${e.pid})` : ''}`];
+      case 'step_progress':
+        return [`  ${e.step} ${e.percent}% ${clean(e.message)}`];
+      case 'step_succeeded':
+        return [`✔ ${e.step} succeeded: ${plural(e.changed.length, 'file')} changed, result ${e.result.slice(0, 10)}`];
+      case 'step_failed':
+      case 'step_timed_out':
+      case 'step_cancelled':
+      case 'step_skipped': {
+        const icon = { step_failed: '✖', step_timed_out: '⏱', step_cancelled: '■', step_skipped: '↷' }[e.type];
+        if (!step) return [`${icon} ${e.step} ${e.type.slice('step_'.length).replace('_', ' ')}`];
+        return [`${icon} ${e.step} ${stepOutcome(step)}`, ...failureDetail(step, this.stateDir, '    ')];
+      }
+      case 'aggregate_made': {
+        const missing = this.snapshot().steps.filter((s) => s.status !== 'succeeded');
+        const partial = e.partial && missing.length > 0 ? ` (partial: it lacks ${describeSteps(missing)})` : e.partial ? ' (partial)' : '';
+        return [`aggregate ${e.commit.slice(0, 10)}${partial}: ${plural(e.conflicts, 'conflict')}`];
+      }
+      default:
+        return [];
+    }
   }
 }

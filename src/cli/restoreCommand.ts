@@ -1,6 +1,8 @@
 import { restoreEscapes, type RestoreOptions } from '../core/escape/restore';
 import { EXIT } from '../core/run/runReport';
 import { commandName } from './commandName';
+import { shellArg } from './words';
+import { plural } from '../core/util/words';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -17,9 +19,12 @@ export async function restoreCommand(repoDir: string, runId: string, options: Re
     print(title);
     for (const p of paths) print(`  ${p}`);
   };
-  list(`${would}${would ? 'restore' : 'Restored'} ${result.restored.length} file(s) as they were before the escape:`, result.restored);
-  list(`${would}${would ? 'delete' : 'Deleted'} ${result.removed.length} file(s) the escape created:`, result.removed);
-  const repoFlag = repoDir === process.cwd() ? '' : ` --repo ${repoDir}`;
+  list(
+    `${would}${would ? 'restore' : 'Restored'} ${plural(result.restored.length, 'file')} as they were before the escape:`,
+    result.restored,
+  );
+  list(`${would}${would ? 'delete' : 'Deleted'} ${plural(result.removed.length, 'file')} the escape created:`, result.removed);
+  const repoFlag = repoDir === process.cwd() ? '' : ` --repo ${shellArg(repoDir)}`;
   list(
     `Left alone: changed again since the escape (restore them anyway with: ${commandName()} restore ${runId} --force${repoFlag}):`,
     result.changedSince,

@@ -1,8 +1,10 @@
 import { exitCodeOf, runReport } from '../core/run/runReport';
 import { WorkflowRun } from '../core/run/workflowRun';
 import type { Isolation } from '../core/workflow/schema';
-import { commandName } from './commandName';
 import { LiveView } from './liveView';
+import { repoOption, summaryLines } from './runSummary';
+import { clean, localTime } from './words';
+import { plural } from '../core/util/words';
 
 export interface RunFlags {
   readonly workflow: string;
@@ -30,22 +32,25 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 }
 
 /** `tapps-flow resume <run-id>`: finishes an interrupted, failed or cancelled run. */
-export async function resumeCommand(repoDir: string, runId: string, json: boolean): Promise<number> {
+export async function resumeCommand(repoFlag: string | undefined, runId: string, json: boolean): Promise<number> {
   const controller = new AbortController();
-  const run = await WorkflowRun.resume({ repoDir, runId, signal: controller.signal });
-  return drive(run, controller, json, repoDir);
+  const run = await WorkflowRun.resume({ repoDir: repoFlag ?? process.cwd(), runId, signal: controller.signal });
+  return drive(run, controller, json, repoFlag);
 }
 
 /** Runs to the end with a live view; the first SIGINT/SIGTERM cancels, a second one leaves at once. */
 async function drive(run: WorkflowRun, controller: AbortController, json: boolean, repoFlag: string | undefined): Promise<number> {
-  const flags = { json, repo: repoFlag };
-  const out = flags.json ? process.stderr : process.stdout;
-  const pending = run.snapshot.steps.filter((s) => s.status !== 'succeeded').length;
+  const out = json ? process.stderr : process.stdout;
+  const { snapshot: start } = run;
+  const done = start.steps.filter((s) => s.status === 'succeeded').length;
+  const toRun = start.steps.length - done;
   out.write(
-    `Run ${run.runId} of ${run.snapshot.workflow.name}: ${pending} step(s) to run, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
+    `Run ${run.runId} of "${clean(start.workflow.name)}", started ${localTime(start.startedAt)}: ${plural(toRun, 'step')} to run${
+      done > 0 ? ` (${done} succeeded before)` : ''
+    }, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
   );
   if (run.settings.isolationFallback) out.write(`Isolation: ${run.settings.isolationFallback}.\n`);
-  const view = new LiveView(out, () => run.snapshot);
+  const view = new LiveView(out, () => run.snapshot, run.stateDir);
   const subscription = run.onDidEvent((e) => view.onEvent(e));
   let signals = 0;
   const onSignal = (name: string) => {
@@ -63,26 +68,16 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
   try {
     const snapshot = await run.execute();
     view.stop();
-    const report = runReport(snapshot, run.stateDir);
-    if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(runReport(snapshot, run.stateDir), null, 2)}\n`);
     else {
-      out.write(`\nRun ${snapshot.runId}: ${snapshot.status}\n`);
-      if (snapshot.aggregate) out.write(`Aggregate: ${snapshot.aggregate.commit}${snapshot.aggregate.partial ? ' (partial)' : ''}\n`);
-      for (const c of snapshot.conflicts) out.write(`  conflict ${c.kind}: ${c.path} (${c.steps.join(' ↔ ')})\n`);
-      for (const f of snapshot.findings) out.write(`  needs your eye, ${f.kind}: ${f.path} (${f.steps.join(', ')}): see conflicts.md\n`);
-      out.write(`State: ${run.stateDir}\n`);
-      const repoFlag = flags.repo ? ` --repo ${flags.repo}` : '';
-      if (snapshot.escaped) {
-        const n = snapshot.escapes.length + snapshot.escapesUnlisted;
-        out.write(
-          `Escaped: ${n} write(s) outside the steps' worktrees, listed in conflicts.md. Put back the files with: ${commandName()} restore ${snapshot.runId}${repoFlag}\n`,
-        );
-      }
-      if (snapshot.status === 'succeeded') out.write(`Apply it with: ${commandName()} apply ${snapshot.runId}${repoFlag}\n`);
-      if (snapshot.status === 'conflicted')
-        out.write(
-          `Resolve each conflict with: ${commandName()} resolve ${snapshot.runId} <path> --take <step>${repoFlag} (or --file FILE), then apply.\n`,
-        );
+      // A terminal's view already shows every step; a log gets them again, all in one place.
+      const lines = summaryLines(snapshot, {
+        stateDir: run.stateDir,
+        now: Date.now(),
+        steps: !view.redraws,
+        repo: repoOption(repoFlag, run.repo.root),
+      });
+      out.write(`\n${lines.join('\n')}\n`);
     }
     await run.settled();
     return exitCodeOf(snapshot);

@@ -4,6 +4,7 @@ import { EXIT } from '../core/run/runReport';
 import { WorkflowError } from '../core/util/errors';
 import { containsFromFileList } from '../core/workflow/graph';
 import { loadWorkflowFile } from '../core/workflow/loadWorkflow';
+import { plural } from '../core/util/words';
 
 /** `tapps-flow validate`: checks a workflow file against the repository's current files. */
 export async function validateCommand(file: string, repoDir: string | undefined, json: boolean): Promise<number> {
@@ -13,7 +14,10 @@ export async function validateCommand(file: string, repoDir: string | undefined,
   try {
     const loaded = await loadWorkflowFile(file, { baseContains });
     if (json) process.stdout.write(`${JSON.stringify({ valid: true, file, steps: loaded.graph.topological, issues: [] }, null, 2)}\n`);
-    else process.stdout.write(`${file}: valid, ${loaded.workflow.steps.length} step(s); order: ${loaded.graph.topological.join(' → ')}\n`);
+    else
+      process.stdout.write(
+        `${file}: valid, ${plural(loaded.workflow.steps.length, 'step')}; order: ${loaded.graph.topological.join(' → ')}\n`,
+      );
     return EXIT.succeeded;
   } catch (error) {
     if (!WorkflowError.is(error)) throw error;

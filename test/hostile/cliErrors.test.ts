@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildCli, cli, CLI } from '../unit/helpers/cli';
+import { buildCli, cli, CLI, PROJECT } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { runWorkflow, writeWorkflow } from '../unit/helpers/workflowRun';
 
@@ -100,6 +100,30 @@ describe('hostile: exit codes and messages of the CLI', function () {
       assert.equal(result.stderr, '', args.join(' '));
       assert.equal(result.code, 0, args.join(' '));
     }
+  });
+
+  it('a command an error suggests names the CLI the way that works from where the user is', async () => {
+    // Outside the project: the bundle by its path; in the project's folder: npx, said once.
+    const outside = await cli(['status', 'no-such-run', '--repo', repo.dir], { cwd: repo.dir });
+    assertOneLine(outside.stderr, new RegExp(`List runs with: node ${CLI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} status$`));
+    // (with nothing on PATH, so that a `tapps-flow` installed on this machine does not count)
+    const git = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const inside = await cli(['status', 'no-such-run', '--repo', repo.dir], {
+      cwd: PROJECT,
+      env: { ...process.env, PATH: '', TAPPS_GIT: git },
+    });
+    assertOneLine(inside.stderr, /List runs with: npx tapps-flow status$/);
+    // The engine's own messages get the same name.
+    const clash = {
+      steps: [
+        { id: 'one', run: 'echo one > README.md' },
+        { id: 'two', run: 'echo two > README.md' },
+      ],
+    };
+    assert.equal((await runWorkflow(repo, clash, { runId: 'clash' })).snapshot.status, 'conflicted');
+    const refused = await cli(['apply', 'clash', '--repo', repo.dir], { cwd: repo.dir });
+    assert.equal(refused.code, 2, refused.stderr);
+    assertOneLine(refused.stderr, new RegExp(`Resolve each with: node ${CLI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} resolve clash <path>`));
   });
 
   it('a git that cannot be started: exit 2, one line saying how to point at git', async () => {

@@ -27,4 +27,4 @@ writeFileSync(
   'CHANGELOG.md',
   `${readFileSync('CHANGELOG.md', 'utf8').trimEnd()}\n\n## Review of ${service}\n\n${findings.length === 0 ? '- No findings.' : findings.map((f) => `- ${f.file}:${f.line}: ${f.note}`).join('\n')}\n`,
 );
-console.log(`::progress:: 100 ${findings.length} finding(s)`);
+console.log(`::progress:: 100 ${findings.length} ${findings.length === 1 ? 'finding' : 'findings'}`);

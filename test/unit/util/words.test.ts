@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { listed, plural } from '../../../src/core/util/words';
+import { formatDuration, listed, plural } from '../../../src/core/util/words';
 
 describe('words', () => {
   it('puts a count with its noun in the right number', () => {
@@ -15,5 +15,13 @@ describe('words', () => {
     assert.equal(listed(['a']), 'a');
     assert.equal(listed(['a', 'b']), 'a and b');
     assert.equal(listed(['a', 'b', 'c']), 'a, b and c');
+  });
+
+  it('gives durations as a person reads them', () => {
+    assert.equal(formatDuration(400), '0.4s');
+    assert.equal(formatDuration(12_340), '12.3s');
+    assert.equal(formatDuration(125_000), '2m 05s');
+    assert.equal(formatDuration(3_720_000), '1h 02m');
+    assert.equal(formatDuration(-5), '0.0s');
   });
 });
