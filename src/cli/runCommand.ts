@@ -4,6 +4,7 @@ import type { Isolation } from '../core/workflow/schema';
 import { LiveView } from './liveView';
 import { repoOption, summaryLines } from './runSummary';
 import { clean, localTime } from './words';
+import { formatIssue } from '../core/util/errors';
 import { plural } from '../core/util/words';
 
 export interface RunFlags {
@@ -50,6 +51,8 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
     }, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
   );
   if (run.settings.isolationFallback) out.write(`Isolation: ${run.settings.isolationFallback}.\n`);
+  // What the file holds that is kept but not used (see the workflow loader's warnings): said, never fatal.
+  for (const w of run.loaded.warnings) process.stderr.write(`warning: ${clean(formatIssue(w))}\n`);
   const view = new LiveView(out, () => run.snapshot, run.stateDir);
   const subscription = run.onDidEvent((e) => view.onEvent(e));
   let signals = 0;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { openRepository } from '../core/git/repository';
 import { EXIT } from '../core/run/runReport';
-import { WorkflowError } from '../core/util/errors';
+import { formatIssue, WorkflowError } from '../core/util/errors';
 import { containsFromFileList } from '../core/workflow/graph';
 import { loadWorkflowFile } from '../core/workflow/loadWorkflow';
 import { plural } from '../core/util/words';
@@ -13,15 +13,21 @@ export async function validateCommand(file: string, repoDir: string | undefined,
   const baseContains = containsFromFileList(await repo.git.run(['ls-files', '-z', '--cached', '--others', '--exclude-standard']));
   try {
     const loaded = await loadWorkflowFile(file, { baseContains });
-    if (json) process.stdout.write(`${JSON.stringify({ valid: true, file, steps: loaded.graph.topological, issues: [] }, null, 2)}\n`);
-    else
+    const { warnings } = loaded;
+    if (json)
+      process.stdout.write(`${JSON.stringify({ valid: true, file, steps: loaded.graph.topological, issues: [], warnings }, null, 2)}\n`);
+    else {
       process.stdout.write(
-        `${file}: valid, ${plural(loaded.workflow.steps.length, 'step')}; order: ${loaded.graph.topological.join(' → ')}\n`,
+        `${file}: valid, ${plural(loaded.workflow.steps.length, 'step')}; order: ${loaded.graph.topological.join(' → ')}${
+          warnings.length > 0 ? `; ${plural(warnings.length, 'warning')}` : ''
+        }\n`,
       );
+      for (const w of warnings) process.stderr.write(`warning: ${formatIssue(w)}\n`);
+    }
     return EXIT.succeeded;
   } catch (error) {
     if (!WorkflowError.is(error)) throw error;
-    if (json) process.stdout.write(`${JSON.stringify({ valid: false, file, issues: error.issues }, null, 2)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ valid: false, file, issues: error.issues, warnings: [] }, null, 2)}\n`);
     else process.stderr.write(`${error.message}\n`);
     return EXIT.usage;
   }

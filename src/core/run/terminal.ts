@@ -3,19 +3,20 @@ import type { StepSnapshot } from '../state/snapshot';
 
 /**
  * The one terminal state of a run, from how its steps ended: cancelled when the run was
- * cancelled, failed when a step that is not optional failed or timed out, else conflicted or
- * succeeded by the aggregate's conflicts. Cancelling one step does not cancel the run: the
- * steps it leaves out (it, and those skipped after it) only make the aggregate partial.
+ * cancelled, failed when a step that is not optional failed or timed out or when a gate stopped
+ * the run, else conflicted or succeeded by the aggregate's conflicts. Cancelling one step does not
+ * cancel the run: the steps it leaves out (it, and those skipped after it) only make the
+ * aggregate partial.
  */
 export function terminalStatus(
   steps: readonly StepSnapshot[],
   runCancelled: boolean,
   conflicts: number,
-  optional: ReadonlySet<string> = new Set(),
+  how: { readonly optional?: ReadonlySet<string>; readonly gateStopped?: boolean } = {},
 ): RunStatus {
   if (runCancelled) return 'cancelled';
   const broke = (s: StepSnapshot) => s.status === 'failed' || s.status === 'timed_out' || s.status === 'interrupted';
-  if (steps.some((s) => broke(s) && !optional.has(s.id))) return 'failed';
+  if (how.gateStopped || steps.some((s) => broke(s) && !how.optional?.has(s.id))) return 'failed';
   return conflicts > 0 ? 'conflicted' : 'succeeded';
 }
 

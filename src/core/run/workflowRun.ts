@@ -48,6 +48,8 @@ export class WorkflowRun {
   private fault: Error | undefined;
   /** Detection of writes outside the steps' worktrees; none with isolation `off`. */
   private readonly escapes: EscapeDetector | undefined;
+  /** The gate that stopped the run (see `applyGates`), which then fails. */
+  private stoppedBy: string | undefined;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -135,14 +137,14 @@ export class WorkflowRun {
     }
   }
 
-  /** Cancels one step; the steps that depend on it are skipped. */
+  /** Cancels one step; the steps that depend on it are skipped (unless it is optional: they go on without it). */
   cancelStep(stepId: string): void {
     const s = this.snapshot.steps.find((x) => x.id === stepId);
     if (!this.running || this.fault || !s || !['pending', 'queued', 'running'].includes(s.status)) return;
     this.controllerOf(stepId).abort('step');
     if (s.status !== 'running') {
       this.store.append({ type: 'step_cancelled', step: stepId, reason: 'cancelled by the user before it started' });
-      this.skipDependents(stepId);
+      this.goOnAfter(stepId);
     }
   }
 
@@ -156,9 +158,7 @@ export class WorkflowRun {
       // What changed while no engine watched the checkout (the previous attempt's crash) comes first.
       if (this.escapes && this.writer.previous) await this.escapes.resume(this.writer.previous.snapshot);
       // On resume, the steps that had succeeded keep their results; the rest start again.
-      const ready = this.loaded.graph.ids.filter(
-        (id) => this.stepOf(id).status === 'pending' && this.dependenciesOf(id).every((d) => this.stepOf(d).status === 'succeeded'),
-      );
+      const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.dependenciesMet(id));
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
       if (this.fault) throw this.fault;
@@ -266,12 +266,44 @@ export class WorkflowRun {
     this.record(id, outcome);
     if (outcome.status === 'succeeded') void crashPointAfter('step-recorded', () => this.store.flush()).catch(() => undefined);
     // Dependents are queued before this task returns, so the queue picks by priority among them.
-    if (outcome.status === 'succeeded') {
-      for (const d of this.loaded.graph.dependents.get(id)!) {
-        if (this.dependenciesOf(d).every((x) => this.stepOf(x).status === 'succeeded')) this.enqueue(d);
-      }
+    this.goOnAfter(id);
+  }
+
+  /** After a step ended: its gates, then the steps after it are queued (when all they need is met) or skipped. */
+  private goOnAfter(id: string): void {
+    this.applyGates(id);
+    if (this.met(id)) {
+      for (const d of this.loaded.graph.dependents.get(id)!) if (this.dependenciesMet(d)) this.enqueue(d);
     } else {
       this.skipDependents(id);
+    }
+  }
+
+  /**
+   * Whether the steps after `id` may go on: it succeeded, or it is optional (`condition:
+   * optional`) and ended otherwise, in which case they start without its result.
+   */
+  private met(id: string): boolean {
+    const { status } = this.stepOf(id);
+    return status === 'succeeded' || (this.steps.get(id)!.optional && ['failed', 'timed_out', 'cancelled'].includes(status));
+  }
+
+  private dependenciesMet(id: string): boolean {
+    return this.dependenciesOf(id).every((d) => this.met(d));
+  }
+
+  /**
+   * A step's gates (`continueIf`, from a workflow's `gates:`): when it ended otherwise than a gate
+   * needs, the run goes no further: the steps not started yet are skipped, naming the gate.
+   */
+  private applyGates(id: string): void {
+    const ended = this.stepOf(id).status === 'succeeded' ? 'succeeded' : 'failed';
+    const gate = this.steps.get(id)!.continueIf.find((g) => g.status !== ended);
+    if (!gate) return;
+    this.stoppedBy ??= gate.name;
+    for (const s of this.snapshot.steps) {
+      if (s.status !== 'pending' && s.status !== 'queued') continue;
+      this.store.append({ type: 'step_skipped', step: s.id, reason: `gate "${gate.name}" stopped the run after "${id}": ${gate.message}` });
     }
   }
 
@@ -358,7 +390,10 @@ export class WorkflowRun {
     for (const finding of aggregate.findings) this.store.append({ type: 'finding_detected', finding });
     this.store.append({
       type: 'run_finished',
-      status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length),
+      status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length, {
+        optional: new Set(this.loaded.workflow.steps.filter((s) => s.optional).map((s) => s.id)),
+        gateStopped: this.stoppedBy !== undefined,
+      }),
     });
   }
 }

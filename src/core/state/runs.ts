@@ -1,4 +1,6 @@
-import { readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { STATE_FOLDER } from '../git/repository';
 import { hostname } from 'node:os';
@@ -76,15 +78,21 @@ export async function loadRun(location: RunsLocation, runId: string, options: Re
   return { ...loaded, snapshot, live, readOnly, warnings: readOnly ? [readOnly, ...loaded.warnings] : loaded.warnings };
 }
 
-/** Every run of a repository, newest first; unreadable folders are reported, not fatal. */
+/**
+ * Every run of a repository, newest first; a damaged run folder is reported, not fatal. Only the
+ * folders that hold a run are looked at (see `holdsRun`): whatever else is in the state folder
+ * belongs to another tool and is passed over in silence.
+ */
 export async function listRuns(location: RunsLocation, options: ReadRunsOptions = {}): Promise<{ runs: RunView[]; problems: string[] }> {
   const problems: string[] = [];
   const folderProblem = await stateFolderProblem(location.root);
   if (folderProblem) return { runs: [], problems: [folderProblem] };
-  const names = await readdir(runsDir(location.root)).catch(() => [] as string[]);
+  const dir = runsDir(location.root);
+  const names = await readdir(dir).catch(() => [] as string[]);
   const roots = await worktreeRoots(location); // once for every run
   const runs: RunView[] = [];
   for (const name of names.sort()) {
+    if (!(await holdsRun(path.join(dir, name)))) continue;
     if (idProblem('run', name)) {
       problems.push(`${name}: not a run folder (its name is not a run id)`);
       continue;
@@ -97,6 +105,68 @@ export async function listRuns(location: RunsLocation, options: ReadRunsOptions 
   }
   runs.sort(newestFirst);
   return { runs, problems };
+}
+
+/** What a run's folder holds besides `events.jsonl`: any one of them makes a folder a run's. */
+const RUN_ENTRIES = ['state.json', 'steps', 'requests', 'manifest.json', 'conflicts.json', 'conflicts.md'];
+
+/** How much of an `events.jsonl` is read to tell whose it is: its first line, which is short in every format seen. */
+const FIRST_LINE_BYTES = 64 * 1024;
+
+/**
+ * Whether an entry of the state folder holds a run of Tapps Flow (possibly a damaged one), rather
+ * than another tool's state: TappsCodingAgents keeps its own in the same folder
+ * (`<workflow>-<time>.json`, `<workflow>.meta.json`, `last.json`, `history/`, `events/`, and
+ * `<workflow-id>/` folders of `events.jsonl` and `checkpoint.json`). A run is a real folder (never
+ * a symlink) holding a file or folder of a run; an `events.jsonl` alone counts, unless its first
+ * line is a complete record of another format (a JSON object that is not a run's first event).
+ * Reads at most the first 64 KiB of one file, never through a symlink.
+ */
+export async function holdsRun(dir: string): Promise<boolean> {
+  const stat = await lstat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) return false;
+  for (const name of RUN_ENTRIES) if (await present(path.join(dir, name))) return true;
+  const first = await firstLine(path.join(dir, 'events.jsonl'));
+  return first !== undefined && !isOtherRecord(first);
+}
+
+/** Whether anything is at `file` (a symlink counts; it is not followed). */
+async function present(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first line of a file; undefined when there is no such file, '' when it cannot be read as one (a symlink, a pipe). */
+async function firstLine(file: string): Promise<string | undefined> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) =>
+    error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : null,
+  );
+  if (handle === undefined) return undefined;
+  if (handle === null) return '';
+  try {
+    if (!(await handle.stat()).isFile()) return '';
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(FIRST_LINE_BYTES), 0, FIRST_LINE_BYTES, 0);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    const end = text.indexOf('\n');
+    return end < 0 ? text : text.slice(0, end);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether a line is a whole JSON record that a run never begins with (a run's first event is `run_started`). */
+function isOtherRecord(line: string): boolean {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return false; // torn or garbled: a damaged run's, as far as anyone can tell
+  }
+  return record !== null && typeof record === 'object' && !Array.isArray(record) && (record as { type?: unknown }).type !== 'run_started';
 }
 
 /**

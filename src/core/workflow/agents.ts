@@ -1,6 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { TappsError } from '../util/errors';
 import type { AgentDefinition, Step, Workflow } from './schema';
+import { TAPPS_AGENT_COMMANDS, tappsCommand } from './tappsCommands';
 
 /** The agent that runs a step's `run:` with `sh -c` in its worktree. */
 export const SHELL_AGENT = 'shell';
@@ -17,6 +19,12 @@ export interface CommandTemplate {
   readonly env?: Readonly<Record<string, string>>;
   /** Other names the program is installed under, tried in order when `argv[0]` is not on the step's PATH. */
   readonly fallbacks?: readonly string[];
+  /**
+   * The program's command for a step, put where the template says `{action}`: for a program whose
+   * commands are not the workflow's action names. Throws a `TappsError` saying which commands
+   * exist when the step's action has none.
+   */
+  readonly command?: (agent: string, action: string) => string;
 }
 
 /**
@@ -45,28 +53,24 @@ export const PRESET_COMMANDS: Readonly<Record<NonNullable<AgentDefinition['prese
   // `--prompt=` option, and print mode is reported to ignore piped stdin (kprompt/kprompt#146).
   // `--force` also passes its workspace-trust check in print mode. Its installer now names it `agent`.
   'cursor-agent': { argv: ['cursor-agent', '-p', '--force', '--', '{prompt}'], fallbacks: ['agent'] },
-  'tapps-agents': { argv: ['python', '-m', 'tapps_agents.cli', '{agent}', '{action}'] },
+  // The executable the package installs (`tapps_agents.cli:main`): `tapps-agents <agent> <command>`,
+  // the command being the step's action where the CLI has a command of that name, else the one it
+  // stands for (`review_code` -> `review`). The prompt is not passed (TAPPS_PROMPT carries it): the
+  // commands take different positional arguments (a description, a file, none).
+  'tapps-agents': { argv: ['tapps-agents', '{agent}', '{action}'], command: tappsAgentsCommand },
 };
+
+function tappsAgentsCommand(agent: string, action: string): string {
+  const found = tappsCommand(agent, action);
+  if ('command' in found) return found.command;
+  throw new TappsError('agent-command-missing', found.problem);
+}
 
 /**
  * The agent names of TappsCodingAgents workflow files. A file that uses them without defining
  * them under `agents:` runs them through the `tapps-agents` preset, so such files load as they are.
  */
-export const TAPPS_AGENT_NAMES: readonly string[] = [
-  'analyst',
-  'architect',
-  'debugger',
-  'designer',
-  'documenter',
-  'enhancer',
-  'implementer',
-  'improver',
-  'ops',
-  'orchestrator',
-  'planner',
-  'reviewer',
-  'tester',
-];
+export const TAPPS_AGENT_NAMES: readonly string[] = Object.keys(TAPPS_AGENT_COMMANDS).sort();
 
 export const PLACEHOLDERS = ['prompt', 'step', 'worktree', 'run', 'action', 'agent'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -100,7 +104,9 @@ export interface AgentInvocation {
 
 /**
  * How a step is executed. Workflow agents take precedence over the host's configured agents
- * (settings), which take precedence over the TappsCodingAgents defaults.
+ * (settings), which take precedence over the TappsCodingAgents defaults. Throws a `TappsError`
+ * when the agent's program has no command for the step's action (see `CommandTemplate.command`):
+ * the step fails with that message in its log.
  */
 export function resolveInvocation(
   workflow: Workflow,
@@ -113,8 +119,9 @@ export function resolveInvocation(
   }
   const defined = workflow.agents[step.agent];
   const template = templateOf(defined, configured[step.agent]);
+  const given = template.command ? { ...values, action: template.command(step.agent, values.action) } : values;
   const substitute = (text: string) =>
-    text.replace(/\{([A-Za-z_]+)\}/g, (whole, name: string) => (name in values ? values[name as Placeholder] : whole));
+    text.replace(/\{([A-Za-z_]+)\}/g, (whole, name: string) => (name in given ? given[name as Placeholder] : whole));
   const env = { ...(template.env ?? {}), ...(defined?.env ?? {}), ...(step.env ?? {}) };
   const [program, ...args] = template.argv.map(substitute);
   return {
@@ -125,7 +132,7 @@ export function resolveInvocation(
 }
 
 /** The template of an agent: its own `command:` or preset, else the host's, else the TappsCodingAgents preset. */
-function templateOf(defined: AgentDefinition | undefined, configured: readonly string[] | undefined): CommandTemplate {
+export function templateOf(defined: AgentDefinition | undefined, configured: readonly string[] | undefined): CommandTemplate {
   if (defined?.command) return { argv: defined.command };
   if (defined?.preset) return PRESET_COMMANDS[defined.preset];
   return configured ? { argv: configured } : PRESET_COMMANDS['tapps-agents'];

@@ -26,11 +26,11 @@ function byPosition(a: WorkflowIssue, b: WorkflowIssue): number {
  * gives a message a reader can still use. `total` counts problems that `issues` leaves out (it
  * must hold the first ones in file order); by default it is the number of `issues`.
  */
-export function reportedIssues(issues: readonly WorkflowIssue[], total = issues.length): WorkflowIssue[] {
-  return counted(issues, total).reported;
+export function reportedIssues(issues: readonly WorkflowIssue[], total = issues.length, noun = 'problem'): WorkflowIssue[] {
+  return counted(issues, total, noun).reported;
 }
 
-function counted(issues: readonly WorkflowIssue[], total: number): { reported: WorkflowIssue[]; total: number } {
+function counted(issues: readonly WorkflowIssue[], total: number, noun = 'problem'): { reported: WorkflowIssue[]; total: number } {
   // Two checks can find the same problem (a number past both zod's safe range and our bound): say it once.
   const sorted = [...issues].sort(byPosition).filter((issue, i, all) => i === 0 || byPosition(all[i - 1], issue) !== 0);
   total -= issues.length - sorted.length;
@@ -38,7 +38,7 @@ function counted(issues: readonly WorkflowIssue[], total: number): { reported: W
   const first = sorted[MAX_REPORTED_ISSUES];
   const rest = total - MAX_REPORTED_ISSUES;
   return {
-    reported: [...sorted.slice(0, MAX_REPORTED_ISSUES), { ...first, message: `… and ${rest} more problem${rest === 1 ? '' : 's'}` }],
+    reported: [...sorted.slice(0, MAX_REPORTED_ISSUES), { ...first, message: `… and ${rest} more ${noun}${rest === 1 ? '' : 's'}` }],
     total,
   };
 }

@@ -1,3 +1,4 @@
+import { asRecord } from './fileLayout';
 import { StepSchema, AgentSchema, type AgentDefinition, type Step, type Workflow } from './schema';
 
 /** The parts of a workflow that the checks after the schema (graph, agents) look at. */
@@ -18,7 +19,8 @@ function field<K extends keyof typeof StepSchema.shape>(key: K, raw: Record<stri
  * entries of a `creates` list are kept, so that a bad entry next to them does not make every
  * `requires` of them look unmet. Dropping edges can hide a cycle until the next pass, never
  * invent one. A step without a readable id is left out (`stepIndexes` maps the others back to
- * their place in the file). `undefined` when there are no steps to check.
+ * their place in the file). `undefined` when there are no steps to check. `data` is in the
+ * canonical layout (see `fileLayout`).
  */
 export function readableParts(data: unknown): CheckedParts | undefined {
   const workflow = asRecord(asRecord(data)?.workflow);
@@ -44,6 +46,8 @@ export function readableParts(data: unknown): CheckedParts | undefined {
         creates,
         needs: field('needs', raw) ?? [],
         next: field('next', raw) ?? [],
+        optional: false,
+        continueIf: [],
       },
     ];
   });
@@ -54,8 +58,4 @@ export function readableParts(data: unknown): CheckedParts | undefined {
     agents[name] = parsed.success ? parsed.data : { preset: 'tapps-agents' };
   }
   return { steps, agents, stepIndexes };
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

@@ -1,13 +1,16 @@
 import { open } from 'node:fs/promises';
-import { TappsError, WorkflowError } from '../util/errors';
+import { TappsError, WorkflowError, type WorkflowIssue } from '../util/errors';
+import { fileLayout, type LayoutNote } from './fileLayout';
 import { buildGraph, type StepGraph } from './graph';
-import { issuesOf, workflowError } from './issues';
+import { issuesOf, reportedIssues, workflowError, type IssueAt } from './issues';
 import { readableParts } from './lenientWorkflow';
 import { MAX_STEPS, MAX_WORKFLOW_BYTES } from './limits';
 import { readYaml, sizeIssue } from './readYaml';
 import { WorkflowFileSchema, type Workflow } from './schema';
 import { schemaIssues } from './schemaIssues';
+import { tappsMeaning } from './tappsMeaning';
 import { agentProblems } from './workflowChecks';
+import { remapped, type Positions } from './yamlPositions';
 
 /** A workflow that passed every check, with its dependency graph. */
 export interface LoadedWorkflow {
@@ -15,6 +18,12 @@ export interface LoadedWorkflow {
   readonly file: string;
   readonly workflow: Workflow;
   readonly graph: StepGraph;
+  /**
+   * What loads but is not honoured, in file order, each with its file, line and column like an
+   * error: keys kept but not used, gates and conditions Tapps Flow cannot act on, steps that would
+   * fail for want of an agent command. Show them as warnings; the workflow runs as it is.
+   */
+  readonly warnings: readonly WorkflowIssue[];
 }
 
 export interface LoadOptions {
@@ -68,16 +77,28 @@ async function readWorkflowText(file: string): Promise<string> {
   }
 }
 
-/** Validates workflow YAML text; `file` names it in messages. Throws `WorkflowError` listing the problems found. */
+/**
+ * Validates workflow YAML text; `file` names it in messages. Throws `WorkflowError` listing the
+ * problems found. Every layout of TappsCodingAgents files loads (see `fileLayout`), as the same
+ * workflow as its `workflow:` form.
+ */
 export function parseWorkflow(text: string, file: string, options: LoadOptions = {}): LoadedWorkflow {
-  const { data, positions } = readYaml(text, file);
+  const { data: raw, positions: inFile } = readYaml(text, file);
   const issue = issuesOf(file);
+  const layout = fileLayout(raw);
+  const data = layout.data;
+  // Paths below are of the canonical layout (`workflow.steps[…]`); these positions take them to the file.
+  const positions = remapped(inFile, layout.pathInFile);
   const parsed = WorkflowFileSchema.safeParse(data);
-  const problems = parsed.success ? [] : parsed.error.issues.flatMap((zi) => schemaIssues(zi, data, positions, issue));
+  const problems = layout.problems.map((n) => noted(n, inFile, issue));
+  if (!parsed.success) for (const zi of parsed.error.issues) problems.push(...schemaIssues(zi, data, positions, issue, layout.pathInFile));
   // The graph and agent checks run even when the schema rejected the file, on what can be read
   // of it, so that one pass reports every problem of the file rather than the first kind found.
   const readable = parsed.success ? undefined : readableParts(data);
-  const workflow = parsed.success ? parsed.data.workflow : readable;
+  const meaning = parsed.success
+    ? tappsMeaning(parsed.data.workflow, layout.stepExtras, layout.workflowExtra, options.configuredAgents)
+    : undefined;
+  const workflow = meaning?.workflow ?? readable;
   // Past MAX_STEPS the schema has said so; the checks of each step would only add to the noise.
   if (!workflow || workflow.steps.length > MAX_STEPS) throw workflowError(problems);
   const stepAt = (i: number, ...rest: PropertyKey[]) => positions.valueAt(['workflow', 'steps', readable?.stepIndexes?.[i] ?? i, ...rest]);
@@ -89,6 +110,13 @@ export function parseWorkflow(text: string, file: string, options: LoadOptions =
     problems.push(issue(at, `step "${workflow.steps[p.stepIndex].id}": ${p.message}`));
   }
   for (const p of agentProblems(workflow, options.configuredAgents, stepAt, positions, issue)) problems.push(p);
-  if (!parsed.success || problems.length > 0) throw workflowError(problems);
-  return { file, workflow: parsed.data.workflow, graph };
+  for (const n of meaning?.problems ?? []) problems.push(noted(n, positions, issue));
+  if (!meaning || problems.length > 0) throw workflowError(problems);
+  const warnings = [...layout.warnings.map((n) => noted(n, inFile, issue)), ...meaning.warnings.map((n) => noted(n, positions, issue))];
+  return { file, workflow: meaning.workflow, graph, warnings: reportedIssues(warnings, warnings.length, 'warning') };
+}
+
+/** A note of the layout or of the TappsCodingAgents keys as an issue: at its key, or at its value. */
+function noted(note: LayoutNote, positions: Positions, issue: IssueAt): WorkflowIssue {
+  return issue(note.key === undefined ? positions.valueAt(note.path) : positions.keyAt(note.path, note.key), note.message);
 }

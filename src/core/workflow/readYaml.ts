@@ -48,7 +48,7 @@ export function readYaml(text: string, file: string): ReadYaml {
   }
   const { doc, secondDocument } = composed;
   const positions = new YamlPositions(doc, lines);
-  const syntax = syntaxIssues(doc.errors, at, issue);
+  const syntax = syntaxIssues(doc.errors, text, at, issue);
   if (secondDocument !== undefined) {
     syntax.issues.push(issue(at(secondDocument), 'a second YAML document starts here; expected one document, the workflow'));
     syntax.total++;
@@ -124,11 +124,41 @@ function compose(text: string, lines: LineCounter): Composed {
  */
 function syntaxIssues(
   errors: readonly YAMLError[],
+  text: string,
   at: (offset: number) => { line: number; column: number },
   issue: IssueAt,
 ): { issues: WorkflowIssue[]; total: number } {
   const first = [...errors].sort((a, b) => a.pos[0] - b.pos[0]).slice(0, MAX_REPORTED_ISSUES + 1);
-  return { issues: first.map((e) => issue(at(e.pos[0]), `invalid YAML: ${e.message.split('\n')[0]}`)), total: errors.length };
+  return {
+    issues: first.map((e) => {
+      const message = e.message.split('\n')[0];
+      const hint = colonHint(e, text);
+      return issue(at(e.pos[0]), `invalid YAML: ${hint ? `${message.replace(/:$/, '')}; ${hint}` : message}`);
+    }),
+    total: errors.length,
+  };
+}
+
+/**
+ * The classic trap: a plain (unquoted) value holding ": ", like `run: echo "::progress:: 10 x"`
+ * or `prompt: Fix this: now`. YAML reads the ": " as the start of a mapping inside the value;
+ * the parser says "Nested mappings are not allowed in compact mappings" (or, inside `{…}`, "Block
+ * collections are not allowed within flow collections"), which does not say what to do.
+ */
+function colonHint(error: YAMLError, text: string): string | undefined {
+  const [start, end] = error.pos;
+  if (error.code === 'BLOCK_AS_IMPLICIT_KEY') {
+    // The key before the value, looked for in the last 200 characters only: the line can be a MiB long.
+    const lineStart = Math.max(text.lastIndexOf('\n', start - 1) + 1, start - 200);
+    const key = /([^\s:{},[\]#][^:#]*?)\s*:\s*$/.exec(text.slice(lineStart, start).replace(/^\s*(?:-\s+)*/, ''))?.[1];
+    const value = key ? `the value of ${quoted(key)}` : 'this value';
+    const example = key && /^[\w.-]+$/.test(key) ? key : 'key';
+    return `${value} holds ": ", which YAML reads as the start of another key; put the value in quotes, or write it as a block scalar ("${example}: |" with the text on the lines below, indented)`;
+  }
+  if (error.code === 'BLOCK_IN_FLOW' && text.slice(start, Math.max(end, start + 1)).includes(': ')) {
+    return 'a value holds ": ", which YAML reads as the start of another key; put the value in quotes';
+  }
+  return undefined;
 }
 
 /**

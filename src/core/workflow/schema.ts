@@ -88,6 +88,11 @@ const LOG_BYTES = `expected a whole number of bytes from ${MIN_LOG_BYTES} to ${M
 const PARALLEL = 'expected a whole number from 1 to 8';
 /** A number the format accepts without acting on it (TappsCodingAgents keys): any, as long as it is finite. */
 const FiniteNumber = z.number('expected a finite number');
+const TIER = 'expected a context tier: a finite number, or text like "TIER2" or "2"';
+/** A context tier as TappsCodingAgents reads one: a number, `TIER<n>` or `<n>` (not acted on). */
+const ContextTier = z.union([FiniteNumber, z.string().check(z.regex(/^\s*(?:[Tt][Ii][Ee][Rr])?\d+\s*$/, TIER))], TIER);
+/** A mapping of anything, kept as it is (TappsCodingAgents `metadata`). */
+const AnyMapping = z.record(z.string(), z.unknown(), 'expected a mapping');
 
 /** Run settings. The TappsCodingAgents keys are accepted so their files load as they are. */
 export const SettingsSchema = z.strictObject({
@@ -104,6 +109,7 @@ export const SettingsSchema = z.strictObject({
   quality_gates: z.optional(z.boolean()),
   code_scoring: z.optional(z.boolean()),
   context_tier_default: z.optional(FiniteNumber),
+  auto_detect: z.optional(z.boolean()),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -131,6 +137,18 @@ const StringList = z.pipe(
 );
 const PathList = z._default(z.array(RepoPathSchema), []);
 
+/**
+ * A step's quality gate, as TappsCodingAgents writes one: its agent's verdict (`condition`) and
+ * where its own engine goes next. Tapps Flow runs each step once, so it honours only what its
+ * agent's exit code says (see `tappsMeaning.ts`).
+ */
+export const StepGateSchema = z.strictObject({
+  condition: z.optional(z.string()),
+  on_pass: z.optional(z.string()),
+  on_fail: z.optional(z.string()),
+});
+export type StepGate = z.infer<typeof StepGateSchema>;
+
 export const StepSchema = z.strictObject({
   id: StepIdSchema,
   name: z.optional(LineText),
@@ -145,14 +163,58 @@ export const StepSchema = z.strictObject({
   next: z._default(z.pipe(StringList, z.array(StepIdSchema)), []),
   timeout_seconds: z.optional(Seconds),
   env: z.optional(EnvSchema),
-  // TappsCodingAgents keys: accepted, not acted on by Tapps Flow.
-  context_tier: z.optional(FiniteNumber),
+  // TappsCodingAgents keys. `condition` and `gate` have a meaning here (see `tappsMeaning.ts`); the
+  // others are accepted and kept, not acted on by Tapps Flow.
+  context_tier: z.optional(ContextTier),
   condition: z.optional(z.string()),
   scoring: z.optional(z.unknown()),
-  gate: z.optional(z.unknown()),
+  gate: z.optional(StepGateSchema),
   notes: z.optional(z.string()),
+  consults: z.optional(z.array(z.string())),
+  optional_steps: z.optional(z.array(StepIdSchema)),
+  repeats: z.optional(z.boolean()),
+  metadata: z.optional(AnyMapping),
 });
-export type Step = z.infer<typeof StepSchema>;
+
+/**
+ * A workflow gate that Tapps Flow honours: the run goes on past its step only when the step ends
+ * in `status` (TappsCodingAgents' `<step>.status == "success"`).
+ */
+export interface OutcomeGate {
+  /** The gate's name in the file, or its condition when it has none. */
+  readonly name: string;
+  /** What the step must end in for the run to go on. */
+  readonly status: 'succeeded' | 'failed';
+  /** What to tell the user when the gate stops the run. */
+  readonly message: string;
+}
+
+/** A step as the scheduler sees it: the keys of the file, and what Tapps Flow derives from them. */
+export type Step = z.infer<typeof StepSchema> & {
+  /**
+   * `condition: optional`: the step's failure (failed, timed out) must not skip the steps that
+   * depend on it; they run on without its result. False for every other condition, and for a step
+   * that a gate in `continueIf` needs.
+   */
+  readonly optional: boolean;
+  /** The workflow gates on this step's outcome: the run goes on only if the step ends as each says. */
+  readonly continueIf: readonly OutcomeGate[];
+  /** Keys of the file that Tapps Flow keeps but does not use (a `sequence:` step's `parameters`, …). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+};
+
+/**
+ * A workflow gate (`gates:`, beside `workflow:` in TappsCodingAgents files): a condition the run
+ * must meet to go on. Keys besides these are kept, with a warning.
+ */
+export const WorkflowGateSchema = z.looseObject({
+  name: z.optional(LineText),
+  condition: z.optional(z.string('expected a condition, like: discovery.status == "success"')),
+  message: z.optional(z.string()),
+});
+export type WorkflowGate = z.infer<typeof WorkflowGateSchema>;
+
+export const SCHEMA_VERSIONS = ['1.0', '2.0'] as const;
 
 export const WorkflowSchema = z.strictObject({
   id: LineText.check(z.minLength(1, 'expected a workflow id')),
@@ -161,14 +223,26 @@ export const WorkflowSchema = z.strictObject({
   version: z.optional(z.union([z.string(), z.number()], 'expected a version string or a finite number')),
   type: z.optional(z.string()),
   auto_detect: z.optional(z.boolean()),
+  schema_version: z.optional(z.enum(SCHEMA_VERSIONS, `expected a schema version: ${SCHEMA_VERSIONS.map((v) => `"${v}"`).join(' or ')}`)),
+  metadata: z.optional(AnyMapping),
   settings: z._default(SettingsSchema, {}),
   agents: z._default(z.record(AgentNameSchema, AgentSchema), {}),
   merge: z._default(z.array(MergeRuleSchema), []),
   steps: z
     .array(StepSchema)
     .check(z.minLength(1, 'expected at least one step'), z.maxLength(MAX_STEPS, `expected at most ${MAX_STEPS} steps`)),
+  gates: z.optional(z.array(WorkflowGateSchema)),
 });
-export type Workflow = z.infer<typeof WorkflowSchema>;
 
+/** A workflow as the engine uses it: the keys of the file, its steps with what Tapps Flow derives. */
+export type Workflow = Omit<z.infer<typeof WorkflowSchema>, 'steps'> & {
+  readonly steps: Step[];
+  /** Keys beside `workflow:` that Tapps Flow keeps but does not use (`outputs`, …). */
+  readonly extra?: Readonly<Record<string, unknown>>;
+};
+
+/**
+ * A workflow file as the schema checks it, in its canonical layout: `workflow:` holding
+ * everything. `fileLayout.ts` brings the other layouts of TappsCodingAgents files to this one.
+ */
 export const WorkflowFileSchema = z.strictObject({ workflow: WorkflowSchema });
-export type WorkflowFile = z.infer<typeof WorkflowFileSchema>;

@@ -4,19 +4,30 @@ import type { WorkflowIssue } from '../util/errors';
 import { describeIssue } from './describeIssue';
 import type { IssueAt } from './issues';
 import { MAX_REPORTED_ISSUES } from './limits';
-import { AgentSchema, MergeRuleSchema, SettingsSchema, StepSchema, WorkflowFileSchema, WorkflowSchema } from './schema';
-import type { YamlPositions } from './yamlPositions';
+import { AgentSchema, MergeRuleSchema, SettingsSchema, StepGateSchema, StepSchema, WorkflowFileSchema, WorkflowSchema } from './schema';
+import type { Positions } from './yamlPositions';
 
-/** A zod issue of the workflow schema as positioned issues: the value's position, or the key's for key problems. */
-export function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: YamlPositions, issue: IssueAt): WorkflowIssue[] {
+/**
+ * A zod issue of the workflow schema as positioned issues: the value's position, or the key's for
+ * key problems. `positions` and `pathInFile` take a path of `data` to the file (see `fileLayout`).
+ */
+export function schemaIssues(
+  zi: z.core.$ZodIssue,
+  data: unknown,
+  positions: Positions,
+  issue: IssueAt,
+  pathInFile: (path: readonly PropertyKey[]) => readonly PropertyKey[] = (p) => p,
+): WorkflowIssue[] {
   if (zi.code === 'invalid_union' && zi.errors.length > 0) {
     // The branch that got furthest into the value (a list whose item is wrong, say) explains best.
     const depth = (branch: readonly z.core.$ZodIssue[]) => Math.max(...branch.map((b) => b.path.length));
     const best = [...zi.errors].sort((a, b) => depth(b) - depth(a))[0];
-    if (depth(best) > 0) return best.flatMap((b) => schemaIssues({ ...b, path: [...zi.path, ...b.path] }, data, positions, issue));
+    if (depth(best) > 0)
+      return best.flatMap((b) => schemaIssues({ ...b, path: [...zi.path, ...b.path] }, data, positions, issue, pathInFile));
   }
+  const shown = pathInFile(zi.path);
   if (zi.code === 'unrecognized_keys') {
-    const where = zi.path.length > 0 ? `${formatPath(zi.path)}: ` : '';
+    const where = shown.length > 0 ? `${formatPath(shown)}: ` : '';
     const allowed = keysAt(zi.path);
     const located = zi.keys.map((key) => ({ key, at: positions.keyAt(zi.path, key) }));
     located.sort((a, b) => a.at.line - b.at.line || a.at.column - b.at.column);
@@ -34,9 +45,10 @@ export function schemaIssues(zi: z.core.$ZodIssue, data: unknown, positions: Yam
     // The path ends with the key itself: point at it, and name the mapping that holds it.
     const map = zi.path.slice(0, -1);
     const key = String(zi.path[zi.path.length - 1]);
-    return [issue(positions.keyAt(map, key), `${map.length > 0 ? `${formatPath(map)}: ` : ''}${describeIssue(zi, key)}`)];
+    const shownMap = pathInFile(map);
+    return [issue(positions.keyAt(map, key), `${shownMap.length > 0 ? `${formatPath(shownMap)}: ` : ''}${describeIssue(zi, key)}`)];
   }
-  const where = zi.path.length > 0 ? `${formatPath(zi.path)}: ` : '';
+  const where = shown.length > 0 ? `${formatPath(shown)}: ` : '';
   return [issue(positions.valueAt(zi.path), `${where}${describeIssue(zi, valueAt(data, zi.path))}`)];
 }
 
@@ -51,7 +63,9 @@ function keysAt(path: readonly PropertyKey[]): string[] {
         : p[1] === 'settings'
           ? SettingsSchema.shape
           : p[1] === 'steps'
-            ? StepSchema.shape
+            ? p[3] === 'gate'
+              ? StepGateSchema.shape
+              : StepSchema.shape
             : p[1] === 'merge'
               ? MergeRuleSchema.shape
               : p[1] === 'agents'

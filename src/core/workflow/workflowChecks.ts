@@ -3,7 +3,7 @@ import type { WorkflowIssue } from '../util/errors';
 import { knownAgents, PLACEHOLDERS, SHELL_AGENT, unknownPlaceholders } from './agents';
 import type { IssueAt, Position } from './issues';
 import type { CheckedParts } from './lenientWorkflow';
-import type { YamlPositions } from './yamlPositions';
+import type { Positions } from './yamlPositions';
 
 /** Agent lists longer than this are not searched for a likely typo (the search is quadratic). */
 const SUGGESTED_FROM = 200;
@@ -17,7 +17,7 @@ export function agentProblems(
   workflow: CheckedParts,
   configured: Readonly<Record<string, readonly string[]>> | undefined,
   stepAt: (i: number, ...rest: PropertyKey[]) => Position,
-  positions: YamlPositions,
+  positions: Positions,
   issue: IssueAt,
 ): WorkflowIssue[] {
   const problems: WorkflowIssue[] = [];

@@ -18,8 +18,24 @@ export function keyName(pair: Pair): string | undefined {
   return undefined; // a scalar of an object type (a YAML 1.1 timestamp or binary) is no text key either
 }
 
+/** Where the values and keys of a document are, addressed by the path zod reports. */
+export interface Positions {
+  /** Where the value at `path` starts; falls back to the nearest ancestor that exists. */
+  valueAt(path: readonly PropertyKey[]): Position;
+  /** Where the key `key` of the map at `path` starts (for unknown keys). */
+  keyAt(path: readonly PropertyKey[], key: string): Position;
+}
+
+/** `positions` addressed by other paths: each is taken to the document's own by `pathInFile` first. */
+export function remapped(positions: Positions, pathInFile: (path: readonly PropertyKey[]) => readonly PropertyKey[]): Positions {
+  return {
+    valueAt: (path) => positions.valueAt(pathInFile(path)),
+    keyAt: (path, key) => positions.keyAt(pathInFile(path), key),
+  };
+}
+
 /** Positions of nodes in a parsed YAML document, addressed by the path zod reports. */
-export class YamlPositions {
+export class YamlPositions implements Positions {
   /** Each map's pairs by key, built on first use: a lookup is O(1), not a scan of the map. */
   private readonly indexes = new WeakMap<YAMLMap, Map<string, Pair>>();
 

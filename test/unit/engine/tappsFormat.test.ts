@@ -139,6 +139,6 @@ describe('engine: TappsCodingAgents workflow files', () => {
       action: step.action ?? '',
       agent: step.agent,
     });
-    assert.deepEqual(invocation.argv, ['python', '-m', 'tapps_agents.cli', 'reviewer', 'review_code']);
+    assert.deepEqual(invocation.argv, ['tapps-agents', 'reviewer', 'review']);
   });
 });

@@ -124,7 +124,7 @@ describe('engine: workflow validation', () => {
       one(
         7,
         7,
-        'workflow.steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, context_tier, condition, scoring, gate, notes',
+        'workflow.steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, context_tier, condition, scoring, gate, notes, consults, optional_steps, repeats, metadata',
       ),
     );
     assert.deepEqual(
@@ -132,7 +132,7 @@ describe('engine: workflow validation', () => {
       one(
         4,
         5,
-        'workflow.settings: unknown key "max_paralel" (did you mean "max_parallel"?); expected one of: max_parallel, timeout_seconds, kill_grace_seconds, keep_worktrees, fail_on_undeclared_changes, log_max_bytes, isolation, sandbox_writable, quality_gates, code_scoring, context_tier_default',
+        'workflow.settings: unknown key "max_paralel" (did you mean "max_parallel"?); expected one of: max_parallel, timeout_seconds, kill_grace_seconds, keep_worktrees, fail_on_undeclared_changes, log_max_bytes, isolation, sandbox_writable, quality_gates, code_scoring, context_tier_default, auto_detect',
       ),
     );
   });

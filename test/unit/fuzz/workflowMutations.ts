@@ -7,7 +7,7 @@ export interface FuzzCase {
   readonly text: string;
 }
 
-/** Valid workflows to start from: the documented format, the TappsCodingAgents one, anchors and the rarer keys. */
+/** Valid workflows to start from: the documented format, the TappsCodingAgents layouts, anchors and the rarer keys. */
 export const SEEDS: readonly string[] = [
   `workflow:
   id: review-and-test
@@ -105,6 +105,51 @@ workflow:
       needs: [one]
       next: two
       condition: always
+`,
+  `# the older TappsCodingAgents layout: the workflow's keys at the top
+id: older
+name: Older layout
+type: utility
+steps:
+  - id: intent
+    agent: analyst
+    action: gather-requirements
+    context_tier: TIER2
+    consults: ["expert-*"]
+    creates: ["intent"]
+    next: prompt
+  - id: prompt
+    agent: shell
+    run: echo prompt > prompt
+    requires: ["intent"]
+    creates: ["prompt"]
+    condition: optional
+    metadata: { instruction: "Be brief" }
+`,
+  `# steps in sequence: beside workflow:, with gates, outputs and metadata
+workflow:
+  id: sequenced
+  type: brownfield
+sequence:
+  - step: scan
+    agent: shell
+    run: echo scan > scan.txt
+    parameters: { phase: scan }
+    creates: [scan.txt]
+    output: |
+      - a scan
+  - step: judge
+    agent: reviewer
+    action: review
+    requires: [scan, scan.txt]
+    gate: { condition: "scoring.passed == true", on_fail: scan }
+gates:
+  - name: scanned
+    condition: scan.status == "success"
+    message: The scan must succeed
+outputs:
+  reports: [{ type: json, path: reports/a.json }]
+metadata: { author: fuzz }
 `,
 ];
 

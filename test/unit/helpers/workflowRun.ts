@@ -17,6 +17,8 @@ export interface StepSpec {
   readonly needs?: readonly string[];
   readonly next?: string | readonly string[];
   readonly timeout_seconds?: number;
+  /** `optional`: its failure does not stop the steps after it (TappsCodingAgents' `condition`). */
+  readonly condition?: string;
 }
 
 export interface WorkflowSpec {

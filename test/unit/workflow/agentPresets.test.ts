@@ -4,6 +4,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { resolveInvocation } from '../../../src/core/workflow/agents';
 import { parseWorkflow } from '../../../src/core/workflow/loadWorkflow';
+import { tappsCommand } from '../../../src/core/workflow/tappsCommands';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow, statuses, stepOf } from '../helpers/workflowRun';
 
@@ -214,17 +215,137 @@ describe('agent presets: a prompt is never parsed as an option', function () {
     assert.match(run.errors.one ?? '', /command not found: "cursor-agent"/);
   });
 
-  it('tapps-agents: `python -m tapps_agents.cli <agent> <action>`, unchanged, no prompt anywhere', async () => {
-    await fakeAgent(bin, 'python', path.join(repo.outside, 'calls'));
-    const run = await runPreset(repo, 'tapps-agents', [bin]);
-    assertSafe(run, 'python');
-    for (const id of Object.keys(PROMPTS)) {
-      const call = callOf(run, id);
-      assert.deepEqual(call.argv, ['-m', 'tapps_agents.cli', 'coder', 'review'], `step ${id}`);
+  it('tapps-agents: `tapps-agents <agent> <command>`, the action as the command it stands for, no prompt anywhere', async () => {
+    await fakeAgent(bin, 'tapps-agents', path.join(repo.outside, 'calls'));
+    const actions: Readonly<Record<string, string>> = {
+      exact: 'review',
+      workflow: 'review_code',
+      star: '*Score',
+      underscores: 'type_check',
+    };
+    const yaml = stringify(
+      {
+        workflow: {
+          id: 'tapps',
+          agents: { reviewer: { preset: 'tapps-agents', env: { PATH: bin } } },
+          steps: Object.entries(actions).map(([id, action]) => ({ id, agent: 'reviewer', action, prompt: PROMPTS.sandbox })),
+        },
+      },
+      { lineWidth: 0 },
+    );
+    const { snapshot } = await runWorkflow(repo, yaml);
+    assert.deepEqual(statuses(snapshot), { exact: 'succeeded', workflow: 'succeeded', star: 'succeeded', underscores: 'succeeded' });
+    const argv = async (id: string) => {
+      const call = JSON.parse(await readFile(path.join(repo.outside, 'calls', `${id}.json`), 'utf8')) as Call;
+      assert.equal(call.name, 'tapps-agents');
       assert.equal(call.stdin, '', `step ${id}`);
-    }
+      return call.argv;
+    };
+    assert.deepEqual(await argv('exact'), ['reviewer', 'review']);
+    assert.deepEqual(await argv('workflow'), ['reviewer', 'review']);
+    assert.deepEqual(await argv('star'), ['reviewer', 'score']);
+    assert.deepEqual(await argv('underscores'), ['reviewer', 'type-check']);
+  });
+
+  it('tapps-agents: an action without a command fails its step, saying so in its log, and starts nothing', async () => {
+    await fakeAgent(bin, 'tapps-agents', path.join(repo.outside, 'calls'));
+    const yaml = stringify({
+      workflow: {
+        id: 'tapps',
+        agents: { orchestrator: { preset: 'tapps-agents', env: { PATH: bin } } },
+        steps: [
+          { id: 'finish', agent: 'orchestrator', action: 'finalize' },
+          { id: 'after', agent: 'shell', run: 'echo after > after.txt', needs: ['finish'] },
+        ],
+      },
+    });
+    const { snapshot } = await runWorkflow(repo, yaml);
+    assert.deepEqual(statuses(snapshot), { finish: 'failed', after: 'skipped' });
+    const expected =
+      'agent "orchestrator" of tapps-agents cannot run this step: it has no command for action "finalize"; the commands of "orchestrator" are: workflow-list, workflow-start, workflow-status, workflow-next, workflow-skip, workflow-resume, workflow, gate.';
+    assert.ok(stepOf(snapshot, 'finish').error?.startsWith(expected), stepOf(snapshot, 'finish').error ?? 'no error');
+    const log = await readFile(
+      path.join(repo.dir, '.tapps-agents', 'workflow-state', snapshot.runId, 'steps', 'finish', 'log.txt'),
+      'utf8',
+    );
+    assert.ok(log.includes(expected), log);
+    await assert.rejects(readFile(path.join(repo.outside, 'calls', 'finish.json')), /ENOENT/, 'the program was not started');
   });
 });
+
+describe('the tapps-agents preset: workflow actions and the commands of its CLI', () => {
+  it('maps the actions of TappsCodingAgents workflow files to the commands their CLI has', () => {
+    const cases: Array<[string, string, string]> = [
+      ['analyst', 'gather_requirements', 'gather-requirements'],
+      ['planner', 'create_stories', 'plan'],
+      ['architect', 'design_system', 'design-system'],
+      ['architect', 'design', 'design-system'],
+      ['designer', 'api_design', 'api-design'],
+      ['implementer', 'write_code', 'implement'],
+      ['reviewer', 'review_code', 'review'],
+      ['reviewer', 'analyze-project', 'analyze-project'],
+      ['tester', 'write_tests', 'test'],
+      ['ops', 'security_scan', 'security-scan'],
+      ['documenter', 'generate_docs', 'generate-docs'],
+      ['improver', 'refactor', 'refactor'],
+      ['improver', 'improve', 'improve-quality'],
+      ['enhancer', 'enhance_prompt', 'enhance'],
+      ['enhancer', 'enhance-quick', 'enhance-quick'],
+      ['debugger', 'analyze_error', 'analyze-error'],
+    ];
+    for (const [agent, action, command] of cases) assert.deepEqual(tappsCommand(agent, action), { command }, `${agent} ${action}`);
+  });
+
+  it('names the agent, the action and the commands that exist when there is none', () => {
+    assert.deepEqual(tappsCommand('enhancer', 'polish'), {
+      problem:
+        'agent "enhancer" of tapps-agents cannot run this step: it has no command for action "polish"; the commands of "enhancer" are: enhance, enhance-quick, enhance-stage. Use one of them as the step\'s "action", or give agent "enhancer" a command of its own under "agents:"',
+    });
+    assert.match(
+      problemOf(tappsCommand('reviewer', '')),
+      /the step has no action; the commands of "reviewer" are: review, score, lint, type-check, report,/,
+    );
+    assert.match(problemOf(tappsCommand('coder', 'review')), /^tapps-agents has no agent "coder"; its agents are: analyst, architect, /);
+    assert.match(problemOf(tappsCommand('reviewer', 'constructor')), /no command for action "constructor"/);
+  });
+
+  it('warns when a file is loaded, at the action, once per agent and action', () => {
+    const text = [
+      'workflow:',
+      '  id: w',
+      '  steps:',
+      '    - { id: a, agent: orchestrator, action: finalize }',
+      '    - { id: b, agent: orchestrator, action: finalize }',
+      '    - { id: c, agent: reviewer, action: review_code }',
+      '    - { id: d, agent: documenter }',
+      '',
+    ].join('\n');
+    const { warnings } = parseWorkflow(text, 'w.yaml');
+    assert.deepEqual(
+      warnings.map((w) => `${w.file}:${w.line}:${w.column}`),
+      ['w.yaml:4:45', 'w.yaml:7:23'],
+    );
+    assert.match(
+      warnings[0].message,
+      /^step "a" will fail when it runs, and so will 1 more step with the same agent and action: agent "orchestrator" of tapps-agents cannot run this step: it has no command for action "finalize"; the commands of "orchestrator" are: workflow-list, /,
+    );
+    assert.match(
+      warnings[1].message,
+      /^step "d" will fail when it runs: agent "documenter" of tapps-agents cannot run this step: the step has no action; /,
+    );
+    // An agent of the workflow's own, or of the editor's settings, is not the preset's.
+    const own = text.replace(
+      '  steps:',
+      '  agents: { orchestrator: { command: [orchestrate] }, documenter: { command: [doc] } }\n  steps:',
+    );
+    assert.deepEqual(parseWorkflow(own, 'w.yaml').warnings, []);
+    assert.deepEqual(parseWorkflow(text, 'w.yaml', { configuredAgents: { orchestrator: ['o'], documenter: ['d'] } }).warnings, []);
+  });
+});
+
+function problemOf(found: ReturnType<typeof tappsCommand>): string {
+  return 'problem' in found ? found.problem : `a command: ${found.command}`;
+}
 
 describe('agent commands of a workflow', () => {
   it('keep a `command:` template as it is: per-argument substitution, nothing on stdin', () => {

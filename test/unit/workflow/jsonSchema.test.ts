@@ -9,15 +9,23 @@ describe('the shipped JSON Schema', () => {
     assert.equal(shipped, workflowJsonSchema());
   });
 
-  it('describes steps with their keys and rejects unknown ones', () => {
+  it('describes steps with their keys and rejects unknown ones, in both layouts', () => {
+    interface Steps {
+      properties: { steps: { items: { properties: Record<string, unknown>; additionalProperties: unknown } } };
+      additionalProperties: unknown;
+    }
     const schema = JSON.parse(workflowJsonSchema()) as {
-      properties: {
-        workflow: { properties: { steps: { items: { properties: Record<string, unknown>; additionalProperties: unknown } } } };
-      };
+      anyOf: [{ properties: { workflow: Steps; sequence: unknown; gates: unknown }; required: string[] }, Steps & { required: string[] }];
     };
-    const step = schema.properties.workflow.properties.steps.items;
-    for (const key of ['id', 'agent', 'requires', 'creates', 'needs', 'next', 'run', 'prompt'])
-      assert.ok(key in step.properties, `missing ${key}`);
-    assert.equal(step.additionalProperties, false);
+    const [wrapped, older] = schema.anyOf;
+    assert.deepEqual(wrapped.required, ['workflow']);
+    assert.ok('sequence' in wrapped.properties && 'gates' in wrapped.properties);
+    assert.deepEqual(older.required, ['id', 'steps']);
+    assert.equal(older.additionalProperties, false);
+    for (const step of [wrapped.properties.workflow.properties.steps.items, older.properties.steps.items]) {
+      for (const key of ['id', 'agent', 'requires', 'creates', 'needs', 'next', 'run', 'prompt', 'consults', 'metadata', 'gate'])
+        assert.ok(key in step.properties, `missing ${key}`);
+      assert.equal(step.additionalProperties, false);
+    }
   });
 });

@@ -67,7 +67,7 @@ describe('workflow files: numbers stay within bounds', () => {
       '5:19 workflow.settings.max_parallel: expected a whole number from 1 to 8, got a value that is not a number',
     ]);
     assert.deepEqual(described(withStep('      context_tier: -.inf\n')), [
-      '7:21 workflow.steps[0].context_tier: expected a finite number, got an infinite number',
+      '7:21 workflow.steps[0].context_tier: expected a context tier: a finite number, or text like "TIER2" or "2", got an infinite number',
     ]);
     assert.deepEqual(described('workflow:\n  id: w\n  version: .nan\n' + '  steps:\n' + shellStep('a')), [
       '3:12 workflow.version: expected a version string or a finite number, got a value that is not a number',

@@ -75,7 +75,7 @@ describe('workflow files: YAML that attacks the parser', () => {
       assert.equal(issues[0].line, text.startsWith('workflow:\n') ? 2 : 1);
     }
     assert.doesNotThrow(() =>
-      parseWorkflow(workflowDoc(shellStep('a', '      gate: ' + '['.repeat(40) + ']'.repeat(40) + '\n')), 'wf.yaml'),
+      parseWorkflow(workflowDoc(shellStep('a', '      scoring: ' + '['.repeat(40) + ']'.repeat(40) + '\n')), 'wf.yaml'),
     );
   });
 
