@@ -1,12 +1,15 @@
 // The UI test: the workbench in headless Chromium, driven as a person would with the mouse and
 // the keyboard (no extension API): opens the Tapps Flow view, runs a workflow from the command
 // palette, watches its steps run, clicks the inline cancel buttons, runs the conflicting workflow,
-// clicks its conflict and sees the diff editor. Saves the screenshots README shows, and prints
+// compares its conflict's versions in a diff editor, then resolves it in the merge editor
+// (test/integration/ui/conflicts.mjs). Saves the screenshots README shows, and prints
 // `ui: N passed, N failed`.
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { conflictChecks } from '../../test/integration/ui/conflicts.mjs';
 import { containmentChecks } from '../../test/integration/ui/containment.mjs';
+import { runActionChecks } from '../../test/integration/ui/runActions.mjs';
 import { projectRoot } from './paths.mjs';
 import { launchBrowser } from './runTests.mjs';
 import { startServer } from './server.mjs';
@@ -117,9 +120,12 @@ export async function runUiTest({ passDir, workspace, extensionsDir, screenshots
       },
     ],
     [
-      'clicks the conflict and sees the diff editor of the two versions',
+      "compares the conflict's two versions with its inline button and sees the diff editor",
       async () => {
-        await treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }).click();
+        await clickInlineAction(
+          treeRow(page, 'services/auth/index.js').filter({ hasText: 'auth-rename ↔ auth-reword' }),
+          'Compare the Two Versions',
+        );
         const diff = page.locator('.monaco-diff-editor');
         await diff.waitFor({ state: 'visible' });
         await page
@@ -131,8 +137,12 @@ export async function runUiTest({ passDir, workspace, extensionsDir, screenshots
         await shot('diff.png');
       },
     ],
-    // Kept with the other integration tests: the modal confirmations of containment.
+    // Kept with the other integration tests: the conflict resolved in the merge editor, then the
+    // modal confirmations of containment.
+    ...conflictChecks({ page, workspace, treeRow, clickInlineAction, shot }),
     ...containmentChecks({ page, workspace, treeRow, runFromPalette, clickInlineAction }),
+    // What a user does with a run once it has ended: a partial apply, Delete Run.
+    ...runActionChecks({ page, workspace, treeRow, runFromPalette, clickInlineAction }),
   ];
 
   let passed = 0;

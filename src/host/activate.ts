@@ -48,7 +48,7 @@ export function activateHost(
     runs,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
     model.onDidChange(() => content.refreshLogs()),
-    ...registerCommands(model, runs, diagnostics, log),
+    ...registerCommands(model, runs, diagnostics, log, view, tree),
     watchGitPath(),
   );
   const load = async () => {

@@ -1,38 +1,91 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { stat } from 'node:fs/promises';
 import { Git } from '../core/git/git';
+import { listed, plural } from '../core/util/words';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { applyWithConfirmation } from './applyResult';
 import { engine } from './lazyEngine';
-import { editMerged, markResolved, openConflictDiff, takeSide } from './conflictCommands';
+import { ConflictCommands } from './conflictCommands';
 import { contentUri } from './contentProvider';
 import type { HostLog } from './log';
 import { runFrom, stepFrom } from './pickers';
 import type { RunController } from './runController';
 import type { RunsModel } from './runsModel';
-import type { RunsNode } from './runsTree';
+import { startTime, type RunsNode, type RunsTreeProvider } from './runsTree';
 import type { WorkflowDiagnostics } from './workflowDiagnostics';
 import { restoreMyFiles } from './restoreFiles';
 import { requireTrust } from './trust';
 import { pickWorkflowFile } from './workflowFiles';
 
 const hasResult = (s: RunSnapshot) => s.aggregate !== null && s.status !== 'running';
+/** A run that resume can take further: it stopped early, or some step's result is missing (a step was cancelled). */
+const resumable = (s: RunSnapshot) =>
+  ['interrupted', 'failed', 'cancelled'].includes(s.status) || (s.status !== 'running' && s.steps.some((x) => x.status !== 'succeeded'));
 
-/** What each command that runs git or writes files does, in the words of its refusal when the workspace is untrusted. */
-const NEEDS_TRUST: Readonly<Record<string, string>> = {
-  applyResult: 'apply a result',
-  createBranch: 'create a branch',
-  cleanUpRuns: 'clean up runs',
-  openConflictDiff: 'show the versions of a conflict',
-  openConflictBaseOurs: 'show the versions of a conflict',
-  openConflictBaseTheirs: 'show the versions of a conflict',
-  openChangedFile: "show a step's change",
-  resolveTakeOurs: 'resolve a conflict',
-  resolveTakeTheirs: 'resolve a conflict',
-  resolveEditMerged: 'resolve a conflict',
-  markResolved: 'resolve a conflict',
-  restoreMyFiles: 'restore files',
-};
+/** The steps a partial result lacks, with how each ended: "api-docs (cancelled), lint (failed)". */
+function lacking(s: RunSnapshot): string {
+  return listed(s.steps.filter((x) => x.status !== 'succeeded').map((x) => `${x.id} (${x.status.replace('_', ' ')})`));
+}
+
+/** What a command does, in the words of its failure and refusal; `trust`: it runs git or writes files. */
+interface Action {
+  readonly does: string;
+  readonly trust?: true;
+}
+
+const RESOLVE: { readonly does: string; readonly trust: true } = { does: 'resolve the conflict', trust: true };
+const SHOW_VERSIONS: { readonly does: string; readonly trust: true } = { does: 'show the versions of the conflict', trust: true };
+/** The conflict commands (see conflictCommands.ts): each runs git. */
+const CONFLICT_ACTIONS = {
+  openConflictDiff: SHOW_VERSIONS,
+  openConflictWithBase: SHOW_VERSIONS,
+  openConflictBaseOurs: SHOW_VERSIONS,
+  openConflictBaseTheirs: SHOW_VERSIONS,
+  openConflictMerge: { does: 'open the conflict in the merge editor', trust: true },
+  resolveConflict: RESOLVE,
+  resolveTakeVersion: RESOLVE,
+  resolveTakeOurs: RESOLVE,
+  resolveTakeTheirs: RESOLVE,
+  resolveEditMerged: RESOLVE,
+  markResolved: RESOLVE,
+  completeMerge: { does: 'complete the merge', trust: true },
+} as const;
+
+/**
+ * What each command does, in the words of its failure ("Tapps Flow could not apply the result")
+ * and, where `trust` is set, of its refusal in an untrusted workspace, where nothing that runs
+ * git or writes a file may run.
+ */
+const ACTIONS = {
+  runWorkflow: { does: 'run the workflow' },
+  runWorkflowSequentially: { does: 'run the workflow' },
+  runAgain: { does: 'run the workflow again' },
+  cancelRun: { does: 'cancel the run' },
+  cancelStep: { does: 'cancel the step' },
+  resumeRun: { does: 'resume the run' },
+  applyResult: { does: 'apply the result', trust: true },
+  createBranch: { does: 'create the branch', trust: true },
+  deleteRun: { does: 'delete the run', trust: true },
+  removeWorktree: { does: "remove the step's worktree", trust: true },
+  showStepLog: { does: "show the step's log" },
+  openStepWorktree: { does: "open the step's worktree" },
+  openConflictReport: { does: 'open the conflict report' },
+  showConflicts: { does: "show the run's conflicts" },
+  cleanUpRuns: { does: 'clean up runs', trust: true },
+  validateWorkflow: { does: 'check the workflow file' },
+  refresh: { does: 'refresh the runs' },
+  restoreMyFiles: { does: 'restore your files', trust: true },
+  openChangedFile: { does: "show the step's change", trust: true },
+  ...CONFLICT_ACTIONS,
+} satisfies Readonly<Record<string, Action>>;
+
+async function fileExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    (st) => st.isFile(),
+    () => false,
+  );
+}
 
 /** Registers every command; each works from the tree's context and, from the palette, asks. */
 export function registerCommands(
@@ -40,18 +93,21 @@ export function registerCommands(
   runs: RunController,
   diagnostics: WorkflowDiagnostics,
   log: HostLog,
+  view: vscode.TreeView<RunsNode>,
+  tree: RunsTreeProvider,
 ): vscode.Disposable[] {
   /**
    * Registers a command whose errors become one notification. `trust` names what it does for the
    * refusal in an untrusted workspace, where nothing that runs git or writes a file may run.
    */
-  const guard = (name: string, fn: (...args: unknown[]) => Promise<unknown>, trust = NEEDS_TRUST[name]) =>
+  const guard = (name: keyof typeof ACTIONS, fn: (...args: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(`tappsFlow.${name}`, async (...args: unknown[]) => {
+      const action: Action = ACTIONS[name];
       try {
-        if (trust !== undefined && !requireTrust(log, trust)) return undefined;
+        if (action.trust && !requireTrust(log, action.does)) return undefined;
         return await fn(...args);
       } catch (error) {
-        log.showError(`Tapps Flow: ${name}`, error);
+        log.showError(`Tapps Flow could not ${action.does}`, error);
         return undefined;
       }
     });
@@ -63,7 +119,9 @@ export function registerCommands(
     return started?.runId;
   };
 
+  const conflicts = new ConflictCommands(model, log);
   return [
+    conflicts,
     guard('runWorkflow', run(false)),
     guard('runWorkflowSequentially', run(true)),
     guard('cancelRun', async (arg) => {
@@ -75,19 +133,24 @@ export function registerCommands(
       if (found) await runs.cancel(found.entry.snapshot.runId, found.step.id);
     }),
     guard('resumeRun', async (arg) => {
-      const entry = await runFrom(
-        model,
-        arg,
-        (e) => ['interrupted', 'failed', 'cancelled'].includes(e.snapshot.status),
-        'Resume Run',
-        true,
-      );
+      const entry = await runFrom(model, arg, (e) => resumable(e.snapshot), 'Resume Run', true);
       if (!entry) return undefined;
       return (await runs.resume(entry.repoRoot, entry.snapshot.runId))?.runId;
     }),
     guard('applyResult', async (arg) => {
       const entry = await runFrom(model, arg, (e) => hasResult(e.snapshot), 'Apply Result', true);
       if (!entry) return undefined;
+      if (entry.snapshot.aggregate?.partial) {
+        const ok = await vscode.window.showWarningMessage(
+          `Apply a partial result of ${entry.snapshot.workflow.name}?`,
+          {
+            modal: true,
+            detail: `It lacks what ${lacking(entry.snapshot)} would have done; the other steps' changes are applied. You can resume the run to complete it instead.`,
+          },
+          'Apply Partial Result',
+        );
+        if (ok !== 'Apply Partial Result') return undefined;
+      }
       const result = await applyWithConfirmation(entry.repoRoot, entry.snapshot.runId);
       if (!result) return undefined;
       // Apply wrote these in the checkout for the user: a run of this window watching it must not take them for a step's.
@@ -108,7 +171,7 @@ export function registerCommands(
       if (!name) return undefined;
       const result = await engine().branchFromResult(entry.repoRoot, entry.snapshot.runId, name);
       void vscode.window.showInformationMessage(
-        `Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${result.unresolved} conflict(s) unresolved: the earlier step's versions are in it)` : ''}.`,
+        `Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${plural(result.unresolved, 'conflict')} unresolved: the first step's versions are in it)` : ''}.`,
       );
       const links = result.symlinksOut.map((l) => `${l.path} → ${l.target}`);
       if (links.length > 0)
@@ -143,7 +206,7 @@ export function registerCommands(
         return;
       }
       const ok = await vscode.window.showWarningMessage(
-        `Tapps Flow: remove ${count} old run(s) and worktree(s)? Uncaptured changes are saved to archive refs first.`,
+        `Tapps Flow: remove ${plural(count, 'old run or worktree', 'old runs and worktrees')}? Uncaptured changes are saved to archive refs first.`,
         { modal: true },
         'Clean Up',
       );
@@ -163,17 +226,71 @@ export function registerCommands(
       return problems;
     }),
     guard('refresh', () => model.reload()),
+    guard('runAgain', async (arg) => {
+      const entry = await runFrom(model, arg, (e) => e.snapshot.status !== 'running', 'Run Again');
+      if (!entry) return undefined;
+      const file = path.resolve(entry.repoRoot, entry.snapshot.workflow.file);
+      if (!(await fileExists(file))) {
+        void vscode.window.showWarningMessage(
+          `Tapps Flow: the workflow file of this run, ${entry.snapshot.workflow.file}, is no longer there. Pick a workflow with Run Workflow….`,
+        );
+        return undefined;
+      }
+      return (await runs.start(vscode.Uri.file(file), entry.snapshot.settings.sequential))?.runId;
+    }),
+    guard('deleteRun', async (arg) => {
+      const entry = await runFrom(model, arg, (e) => e.snapshot.status !== 'running' && !e.live, 'Delete Run', true);
+      if (!entry) return undefined;
+      const ok = await vscode.window.showWarningMessage(
+        `Delete the run of ${entry.snapshot.workflow.name} started ${startTime(entry.snapshot)}?`,
+        {
+          modal: true,
+          detail:
+            'Its worktrees, results and state are removed. Work its worktrees hold that was never captured is saved to an archive ref first (refs/tapps-flow/archive/…). Your files and branches are not touched.',
+        },
+        'Delete Run',
+      );
+      if (ok !== 'Delete Run') return undefined;
+      const removed = await engine().deleteRun(entry.repoRoot, entry.snapshot.runId);
+      await model.reload();
+      if (removed.archived.length > 0)
+        void vscode.window.showInformationMessage(
+          `Tapps Flow: run deleted. Uncaptured work of ${plural(removed.archived.length, 'worktree')} was saved to ${listed(removed.archived.map((a) => a.ref))}.`,
+        );
+      return removed;
+    }),
+    guard('removeWorktree', async (arg) => {
+      const found = await stepFrom(model, arg, (s) => s.worktree !== null, 'Remove Worktree', true);
+      if (!found) return undefined;
+      const removed = await engine().removeKeptWorktree(found.entry.repoRoot, found.entry.snapshot.runId, found.step.id);
+      await model.reload(found.entry.snapshot.runId);
+      void vscode.window.showInformationMessage(
+        `Tapps Flow: removed the worktree of ${found.step.id}.${removed.archived.length > 0 ? ` Its uncaptured work was saved to ${removed.archived[0].ref}.` : ''}`,
+      );
+      return removed;
+    }),
+    guard('showConflicts', async (arg) => {
+      const entry = await runFrom(model, arg, (e) => e.snapshot.conflicts.length > 0, 'Show Conflicts');
+      if (!entry) return undefined;
+      await view.reveal(tree.conflictsNode(entry.snapshot.runId), { select: true, focus: true, expand: true });
+      return undefined;
+    }),
     guard('restoreMyFiles', async (arg) => {
       const entry = await runFrom(model, arg, (e) => e.snapshot.escaped && e.snapshot.status !== 'running', 'Restore My Files', true);
       return entry ? restoreMyFiles(model, log, entry) : undefined;
     }),
-    guard('openConflictDiff', (arg) => openConflictDiff(model, arg, 'ours', 'theirs')),
-    guard('openConflictBaseOurs', (arg) => openConflictDiff(model, arg, 'base', 'ours')),
-    guard('openConflictBaseTheirs', (arg) => openConflictDiff(model, arg, 'base', 'theirs')),
-    guard('resolveTakeOurs', (arg) => takeSide(model, log, arg, 'ours')),
-    guard('resolveTakeTheirs', (arg) => takeSide(model, log, arg, 'theirs')),
-    guard('resolveEditMerged', (arg) => editMerged(model, arg)),
-    guard('markResolved', (arg) => markResolved(model, log, arg)),
+    guard('openConflictDiff', (arg) => conflicts.compare(arg, 'ours', 'theirs')),
+    guard('openConflictWithBase', (arg, step) => conflicts.compareWithBase(arg, step)),
+    guard('openConflictBaseOurs', (arg) => conflicts.compare(arg, 'base', 'ours')),
+    guard('openConflictBaseTheirs', (arg) => conflicts.compare(arg, 'base', 'theirs')),
+    guard('openConflictMerge', (arg) => conflicts.openMerge(arg)),
+    guard('resolveConflict', (arg, choice) => conflicts.resolve(arg, choice)),
+    guard('resolveTakeVersion', (arg) => conflicts.takeVersion(arg)),
+    guard('resolveTakeOurs', (arg) => conflicts.take(arg, 'ours')),
+    guard('resolveTakeTheirs', (arg) => conflicts.take(arg, 'theirs')),
+    guard('resolveEditMerged', (arg) => conflicts.editMerged(arg)),
+    guard('markResolved', (arg) => conflicts.markResolved(arg)),
+    guard('completeMerge', (arg) => conflicts.completeMerge(arg)),
     guard('openChangedFile', async (arg) => {
       const node = arg as Extract<RunsNode, { kind: 'changed' }>;
       const entry = model.get(node.runId);

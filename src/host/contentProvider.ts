@@ -8,7 +8,15 @@ export const SCHEME = 'tapps-flow';
 
 /** The parameters of a document, carried in its URI's query. */
 export type ContentQuery =
-  | { readonly type: 'blob'; readonly repo: string; readonly blob: string | null; readonly label: string }
+  | {
+      readonly type: 'blob';
+      readonly repo: string;
+      readonly blob: string | null;
+      readonly label: string;
+      /** The conflict the version belongs to, if any: its run and path (the tabs of a conflict are found by them). */
+      readonly run?: string;
+      readonly conflict?: string;
+    }
   | { readonly type: 'log'; readonly file: string };
 
 /** A URI whose path names the file (for the editor's language and title) and whose query holds the rest. */
@@ -18,6 +26,19 @@ export function contentUri(displayPath: string, query: ContentQuery): vscode.Uri
 
 export function parseQuery(uri: vscode.Uri): ContentQuery {
   return JSON.parse(uri.query) as ContentQuery;
+}
+
+/** The run and path of the conflict a document of ours shows a version of; `undefined` for any other URI. */
+export function conflictOfUri(uri: vscode.Uri): { readonly run: string; readonly path: string } | undefined {
+  if (uri.scheme !== SCHEME) return undefined;
+  try {
+    const query = parseQuery(uri);
+    return query.type === 'blob' && typeof query.run === 'string' && typeof query.conflict === 'string'
+      ? { run: query.run, path: query.conflict }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -45,8 +45,9 @@ export function outcomeMessage(s: RunSnapshot): {
   const name = s.workflow.name;
   const ended = (...statuses: string[]) => s.steps.filter((x) => statuses.includes(x.status)).map((x) => x.id);
   const failed = ended('failed', 'timed_out', 'interrupted');
-  const left = s.steps.filter((x) => x.status === 'cancelled' || x.status === 'skipped');
-  const lacks = left.length > 0 ? ` The result lacks ${listed(left.map((x) => `${x.id} (${x.status})`))}.` : '';
+  // Cancelled and skipped steps, and optional steps that failed: the result lacks their work.
+  const left = s.steps.filter((x) => x.status !== 'succeeded');
+  const lacks = left.length > 0 ? ` The result lacks ${listed(left.map((x) => `${x.id} (${x.status.replace('_', ' ')})`))}.` : '';
   const result = s.aggregate ? ['Apply', 'Create Branch'] : [];
   switch (s.status) {
     case 'succeeded':

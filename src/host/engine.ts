@@ -4,10 +4,10 @@
 // the host imports the engine through it lazily, and nothing else imports it.
 export { applyResult, branchFromResult } from '../core/apply/applyResult';
 export { resolveConflict } from '../core/apply/resolveConflict';
-export { cleanup } from '../core/cleanup/cleanup';
+export { cleanup, deleteRun, keptWorktrees, removeKeptWorktree } from '../core/cleanup/cleanup';
 export { restoreEscapes } from '../core/escape/restore';
 export { WorkflowRun } from '../core/run/workflowRun';
 export { TERMINAL_STEP_STATUSES } from '../core/state/events';
 export { sendRequest } from '../core/state/requests';
-export { listRuns, loadRun, sweepOrphans, trackedRunIds } from '../core/state/runs';
+export { holdsRun, listRuns, loadRun, sweepOrphans, trackedRunIds } from '../core/state/runs';
 export { parseWorkflow } from '../core/workflow/loadWorkflow';

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { TappsError, WorkflowError } from '../core/util/errors';
+import { plural } from '../core/util/words';
+import { editorMessage } from './editorText';
 
 /** The extension's log, and the one place where errors become notifications. */
 export class HostLog implements vscode.Disposable {
@@ -25,7 +27,7 @@ export class HostLog implements vscode.Disposable {
       const first = error.issues[0];
       void vscode.window
         .showErrorMessage(
-          `${context}: the workflow file has ${error.total} problem(s). ${first ? `${first.line}:${first.column} ${first.message}` : ''}`,
+          `${context}: the workflow file has ${plural(error.total, 'problem')}. ${first ? `Line ${first.line}, column ${first.column}: ${first.message}` : ''}`,
           'Open Workflow File',
         )
         .then(async (choice) => {
@@ -36,9 +38,11 @@ export class HostLog implements vscode.Disposable {
         });
       return;
     }
-    void vscode.window.showErrorMessage(`${context}: ${message}`, ...(TappsError.is(error) ? [] : ['Show Log'])).then((choice) => {
-      if (choice === 'Show Log') this.channel.show(true);
-    });
+    void vscode.window
+      .showErrorMessage(`${context}: ${editorMessage(error)}`, ...(TappsError.is(error) ? [] : ['Show Log']))
+      .then((choice) => {
+        if (choice === 'Show Log') this.channel.show(true);
+      });
   }
 
   dispose(): void {

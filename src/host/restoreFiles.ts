@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import type { RunEntry, RunsModel } from './runsModel';
+import { plural } from '../core/util/words';
 
 const shownList = (paths: readonly string[]) =>
   `${paths.slice(0, 8).join(', ')}${paths.length > 8 ? `, and ${paths.length - 8} more` : ''}`;
@@ -26,12 +27,14 @@ export async function restoreMyFiles(model: RunsModel, log: HostLog, entry: RunE
     return [];
   }
   const parts = [
-    preview.restored.length > 0 ? `put back ${preview.restored.length} file(s) as they were before (${shownList(preview.restored)})` : '',
-    preview.removed.length > 0 ? `delete ${preview.removed.length} file(s) the steps created (${shownList(preview.removed)})` : '',
+    preview.restored.length > 0
+      ? `put back ${plural(preview.restored.length, 'file as it was', 'files as they were')} before (${shownList(preview.restored)})`
+      : '',
+    preview.removed.length > 0 ? `delete ${plural(preview.removed.length, 'file')} the steps created (${shownList(preview.removed)})` : '',
   ].filter(Boolean);
   const changed =
     preview.changedSince.length > 0
-      ? ` ${preview.changedSince.length} file(s) changed again since (${shownList(preview.changedSince)}): they are left alone unless you choose to include them.`
+      ? ` ${plural(preview.changedSince.length, 'file')} changed again since (${shownList(preview.changedSince)}): they are left alone unless you choose to include them.`
       : '';
   const RESTORE = 'Restore';
   const EVERYTHING = 'Restore, Including Files Changed Since';
@@ -49,7 +52,10 @@ export async function restoreMyFiles(model: RunsModel, log: HostLog, entry: RunE
   const left = result.changedSince.length > 0 ? ` Left alone (changed since): ${shownList(result.changedSince)}.` : '';
   const undo = result.undo.length > 0 ? ' The git config, refs or hooks it changed are in the log, with how to undo each.' : '';
   void vscode.window
-    .showInformationMessage(`Tapps Flow: restored ${done.length} file(s) of run ${runId}.${left}${undo}`, ...(undo ? ['Show Log'] : []))
+    .showInformationMessage(
+      `Tapps Flow: restored ${plural(done.length, 'file')} of run ${runId}.${left}${undo}`,
+      ...(undo ? ['Show Log'] : []),
+    )
     .then((choice) => choice === 'Show Log' && log.channel.show(true));
   return done;
 }

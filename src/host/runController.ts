@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { taggedProcesses } from '../core/process/stepProcesses';
 import type { WorkflowRun } from '../core/run/workflowRun';
 import type { RunSnapshot } from '../core/state/snapshot';
+import { plural } from '../core/util/words';
+import { outcomeMessage } from './editorText';
 import { toAbortSignal } from './abort';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
@@ -105,7 +107,7 @@ export class RunController implements vscode.Disposable {
   private async drive(run: WorkflowRun, controller: AbortController): Promise<RunSnapshot> {
     this.model.track(run.repo.root, run);
     this.log.info(
-      `run ${run.runId} of ${run.snapshot.workflow.name} started: ${run.snapshot.steps.length} step(s), up to ${run.settings.maxParallel} at once`,
+      `run ${run.runId} of ${run.snapshot.workflow.name} started: ${plural(run.snapshot.steps.length, 'step')}, up to ${run.settings.maxParallel} at once`,
     );
     const total = run.snapshot.steps.length;
     const done = () => run.snapshot.steps.filter((s) => engine().TERMINAL_STEP_STATUSES.includes(s.status)).length;
@@ -192,7 +194,7 @@ export class RunController implements vscode.Disposable {
       const n = s.escapes.length + s.escapesUnlisted;
       const files = s.escapes.some((e) => e.kind === 'file' && !e.restored && !e.ignored);
       const picked = await vscode.window.showWarningMessage(
-        `Tapps Flow: while ${s.workflow.name} ran (${s.status}), ${n} write(s) landed outside the steps' worktrees: ${s.escapes
+        `Tapps Flow: while ${s.workflow.name} ran (${s.status}), ${plural(n, 'write')} landed outside the steps' worktrees: ${s.escapes
           .slice(0, 3)
           .map((e) => e.path)
           .join(', ')}${n > 3 ? ', …' : ''}. See the run's warning node.`,
@@ -205,24 +207,22 @@ export class RunController implements vscode.Disposable {
       if (command) await vscode.commands.executeCommand(command, { kind: 'run', runId: s.runId });
       return;
     }
-    const failed = s.steps.filter((x) => x.status === 'failed' || x.status === 'timed_out').map((x) => x.id);
-    const text =
-      s.status === 'succeeded'
-        ? `Tapps Flow: ${s.workflow.name} succeeded. Nothing in your files changed yet.`
-        : s.status === 'conflicted'
-          ? `Tapps Flow: ${s.workflow.name} finished with ${s.conflicts.length} conflict(s).`
-          : s.status === 'failed'
-            ? `Tapps Flow: ${s.workflow.name} failed (${failed.join(', ')}). The other steps' results are kept.`
-            : `Tapps Flow: ${s.workflow.name} ${s.status}.`;
-    const actions =
-      s.status === 'succeeded' ? ['Apply Result', 'Create Branch'] : s.status === 'conflicted' ? ['Open Conflict Report'] : [];
-    const choice = await (s.status === 'failed'
-      ? vscode.window.showErrorMessage(text, ...actions)
-      : vscode.window.showInformationMessage(text, ...actions));
+    const { text, actions, severity, failedStep } = outcomeMessage(s);
+    const show = {
+      error: vscode.window.showErrorMessage,
+      warning: vscode.window.showWarningMessage,
+      info: vscode.window.showInformationMessage,
+    }[severity];
+    const choice = await show(text, ...actions);
+    if (choice === 'Show Log' && failedStep) {
+      await vscode.commands.executeCommand('tappsFlow.showStepLog', { kind: 'step', runId: s.runId, stepId: failedStep });
+      return;
+    }
     const command = {
-      'Apply Result': 'tappsFlow.applyResult',
+      Apply: 'tappsFlow.applyResult',
       'Create Branch': 'tappsFlow.createBranch',
-      'Open Conflict Report': 'tappsFlow.openConflictReport',
+      'Show Conflicts': 'tappsFlow.showConflicts',
+      Resume: 'tappsFlow.resumeRun',
     }[choice ?? ''];
     if (command) await vscode.commands.executeCommand(command, { kind: 'run', runId: s.runId });
   }

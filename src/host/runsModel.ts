@@ -178,6 +178,8 @@ export class RunsModel implements vscode.Disposable {
   }
 
   private async reloadNow(location: RunsLocation, runId: string): Promise<void> {
+    // A folder another tool keeps in the same state folder (TappsCodingAgents' own state) is not a run.
+    if (!this.entries.has(runId) && !(await engine().holdsRun(path.join(runsDir(location.root), runId)))) return;
     try {
       // A run seen for the first time may have come with a pull: ask git again whether it tracks it.
       const run = await engine().loadRun(location, runId, { tracked: await this.trackedIn(location, !this.entries.has(runId)) });

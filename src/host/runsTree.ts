@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
 import type { Conflict, Finding, StepStatus } from '../core/state/events';
-import type { RunSnapshot, StepSnapshot } from '../core/state/snapshot';
+import { existsSync } from 'node:fs';
+import { runElapsedMs, type RunSnapshot, type StepSnapshot } from '../core/state/snapshot';
+import { formatDuration, listed, plural } from '../core/util/words';
+import { mergesAsText } from './conflictEditors';
 import type { RunEntry, RunsModel } from './runsModel';
 
 /** The nodes of the Runs tree; they carry ids only, the model holds the data. */
@@ -41,27 +44,41 @@ function icon([id, color]: [string, string?]): vscode.ThemeIcon {
   return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
 }
 
-/** `1m 05s`, `12.3s`. */
+/** A step's elapsed time: from its start to its end, or to now while it runs. */
 export function formatElapsed(from: string | null, to: string | null, now = Date.now()): string {
   if (!from) return '';
-  const ms = Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const s = Math.floor(ms / 1000);
-  return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return formatDuration((to ? Date.parse(to) : now) - Date.parse(from));
 }
 
-/** "3 running · 2 done · 1 queued" while a run goes on. */
+/** When a run started, in the user's local time and language: today's runs by their time alone. */
+export function startTime(s: RunSnapshot, now = new Date()): string {
+  const at = new Date(s.startedAt);
+  const today = at.toDateString() === now.toDateString();
+  return at.toLocaleString(vscode.env.language, today ? { timeStyle: 'short' } : { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "2 running · 1 queued · 3 pending · 4 done" while a run goes on: the same words as its rows. */
 export function liveCounts(snapshot: RunSnapshot): string {
   const count = (pred: (s: StepSnapshot) => boolean) => snapshot.steps.filter(pred).length;
   const parts = [
     [count((s) => s.status === 'running'), 'running'],
-    [count((s) => ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'].includes(s.status)), 'done'],
-    [count((s) => s.status === 'queued' || s.status === 'pending'), 'queued'],
+    [count((s) => s.status === 'queued'), 'queued'],
+    [count((s) => s.status === 'pending'), 'pending'],
+    [count((s) => ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'interrupted'].includes(s.status)), 'done'],
   ] as const;
   return parts
     .filter(([n]) => n > 0)
     .map(([n, w]) => `${n} ${w}`)
     .join(' · ');
+}
+
+/** The run's state as its row says it: "succeeded", "succeeded, 2 resolved", "succeeded, partial". */
+export function runState(s: RunSnapshot): string {
+  const flags = [
+    s.resolutions.length > 0 && s.conflicts.length === 0 ? `${s.resolutions.length} resolved` : '',
+    s.aggregate?.partial ? 'partial' : '',
+  ].filter(Boolean);
+  return [s.status, ...flags].join(', ');
 }
 
 export function conflictTitle(c: Conflict): string {
@@ -101,6 +118,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         this.changed.fire(undefined);
       } else for (const node of shown) this.changed.fire(node);
     });
+  }
+
+  /** The node of a run's conflicts (to reveal it). */
+  conflictsNode(runId: string): RunsNode {
+    return this.node({ kind: 'conflicts', runId });
   }
 
   /** The one object of a node. */
@@ -197,7 +219,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.id = `${node.runId}/conflicts`;
         item.iconPath = new vscode.ThemeIcon('git-merge', new vscode.ThemeColor('list.warningForeground'));
         item.contextValue = 'conflicts';
-        item.tooltip = "Paths where the steps' changes could not be combined. Each keeps the earlier step's version until resolved.";
+        item.tooltip =
+          "Paths where the steps' changes could not be combined. Until it is resolved, the result holds the first step's version (in workflow order). Click one to merge it.";
         return item;
       }
       case 'conflict': {
@@ -206,13 +229,18 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const item = new vscode.TreeItem(c.path, vscode.TreeItemCollapsibleState.None);
         item.id = `${node.runId}/conflict/${c.path}/${c.steps.join('/')}/${c.location ?? ''}`;
         item.description = `${c.kind} · ${c.steps[0]} ↔ ${c.steps[1]}${c.location ? ` · ${c.location}` : ''}`;
+        // Two edits of one text open in the merge editor; a deletion, a rename, a binary file, or
+        // any conflict of a read-only run (nothing may be written for it) in a diff of the two versions.
+        const merges = mergesAsText(c.kind) && !entry.readOnly;
         item.tooltip = new vscode.MarkdownString(
-          `**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\nClick to compare ${c.steps[0]} ↔ ${c.steps[1]}.`,
+          `**${c.path}** (${c.kind}, policy \`${c.policy}\`)\n\n${c.detail}\n\n${merges ? `Click to merge ${c.steps[0]}'s and ${c.steps[1]}'s versions in the merge editor` : `Click to compare ${c.steps[0]} ↔ ${c.steps[1]}`}${entry.readOnly ? '.' : '; Resolve… for every choice.'}`,
         );
         item.iconPath = new vscode.ThemeIcon('diff');
         // A read-only run offers no resolution: its conflicts can be looked at, not acted on.
         item.contextValue = entry.readOnly ? 'conflict.readonly' : 'conflict';
-        item.command = { command: 'tappsFlow.openConflictDiff', title: 'Open Conflict Diff', arguments: [node] };
+        item.command = merges
+          ? { command: 'tappsFlow.openConflictMerge', title: 'Open in Merge Editor', arguments: [node] }
+          : { command: 'tappsFlow.openConflictDiff', title: 'Compare the Two Versions', arguments: [node] };
         return item;
       }
       case 'findings': {
@@ -250,18 +278,32 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const s = entry.snapshot;
     const item = new vscode.TreeItem(s.workflow.name, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `run/${s.runId}`;
-    const elapsed = formatElapsed(s.startedAt, s.finishedAt);
-    item.description =
-      s.status === 'running' ? `${liveCounts(s)} · ${elapsed}` : `${s.status}${s.aggregate?.partial ? ' (partial)' : ''} · ${elapsed}`;
-    if (s.escaped) item.description = `escaped · ${item.description}`;
+    const elapsed = formatDuration(runElapsedMs(s));
+    // The start time tells runs of the same workflow apart.
+    item.description = [s.escaped ? 'escaped' : '', s.status === 'running' ? liveCounts(s) : runState(s), elapsed, startTime(s)]
+      .filter(Boolean)
+      .join(' · ');
     item.iconPath = icon(RUN_ICONS[s.status]);
     // A read-only run (run.readonly.<status>…) matches no action menu: their `when` clauses start
     // with run.<status>. Its report can still be opened.
-    item.contextValue = `run.${entry.readOnly ? 'readonly.' : ''}${s.status}${s.aggregate ? '.result' : ''}${entry.live ? '.live' : ''}`;
-    const md = new vscode.MarkdownString(
-      `**${s.workflow.name}** — ${s.status}\n\nRun \`${s.runId}\` of \`${s.workflow.file}\`\n\nBase \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · aggregate \`${s.aggregate.commit.slice(0, 10)}\`${s.aggregate.partial ? ' (partial)' : ''}` : ''}\n\n${s.conflicts.length} conflict(s) · started ${s.startedAt}${entry.readOnly ? `\n\nRead-only: ${entry.readOnly}.` : ''}`,
-    );
-    item.tooltip = md;
+    const flags = [
+      s.aggregate ? 'result' : '',
+      s.status !== 'running' && s.steps.some((x) => x.status !== 'succeeded') ? 'resumable' : '',
+      entry.live ? 'live' : '',
+    ].filter(Boolean);
+    item.contextValue = ['run', entry.readOnly ? 'readonly' : '', s.status, ...flags].filter(Boolean).join('.');
+    const lines = [
+      `**${s.workflow.name}** — ${runState(s)}`,
+      `Run \`${s.runId}\` of \`${s.workflow.file}\`, started ${startTime(s)}; ${formatDuration(runElapsedMs(s))} running`,
+      `Base \`${s.base.commit.slice(0, 10)}\`${s.aggregate ? ` · result \`${s.aggregate.commit.slice(0, 10)}\`` : ''}`,
+    ];
+    if (s.aggregate?.partial)
+      lines.push(`Partial: the result lacks ${listed(s.steps.filter((x) => x.status !== 'succeeded').map((x) => x.id))}.`);
+    if (s.conflicts.length > 0) lines.push(plural(s.conflicts.length, 'conflict'));
+    if (s.resolutions.length > 0)
+      lines.push(`Resolved: ${s.resolutions.map((r) => `${r.path} (${r.resolution.replace(/^take /, 'took ')})`).join(', ')}`);
+    if (entry.readOnly) lines.push(`Read-only: ${entry.readOnly}.`);
+    item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
     if (s.status === 'running' || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
       item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
     return item;
@@ -277,15 +319,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.id = `${entry.snapshot.runId}/step/${step.id}`;
     const elapsed = formatElapsed(step.startedAt, step.finishedAt);
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
-    item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress].filter(Boolean).join(' · ');
+    // A worktree the run kept (keep_worktrees) is shown, and can be opened and removed.
+    const kept = entry.snapshot.status !== 'running' && step.worktree !== null && existsSync(step.worktree);
+    const worktree = step.status === 'running' || kept;
+    item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress, kept ? 'worktree kept' : '']
+      .filter(Boolean)
+      .join(' · ');
     item.iconPath = icon(STEP_ICONS[step.status]);
-    item.contextValue = entry.readOnly ? `step.readonly.${step.status}` : `step.${step.status}${step.worktree ? '.worktree' : ''}`;
+    item.contextValue = entry.readOnly
+      ? `step.readonly.${step.status}`
+      : `step.${step.status}${worktree ? '.worktree' : ''}${kept ? '.kept' : ''}`;
     const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
-    if (step.error) lines.push(`\n${step.error}`);
+    if (step.error) lines.push(`\n${step.status === 'skipped' ? `Skipped: ${step.error}` : step.error}`);
+    if (kept) lines.push(`\nWorktree kept: \`${step.worktree}\``);
     if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);
     if (step.result)
       lines.push(
-        `\nResult \`${step.result.slice(0, 10)}\`: ${step.changed.length} file(s) changed${step.undeclared.length > 0 ? `, ${step.undeclared.length} outside its \`creates\`` : ''}`,
+        `\nResult \`${step.result.slice(0, 10)}\`: ${plural(step.changed.length, 'file')} changed${step.undeclared.length > 0 ? `, ${step.undeclared.length} outside its \`creates\`` : ''}`,
       );
     if (step.dependencies.length > 0) lines.push(`\nAfter: ${step.dependencies.join(', ')}`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n'));

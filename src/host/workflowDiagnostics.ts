@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkflowError } from '../core/util/errors';
+import { WorkflowError, type WorkflowIssue } from '../core/util/errors';
 import { engine } from './lazyEngine';
 import { readDefaults } from './settings';
 import { looksLikeWorkflow } from './workflowFiles';
@@ -49,22 +49,27 @@ export class WorkflowDiagnostics implements vscode.Disposable {
     const root = vscode.workspace.getWorkspaceFolder(doc.uri)?.uri.fsPath ?? path.dirname(doc.uri.fsPath);
     // The files on disk stand in for the run's base: a required path must exist or be created.
     const baseContains = (p: string) => existsSync(path.join(root, p));
+    const diagnostic = (issue: WorkflowIssue, severity: vscode.DiagnosticSeverity) => {
+      const start = new vscode.Position(Math.max(0, issue.line - 1), Math.max(0, issue.column - 1));
+      const range = doc.getWordRangeAtPosition(start, /[^\s:,[\]{}]+/) ?? new vscode.Range(start, start.translate(0, 1));
+      const d = new vscode.Diagnostic(range, issue.message, severity);
+      d.source = 'Tapps Flow';
+      return d;
+    };
     try {
-      engine().parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), {
+      const loaded = engine().parseWorkflow(doc.getText(), vscode.workspace.asRelativePath(doc.uri), {
         baseContains,
         configuredAgents: readDefaults(doc.uri).agents,
       });
-      this.collection.set(doc.uri, []);
+      // Keys kept but not used, gates not honoured: the file runs as it is, and says so.
+      this.collection.set(
+        doc.uri,
+        loaded.warnings.map((w) => diagnostic(w, vscode.DiagnosticSeverity.Warning)),
+      );
       return Promise.resolve(0);
     } catch (error) {
       if (!WorkflowError.is(error)) throw error;
-      const diagnostics = error.issues.map((issue) => {
-        const start = new vscode.Position(Math.max(0, issue.line - 1), Math.max(0, issue.column - 1));
-        const range = doc.getWordRangeAtPosition(start, /[^\s:,[\]{}]+/) ?? new vscode.Range(start, start.translate(0, 1));
-        const d = new vscode.Diagnostic(range, issue.message, vscode.DiagnosticSeverity.Error);
-        d.source = 'Tapps Flow';
-        return d;
-      });
+      const diagnostics = error.issues.map((issue) => diagnostic(issue, vscode.DiagnosticSeverity.Error));
       this.collection.set(doc.uri, diagnostics);
       return Promise.resolve(diagnostics.length);
     }

@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 
-/** Whether YAML text is a workflow file: a top-level `workflow:` key. */
+/**
+ * Whether YAML text is a workflow file: a top-level `workflow:` key, or the older layout of
+ * TappsCodingAgents' files, the workflow's own keys at the top (`id:` and `steps:`).
+ */
 export function looksLikeWorkflow(text: string): boolean {
-  return /^workflow\s*:/m.test(text);
+  return /^workflow\s*:/m.test(text) || (/^id\s*:/m.test(text) && /^steps\s*:/m.test(text));
 }
 
 /**

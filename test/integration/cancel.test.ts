@@ -10,6 +10,7 @@ import {
   cancelActiveRuns,
   describeRun,
   inlineCommandsFor,
+  menuCommandsFor,
   runWorkflow,
   tappsFlowApi,
   viewRun,
@@ -77,7 +78,7 @@ describe('cancelling', () => {
     await vscode.commands.executeCommand('tappsFlow.cancelRun', node);
     const final = await waitForRunEnd(api, runId);
     assert.equal(final.status, 'cancelled', describeRun(final));
-    assert.match(final.description, /^cancelled( \(partial\))? · /);
+    assert.match(final.description, /^cancelled(, partial)? · /);
     assert.ok(!inlineCommandsFor(final.contextValue).includes('tappsFlow.cancelRun'), 'Cancel Run still shows on a cancelled run');
     for (const id of ['slow-a', 'slow-b', 'after-a']) {
       const step = final.steps.find((s) => s.stepId === id)!;
@@ -119,11 +120,24 @@ describe('cancelling', () => {
     const afterA = api.model.get(runId)!.snapshot.steps.find((s) => s.id === 'after-a')!;
     assert.match(afterA.error ?? '', /slow-a/);
 
-    // From the palette a run id is enough; the rest of the run stops too.
-    await vscode.commands.executeCommand('tappsFlow.cancelRun', runId);
+    // Cancelling the other slow step too (from the palette, by run id and step) is still not
+    // cancelling the run: it ends as its steps decide, its result partial, and can be resumed.
+    await vscode.commands.executeCommand('tappsFlow.cancelStep', { kind: 'step', runId, stepId: 'slow-b' });
     const final = await waitForRunEnd(api, runId);
-    assert.equal(final.status, 'cancelled');
+    assert.equal(final.status, 'succeeded', describeRun(final));
+    assert.match(final.description, /^succeeded, partial · /);
     assert.equal(final.steps.find((s) => s.stepId === 'slow-b')!.status, 'cancelled');
+    assert.equal(final.steps.find((s) => s.stepId === 'quick')!.status, 'succeeded');
+    assert.equal(api.model.get(runId)!.snapshot.aggregate?.partial, true);
     assertTreeGone('slow-b', pids.get('slow-b')!, childB);
+    assert.ok(inlineCommandsFor(final.contextValue).includes('tappsFlow.resumeRun'), `no Resume button on "${final.contextValue}"`);
+    for (const command of [
+      'tappsFlow.applyResult',
+      'tappsFlow.createBranch',
+      'tappsFlow.resumeRun',
+      'tappsFlow.runAgain',
+      'tappsFlow.deleteRun',
+    ])
+      assert.ok(menuCommandsFor(final.contextValue).includes(command), `no ${command} in the menu of "${final.contextValue}"`);
   });
 });

@@ -36,6 +36,25 @@ describe('workflow diagnostics', () => {
     assert.match(agent.message, /unknown agent "robot"/);
   });
 
+  it('a TappsCodingAgents file in the older layout is a workflow file: it loads, with a warning where a key is kept but not used', async () => {
+    const uri = workflowUri('older-layout.yaml');
+    const found = await vscode.commands.executeCommand<number>('tappsFlow.validateWorkflow', uri);
+    assert.equal(found, 0, 'a warning is not a problem: the file runs as it is');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const warnings = await waitFor('a Tapps Flow warning on older-layout.yaml', () => (ours(uri).length > 0 ? ours(uri) : undefined), {
+      describe: () => JSON.stringify(vscode.languages.getDiagnostics(uri).map((d) => `${at(d)} ${d.message}`)),
+    });
+    assert.ok(
+      warnings.every((d) => d.severity === vscode.DiagnosticSeverity.Warning),
+      warnings.map((d) => `${d.severity} ${d.message}`).join('; '),
+    );
+    assert.ok(
+      warnings.some((d) => d.range.start.line === 14 && /repeats: true.*not honoured/.test(d.message)),
+      warnings.map((d) => `${at(d)} ${d.message}`).join('; '),
+    );
+  });
+
   it('updates the entries as the file is edited', async () => {
     const uri = workflowUri('broken.yaml');
     const doc = await vscode.workspace.openTextDocument(uri);

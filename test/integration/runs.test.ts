@@ -45,7 +45,7 @@ describe('running a workflow', () => {
       // While it ran, the run's description showed live counts, then its terminal state.
       const live1 = samples.find((v) => v.status === 'running' && / running/.test(v.description));
       assert.ok(live1, `no sample showed live counts; descriptions seen: ${[...new Set(samples.map((v) => v.description))].join(' | ')}`);
-      assert.match(live1.description, /^\d+ (running|done|queued)( · \d+ (running|done|queued))* · [\d.]+s/);
+      assert.match(live1.description, /^\d+ (running|queued|pending|done)( · \d+ (running|queued|pending|done))* · [\d.]+s · /);
       assert.equal(live1.icon, 'sync~spin');
       const firstTerminal = samples.findIndex((v) => v.status !== 'running');
       assert.ok(
@@ -80,7 +80,11 @@ describe('running a workflow', () => {
         sideBySide.steps.filter((s) => s.status === 'running').every((s) => s.icon === 'loading~spin'),
         'a running step shows a spinner',
       );
-      assert.match(sideBySide.description, new RegExp(`^${reviewsRunning(sideBySide)} running · (\\d+ done · )?1 queued · `));
+      // The header counts what the rows show: the summary's row says pending, and so does the header.
+      assert.match(
+        sideBySide.description,
+        new RegExp(`^${reviewsRunning(sideBySide)} running · (\\d+ queued · )?1 pending · (\\d+ done · )?`),
+      );
       const summaryRunning = samples.find((v) => v.steps[3].status === 'running');
       assert.ok(summaryRunning, 'the summary step was never seen running');
       assert.ok(summaryRunning.steps.slice(0, 3).every((s) => s.status === 'succeeded'));

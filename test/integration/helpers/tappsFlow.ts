@@ -131,9 +131,14 @@ interface MenuItem {
  * viewItem =~ /re/` or `viewItem == value`) matches.
  */
 export function inlineCommandsFor(contextValue: string): string[] {
+  return menuCommandsFor(contextValue, (group) => group.startsWith('inline'));
+}
+
+/** The commands of a Runs tree item's right-click menu (every group but the inline buttons), or of the groups asked for. */
+export function menuCommandsFor(contextValue: string, groups = (group: string) => !group.startsWith('inline')): string[] {
   const manifest = vscode.extensions.getExtension(extensionId)!.packageJSON as { contributes: { menus: Record<string, MenuItem[]> } };
   return manifest.contributes.menus['view/item/context']
-    .filter((m) => m.group?.startsWith('inline'))
+    .filter((m) => groups(m.group ?? ''))
     .filter((m) => {
       const clauses = (m.when ?? '').split('&&').map((c) => c.trim());
       return clauses.every((c) => {

@@ -7,10 +7,9 @@
 //   - Apply Result on a run whose result links out of the repository: the modal names the link;
 //     Cancel writes nothing; Apply with the Symlinks writes it.
 // Each check leaves the workspace's files as it found them.
-import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { workbench } from './workbench.mjs';
 
 const ESCAPING = 'Steps that write into your checkout';
 const SYMLINKED = 'A step that links out of the repository';
@@ -27,43 +26,7 @@ const EDITED = 'CHANGELOG.md';
  * @returns {Array<[string, () => Promise<void>]>} the checks, in order; each starts where the previous one left the workbench
  */
 export function containmentChecks({ page, workspace, treeRow, runFromPalette, clickInlineAction }) {
-  const file = (rel) => path.join(workspace, rel);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GIT_')));
-  const git = (...args) => execFileSync('git', args, { cwd: workspace, env, encoding: 'utf8' });
-  const dialog = page.locator('.monaco-dialog-box');
-  const dialogButton = (label) => dialog.locator('.dialog-buttons .monaco-button', { hasText: new RegExp(`^${label}$`) });
-  const collapseAll = async () => {
-    await page.locator('.part.sidebar .action-label[aria-label^="Collapse All"]:visible').first().click();
-  };
-  /** Polls a condition of the file system (the workbench has no say in it) until it holds. */
-  const until = async (what, probe, timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!probe()) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-      await sleep(50);
-    }
-  };
-  /**
-   * A notification, looked up in the notification center (the workbench shows no toasts under its
-   * smoke-test driver): opened with the status bar's bell, closed again.
-   */
-  const seeNotification = async (text, button) => {
-    const bell = page.locator('.part.statusbar [id="status.notifications"]');
-    const center = page.locator('.notifications-center');
-    await bell.click();
-    let item = center.locator('.notification-list-item', { hasText: text });
-    if (button) item = item.filter({ has: page.locator('.monaco-button', { hasText: button }) });
-    await item.waitFor({ state: 'visible' });
-    await bell.click();
-    await center.waitFor({ state: 'hidden' });
-  };
-  const assert = (ok, message) => {
-    if (!ok) throw new Error(message);
-  };
-  const assertClean = (when) => {
-    const status = git('status', '--porcelain');
-    assert(status === '', `${when}, git status is not clean:\n${status}`);
-  };
+  const { file, git, dialog, dialogButton, collapseAll, until, seeNotification, assert, assertClean } = workbench({ page, workspace });
 
   /** The tracked file's bytes before the run: what Restore must bring back. */
   let original;
@@ -101,7 +64,7 @@ export function containmentChecks({ page, workspace, treeRow, runFromPalette, cl
       async () => {
         await clickInlineAction(treeRow(page, 'Wrote Outside Its Worktrees'), 'Restore My Files');
         await dialog
-          .filter({ hasText: `put back 1 file(s) as they were before (${EDITED}) and delete 1 file(s) the steps created (${CREATED})?` })
+          .filter({ hasText: `put back 1 file as it was before (${EDITED}) and delete 1 file the steps created (${CREATED})?` })
           .waitFor({ state: 'visible' });
         await dialogButton('Cancel').click();
         await dialog.waitFor({ state: 'hidden' });
@@ -118,7 +81,7 @@ export function containmentChecks({ page, workspace, treeRow, runFromPalette, cl
       'Restore My Files, then Restore: the created file is gone, the tracked one has its bytes back, the node says restored',
       async () => {
         await clickInlineAction(treeRow(page, 'Wrote Outside Its Worktrees'), 'Restore My Files');
-        await dialog.filter({ hasText: `delete 1 file(s) the steps created (${CREATED})` }).waitFor({ state: 'visible' });
+        await dialog.filter({ hasText: `delete 1 file the steps created (${CREATED})` }).waitFor({ state: 'visible' });
         await dialogButton('Restore').click();
         await dialog.waitFor({ state: 'hidden' });
         await until(
@@ -128,7 +91,7 @@ export function containmentChecks({ page, workspace, treeRow, runFromPalette, cl
         assertClean('after Restore');
         await treeRow(page, CREATED).filter({ hasText: 'file · added · create-outside · restored' }).waitFor({ state: 'visible' });
         await treeRow(page, EDITED).filter({ hasText: 'file · modified · edit-tracked · restored' }).waitFor({ state: 'visible' });
-        await seeNotification('restored 2 file(s) of run');
+        await seeNotification('restored 2 files of run');
         // Nothing left to restore: the node keeps its warning (the run did escape) without the button.
         await treeRow(page, 'Wrote Outside Its Worktrees (2)').hover();
         await treeRow(page, 'Wrote Outside Its Worktrees')
