@@ -24,7 +24,7 @@ console.log(`Demo repository ready: ${path.relative(process.cwd(), target) || ta
 // The demo itself (no folder given); the test harnesses that make demo workspaces elsewhere need no CLI.
 if (!process.argv[2]) {
   linkBin();
-  console.log('Here and in the folders beneath it (examples/demo-repo too), the CLI runs as: npx tapps-flow');
+  console.log('Here and in the folders beneath it (examples/demo-repo too), the CLI runs as: npx --no -- tapps-flow');
 }
 
 /** node_modules/.bin/tapps-flow → ../../dist/cli.js, as npm links a dependency's bin. */

@@ -21,7 +21,7 @@ let cached: string | undefined;
  * 1. `tapps-flow` when that name on the user's PATH is this very script (a global install or
  *    `npm link`). The `node_modules/.bin` folders npm puts on PATH while it runs a script or
  *    `npx` are left out: they are gone in the user's own shell.
- * 2. `npx tapps-flow` when npx, started in this folder, finds this very script: the bin of the
+ * 2. `npx --no -- tapps-flow` when npx, started in this folder, finds this very script: the bin of the
  *    package the folder belongs to, or a `node_modules/.bin/tapps-flow` in it or a folder above
  *    (`npm run demo` makes one in this project, so it works in the demo repository too).
  * 3. `node <path of the script>`, relative to the folder when inside it, else absolute.
@@ -35,7 +35,7 @@ export function commandName(context: CommandContext = {}): string {
   const target = realpath(script);
   let name: string;
   if (target !== undefined && pathTarget(env) === target) name = BIN;
-  else if (target !== undefined && npxTarget(cwd) === target) name = `npx ${BIN}`;
+  else if (target !== undefined && npxTarget(cwd) === target) name = `npx --no -- ${BIN}`;
   else {
     const relative = path.relative(cwd, script);
     const shown = relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;

@@ -135,6 +135,18 @@ export function registerCommands(
     guard('resumeRun', async (arg) => {
       const entry = await runFrom(model, arg, (e) => resumable(e.snapshot), 'Resume Run', true);
       if (!entry) return undefined;
+      const resolved = entry.snapshot.resolutions.length;
+      if (resolved > 0) {
+        const ok = await vscode.window.showWarningMessage(
+          `Resume ${entry.snapshot.workflow.name}?`,
+          {
+            modal: true,
+            detail: `The steps that did not succeed run again and a new result is folded: your ${plural(resolved, 'resolved conflict')} ${resolved === 1 ? 'is' : 'are'} dropped, and come back if they arise again.`,
+          },
+          'Resume',
+        );
+        if (ok !== 'Resume') return undefined;
+      }
       return (await runs.resume(entry.repoRoot, entry.snapshot.runId))?.runId;
     }),
     guard('applyResult', async (arg) => {

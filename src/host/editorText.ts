@@ -70,9 +70,17 @@ export function outcomeMessage(s: RunSnapshot): {
       const first = s.steps.find((x) => failed.includes(x.id));
       const how = first?.status === 'timed_out' ? 'timed out' : first?.status === 'interrupted' ? 'was interrupted' : 'failed';
       const others = s.steps.filter((x) => x.status === 'succeeded').length;
+      // No step failed: a gate stopped the run (its skipped steps say which), or the engine did.
+      const gate = s.steps.find((x) => x.status === 'skipped' && x.error?.startsWith('gate '))?.error;
+      const why =
+        failed.length > 1
+          ? `steps ${listed(failed)} did not succeed`
+          : first
+            ? `step ${first.id} ${how}${first.error ? ` (${first.error})` : ''}`
+            : (gate ?? 'it stopped before its steps ended; see the Tapps Flow output');
       return {
-        text: `Tapps Flow: ${name} failed: ${failed.length > 1 ? `steps ${listed(failed)} did not succeed` : `step ${first?.id ?? ''} ${how}`}${first?.error ? ` (${first.error})` : ''}. ${others > 0 ? `The results of ${plural(others, 'other step')} are kept.` : ''}`.trimEnd(),
-        actions: ['Show Log', ...(s.aggregate && others > 0 ? result : []), 'Resume'],
+        text: `Tapps Flow: ${name} failed: ${why}. ${others > 0 ? `The results of ${plural(others, 'step')} that succeeded are kept.` : ''}`.trimEnd(),
+        actions: [...(first ? ['Show Log'] : []), ...(s.aggregate && others > 0 ? result : []), 'Resume'],
         severity: 'error',
         failedStep: first?.id,
       };

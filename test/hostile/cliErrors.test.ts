@@ -112,7 +112,7 @@ describe('hostile: exit codes and messages of the CLI', function () {
       cwd: PROJECT,
       env: { ...process.env, PATH: '', TAPPS_GIT: git },
     });
-    assertOneLine(inside.stderr, /List runs with: npx tapps-flow status$/);
+    assertOneLine(inside.stderr, /List runs with: npx --no -- tapps-flow status$/);
     // The engine's own messages get the same name.
     const clash = {
       steps: [

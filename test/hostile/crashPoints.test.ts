@@ -182,7 +182,8 @@ describe('hostile: a run whose lock is taken away while it runs', function () {
     assertStoppedInTime(started);
     assert.match(
       first.stderr,
-      /^tapps-flow: Run robbed stopped: its lock .* was taken away while it ran.*Resume it with: tapps-flow resume robbed\n$/,
+      // The command is named as it works from where the CLI was started (see the CLI's commandName).
+      /^tapps-flow: Run robbed stopped: its lock .* was taken away while it ran.*Resume it with: (?:npx --no -- tapps-flow|tapps-flow|node \S+cli\.js) resume robbed\n$/,
     );
     const events = await readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', 'robbed', 'events.jsonl'), 'utf8');
     assert.doesNotMatch(events, /"run_finished"/, 'nothing recorded after the lock was lost');
@@ -232,5 +233,38 @@ describe('hostile: kill -9 in the middle of a resolve', function () {
     const applied = await cli(['apply', 'clash', '--repo', repo.dir]);
     assert.equal(applied.code, 0, applied.stderr);
     assert.equal(await repo.read('shared.txt'), 'one\nRIGHT\nthree\n');
+  });
+
+  it('after its new aggregate is recorded and before the conflict is: the conflict stays listed, apply refuses, a resolve again works', async () => {
+    repo.git(['checkout', '--', 'shared.txt']);
+    const workflow = await writeWorkflow(
+      repo,
+      {
+        steps: [
+          { id: 'left', run: "sed -i 's/three/LEFT/' shared.txt" },
+          { id: 'right', run: "sed -i 's/three/RIGHT/' shared.txt" },
+        ],
+      },
+      'clash-again.yaml',
+    );
+    const run = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'clash-again']);
+    assert.equal(run.code, 3, run.stderr);
+    const crashed = await cli(['resolve', 'clash-again', 'shared.txt', '--take', 'right', '--repo', repo.dir], {
+      env: { ...process.env, TAPPS_TEST_CRASH_AT: 'resolve-aggregate-recorded' },
+    });
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const status = JSON.parse((await cli(['status', 'clash-again', '--repo', repo.dir, '--json'])).stdout) as Report & {
+      conflicts: unknown[];
+    };
+    assert.equal(status.status, 'conflicted', 'a run whose resolution was not recorded says resolved');
+    assert.equal(status.conflicts.length, 1);
+    const refused = await cli(['apply', 'clash-again', '--repo', repo.dir]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /unresolved conflict/);
+    const again = await cli(['resolve', 'clash-again', 'shared.txt', '--take', 'right', '--repo', repo.dir]);
+    assert.equal(again.code, 0, again.stderr);
+    const applied = await cli(['apply', 'clash-again', '--repo', repo.dir]);
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(await repo.read('shared.txt'), 'one\ntwo\nRIGHT\n');
   });
 });

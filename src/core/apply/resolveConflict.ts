@@ -66,8 +66,11 @@ async function resolveIn(run: FinishedRun, file: string, resolution: Resolution)
   await recordAggregate(git, runId, commit);
   crashPoint('resolve-ref-written');
   const remaining = snapshot.conflicts.filter((c) => c.path !== file);
-  await run.record({ type: 'conflict_resolved', path: file, resolution: description, blob: edit?.oid ?? null });
+  // The new aggregate first: a crash between the two leaves the conflict listed (apply refuses, a
+  // resolve again works) and never a run that says resolved while its result is the old one.
   await run.record({ type: 'aggregate_made', commit, tree, partial: snapshot.aggregate.partial, conflicts: remaining.length });
+  crashPoint('resolve-aggregate-recorded');
+  await run.record({ type: 'conflict_resolved', path: file, resolution: description, blob: edit?.oid ?? null });
   await rewriteReports(
     run.dir,
     snapshot.workflow.name,

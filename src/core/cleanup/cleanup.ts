@@ -97,7 +97,8 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
 
   const dispose = async (runId: string, worktree: string) => {
     const ref = archiveRef(runId, path.basename(worktree));
-    if (await archiveUncaptured(repo, worktree, ref, dryRun)) report.archived.push({ worktree, ref });
+    const saved = await archiveUncaptured(repo, worktree, ref, dryRun);
+    if (saved) report.archived.push({ worktree, ref: saved });
     if (!dryRun) await removeWorktree(repo, worktree);
   };
 
@@ -158,7 +159,8 @@ export async function deleteRun(repoDir: string, runId: string): Promise<Removed
   const archived: Array<{ worktree: string; ref: string }> = [];
   const removed = await removeRun(repo, run, await worktreeRoots(repo), false, async (id, worktree) => {
     const ref = archiveRef(id, path.basename(worktree));
-    if (await archiveUncaptured(repo, worktree, ref)) archived.push({ worktree, ref });
+    const saved = await archiveUncaptured(repo, worktree, ref);
+    if (saved) archived.push({ worktree, ref: saved });
     await removeWorktree(repo, worktree);
   });
   if (!removed) throw new TappsError('run-busy', `Cannot delete run ${runId}: it is in use by another process.`);
@@ -188,7 +190,8 @@ export async function removeKeptWorktree(repoDir: string, runId: string, stepId:
   const writer = await RunWriter.open(repo, runId, 'removing a kept worktree');
   try {
     const ref = archiveRef(runId, path.basename(worktree));
-    const archived = (await archiveUncaptured(repo, worktree, ref)) ? [{ worktree, ref }] : [];
+    const saved = await archiveUncaptured(repo, worktree, ref);
+    const archived = saved ? [{ worktree, ref: saved }] : [];
     await removeWorktree(repo, worktree);
     await registration(repo, () => repo.git.run(['worktree', 'prune']));
     return { worktrees: [worktree], archived };

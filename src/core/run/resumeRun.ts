@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { watchResumedCheckout } from '../escape/startWatch';
@@ -59,6 +60,9 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
     }
     writer.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
     await writer.store.flush();
+    // Merged files the user edited for the previous result's conflicts: the new result has its
+    // own, and an old merge must never resolve one of them.
+    await rm(path.join(writer.dir, 'merge'), { recursive: true, force: true });
     const { watch } = await watchResumedCheckout(repo, settings, writer.dir);
     return {
       repo,

@@ -6,7 +6,7 @@ import type { StepSnapshot } from '../state/snapshot';
  * cancelled, failed when a step that is not optional failed or timed out or when a gate stopped
  * the run, else conflicted or succeeded by the aggregate's conflicts. Cancelling one step does not
  * cancel the run: the steps it leaves out (it, and those skipped after it) only make the
- * aggregate partial.
+ * aggregate partial; a run where no step succeeded is cancelled (a step was) or failed.
  */
 export function terminalStatus(
   steps: readonly StepSnapshot[],
@@ -17,6 +17,8 @@ export function terminalStatus(
   if (runCancelled) return 'cancelled';
   const broke = (s: StepSnapshot) => s.status === 'failed' || s.status === 'timed_out' || s.status === 'interrupted';
   if (how.gateStopped || steps.some((s) => broke(s) && !how.optional?.has(s.id))) return 'failed';
+  // Nothing to fold: a run whose every step was cancelled (or skipped after one) has no result to offer.
+  if (!steps.some((s) => s.status === 'succeeded')) return steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'failed';
   return conflicts > 0 ? 'conflicted' : 'succeeded';
 }
 

@@ -158,6 +158,8 @@ export class WorkflowRun {
       // What changed while no engine watched the checkout (the previous attempt's crash) comes first.
       if (this.escapes && this.writer.previous) await this.escapes.resume(this.writer.previous.snapshot);
       // On resume, the steps that had succeeded keep their results; the rest start again.
+      // A resumed run's kept results meet their gates again: a gate that stopped the run still does.
+      for (const id of this.loaded.graph.topological) if (this.stepOf(id).status === 'succeeded') this.applyGates(id);
       const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.dependenciesMet(id));
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
@@ -252,6 +254,8 @@ export class WorkflowRun {
         configuredAgents: this.options.defaults?.agents ?? {},
         signal,
         onStarted: (started) => {
+          // Skipped by a gate while it was being set up: its signal stops it at once; it never ran.
+          if (this.stepOf(id).status === 'skipped') return;
           this.store.append({ type: 'step_started', step: id, ...started, base: stepBase.commit });
           // On disk at once: a later process finds the step's orphans by the token this records.
           void this.store.flush().catch(() => undefined);
@@ -263,6 +267,7 @@ export class WorkflowRun {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
     this.escapes?.stepEnded(id);
+    if (this.stepOf(id).status === 'skipped') return; // a gate stopped the run while it was set up
     this.record(id, outcome);
     if (outcome.status === 'succeeded') void crashPointAfter('step-recorded', () => this.store.flush()).catch(() => undefined);
     // Dependents are queued before this task returns, so the queue picks by priority among them.
@@ -285,7 +290,13 @@ export class WorkflowRun {
    */
   private met(id: string): boolean {
     const { status } = this.stepOf(id);
-    return status === 'succeeded' || (this.steps.get(id)!.optional && ['failed', 'timed_out', 'cancelled'].includes(status));
+    return status === 'succeeded' || (this.mayFail(id) && ['failed', 'timed_out', 'cancelled'].includes(status));
+  }
+
+  /** A step whose failure does not fail the run: optional, or gated on its failure (`X.status == "failed"`). */
+  private mayFail(id: string): boolean {
+    const step = this.steps.get(id)!;
+    return step.optional || step.continueIf.some((g) => g.status === 'failed');
   }
 
   private dependenciesMet(id: string): boolean {
@@ -304,6 +315,8 @@ export class WorkflowRun {
     for (const s of this.snapshot.steps) {
       if (s.status !== 'pending' && s.status !== 'queued') continue;
       this.store.append({ type: 'step_skipped', step: s.id, reason: `gate "${gate.name}" stopped the run after "${id}": ${gate.message}` });
+      // One that left the queue is being set up: its signal stops it before (or as) it starts.
+      this.controllerOf(s.id).abort('gate');
     }
   }
 
@@ -391,7 +404,7 @@ export class WorkflowRun {
     this.store.append({
       type: 'run_finished',
       status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length, {
-        optional: new Set(this.loaded.workflow.steps.filter((s) => s.optional).map((s) => s.id)),
+        optional: new Set(this.loaded.workflow.steps.filter((s) => this.mayFail(s.id)).map((s) => s.id)),
         gateStopped: this.stoppedBy !== undefined,
       }),
     });

@@ -15,7 +15,9 @@ export type CrashPoint =
   /** `run_finished` is on disk; removed worktrees are not deleted yet. */
   | 'run-finished'
   /** A resolve made the new aggregate and its refs; its events are not recorded. */
-  | 'resolve-ref-written';
+  | 'resolve-ref-written'
+  /** A resolve recorded its new aggregate; the conflict is not recorded as resolved yet. */
+  | 'resolve-aggregate-recorded';
 
 export function crashPoint(name: CrashPoint): void {
   if (process.env.TAPPS_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');

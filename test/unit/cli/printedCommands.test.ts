@@ -9,7 +9,7 @@ import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { writeWorkflow } from '../helpers/workflowRun';
 
 /** What a printed command looks like: the CLI by one of the names `commandName` gives, at the end of its line. */
-const PRINTED = /(?:^|: )((?:npx tapps-flow|tapps-flow|node \S*cli\.js) .+)$/;
+const PRINTED = /(?:^|: )((?:npx --no -- tapps-flow|tapps-flow|node \S*cli\.js) .+)$/;
 
 /** The commands in lines of output (each hint ends with its command; a bare name is not a command to run). */
 function printedCommands(output: string): string[] {
@@ -128,8 +128,8 @@ describe('the commands the CLI prints', function () {
     });
 
     it('`npx tapps-flow` in the package’s folder and below a node_modules/.bin link to it', async () => {
-      assert.equal(commandName({ script, cwd: project, env: noPath }), 'npx tapps-flow');
-      assert.equal(commandName({ script, cwd: path.join(project, 'dist'), env: noPath }), 'npx tapps-flow');
+      assert.equal(commandName({ script, cwd: project, env: noPath }), 'npx --no -- tapps-flow');
+      assert.equal(commandName({ script, cwd: path.join(project, 'dist'), env: noPath }), 'npx --no -- tapps-flow');
       // A folder with a package of its own (as the demo repository): npx finds the link above it.
       const nested = path.join(project, 'examples', 'demo');
       await mkdir(nested, { recursive: true });
@@ -137,7 +137,7 @@ describe('the commands the CLI prints', function () {
       assert.equal(commandName({ script, cwd: nested, env: noPath }), `node ${script}`);
       await mkdir(path.join(project, 'node_modules', '.bin'), { recursive: true });
       await symlink(path.join('..', '..', 'dist', 'cli.js'), path.join(project, 'node_modules', '.bin', 'tapps-flow'));
-      assert.equal(commandName({ script, cwd: nested, env: noPath }), 'npx tapps-flow');
+      assert.equal(commandName({ script, cwd: nested, env: noPath }), 'npx --no -- tapps-flow');
     });
 
     it('`node <path>` elsewhere: relative inside the folder, absolute outside, quoted when it must be', async () => {
@@ -176,8 +176,8 @@ describe('the commands the CLI prints', function () {
     const demo = await sh('npm run demo', clone, env);
     assert.equal(demo.code, 0, `${demo.stdout}${demo.stderr}`);
     const lastLine = demo.stdout.trimEnd().split('\n').at(-1) ?? '';
-    assert.match(lastLine, /^Apply it with: npx tapps-flow apply \S+ --repo examples\/demo-repo$/, demo.stdout);
-    assert.match(demo.stdout, /the CLI runs as: npx tapps-flow$/m);
+    assert.match(lastLine, /^Apply it with: npx --no -- tapps-flow apply \S+ --repo examples\/demo-repo$/, demo.stdout);
+    assert.match(demo.stdout, /the CLI runs as: npx --no -- tapps-flow$/m);
     assert.doesNotMatch(`${demo.stdout}${demo.stderr}`, /\(s\)|\d{4}-\d\d-\d\dT\d\d:/, 'no "(s)" plurals, no ISO times');
 
     // Every command the demo printed, from the project folder where the user stands.
@@ -190,7 +190,7 @@ describe('the commands the CLI prints', function () {
     assert.match(await readFile(path.join(clone, 'examples', 'demo-repo', 'REVIEW-SUMMARY.md'), 'utf8'), /# Review summary/);
     // "the CLI runs as: npx tapps-flow": here and in the demo repository, offline.
     for (const where of [clone, path.join(clone, 'examples', 'demo-repo')]) {
-      const version = await sh('npx tapps-flow --version', where, env);
+      const version = await sh('npx --no -- tapps-flow --version', where, env);
       const manifest = JSON.parse(await readFile(path.join(PROJECT, 'package.json'), 'utf8')) as { version: string };
       assert.equal(version.stdout.trim(), manifest.version, version.stderr);
     }
@@ -198,7 +198,9 @@ describe('the commands the CLI prints', function () {
     // Every tapps-flow command of the README's shell blocks, from the project folder.
     const readme = await readFile(path.join(clone, 'README.md'), 'utf8');
     const shellLines = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1].split('\n'));
-    const readmeCommands = shellLines.map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => /(?:^|&& )(?:npx )?tapps-flow /.test(l));
+    const readmeCommands = shellLines
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter((l) => /(?:^|&& )(?:npx --no -- )?tapps-flow /.test(l));
     assert.ok(readmeCommands.length >= 3, `the README's commands: ${readmeCommands.join(' | ')}`);
     for (const command of readmeCommands) {
       const r = await sh(command, clone, env);

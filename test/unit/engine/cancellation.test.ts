@@ -133,6 +133,18 @@ describe('engine: cancellation', function () {
     );
   });
 
+  it('a run whose only step is cancelled ends cancelled: there is no result of other steps to offer', async () => {
+    const started = (current = await startWorkflow(repo, {
+      settings: { kill_grace_seconds: 1 },
+      steps: [{ id: 'only', run: 'sleep 30' }],
+    }));
+    const onlyStarted = await waitFor('"only" to start', () => startedEvents(started.events).find((e) => e.step === 'only'));
+    pids.push(onlyStarted.pid!);
+    started.run.cancelStep('only');
+    const snapshot = await started.finished;
+    assert.equal(snapshot.status, 'cancelled');
+  });
+
   it('cancelStep on a pending step cancels it before it starts and skips its dependents', async () => {
     const started = (current = await startWorkflow(repo, {
       steps: [

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanup, deleteRun, keptWorktrees, removeKeptWorktree } from '../../../src/core/cleanup/cleanup';
+import { archiveRef, archiveUncaptured } from '../../../src/core/git/archive';
+import { openRepository } from '../../../src/core/git/repository';
 import { runDir } from '../../../src/core/run/stateDir';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow, stepOf } from '../helpers/workflowRun';
@@ -99,6 +101,20 @@ describe('cleanup', function () {
       [],
     );
     await assert.rejects(deleteRun(repo.dir, 'kept-run'), /Cannot delete run kept-run/);
+  });
+
+  it('never moves an archive ref: a second archive under the same name takes a number', async () => {
+    const failed = await runWorkflow(repo, { steps: [{ id: 'a', run: 'echo one > a.txt && exit 1' }] }, { runId: 'twice' });
+    const worktree = stepOf(failed.snapshot, 'a').worktree!;
+    const repository = await openRepository(repo.dir);
+    const ref = archiveRef('twice', 'a--twice');
+    assert.equal(await archiveUncaptured(repository, worktree, ref), ref);
+    const first = repo.git(['rev-parse', ref]);
+    assert.equal(await archiveUncaptured(repository, worktree, ref), ref, 'the same work archived again: the same ref');
+    await writeFile(path.join(worktree, 'a.txt'), 'two\n');
+    assert.equal(await archiveUncaptured(repository, worktree, ref), `${ref}-2`);
+    assert.equal(repo.git(['rev-parse', ref]), first, 'the first archive was moved');
+    assert.equal(repo.show(`${ref}-2`, 'a.txt'), 'two\n');
   });
 
   it('finds orphaned worktrees whose run is gone and removes them the same safe way', async () => {

@@ -66,10 +66,40 @@ describe("a finished run's notification", function () {
       ],
     });
     const f = outcomeMessage(failed.snapshot);
-    assert.match(f.text, /failed: step bad failed \(.*3.*\)\. The results of 1 other step are kept\.$/);
+    assert.match(f.text, /failed: step bad failed \(.*3.*\)\. The results of 1 step that succeeded are kept\.$/);
     assert.deepEqual(f.actions, ['Show Log', 'Apply', 'Create Branch', 'Resume']);
     assert.equal(f.failedStep, 'bad');
     assert.equal(f.severity, 'error');
     for (const m of [ok, conflicted, failed].map((r) => outcomeMessage(r.snapshot).text)) assert.doesNotMatch(m, /\(s\)|tapps-flow |--/);
+  });
+
+  it('a run a gate stopped names the gate, and offers no log of a step that did not fail', async () => {
+    const gated = await runWorkflow(
+      repo,
+      `workflow:
+  id: gated
+  name: Gated
+  settings:
+    max_parallel: 1
+  steps:
+    - id: first
+      agent: shell
+      run: echo ok
+    - id: second
+      agent: shell
+      run: echo two > two.txt
+gates:
+  - name: only-on-failure
+    condition: first.status == "failed"
+    message: the second step is for when the first fails
+`,
+    );
+    const m = outcomeMessage(gated.snapshot);
+    assert.match(
+      m.text,
+      /Gated failed: gate "only-on-failure" stopped the run after "first": the second step is for when the first fails\./,
+    );
+    assert.ok(!m.actions.includes('Show Log'), m.actions.join(', '));
+    assert.equal(m.failedStep, undefined);
   });
 });
