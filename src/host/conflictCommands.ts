@@ -274,7 +274,10 @@ export class ConflictCommands implements vscode.Disposable {
     );
     if (stillOpen) return;
     const found = this.conflictOfMergeFile(result.fsPath);
-    if (found && !found.entry.readOnly) void this.resolveWithFile(found, 'merge-editor');
+    if (!found || found.entry.readOnly) return;
+    // The merge editor closes its tab while its result is still being saved: the file is read
+    // once that save is done (or once the file has no markers left), never before.
+    void savedMergeFile(result).then(() => this.resolveWithFile(found, 'merge-editor'));
   }
 
   /** Resolves a conflict with its merged file, once at a time per conflict. */
@@ -348,7 +351,7 @@ export class ConflictCommands implements vscode.Disposable {
       this.log.showError(`Tapps Flow could not resolve ${c.path}`, error);
       return;
     }
-    this.log.info(`resolved ${c.path} in run ${runId} with ${how}; ${remaining} conflict(s) remain`);
+    this.log.info(`resolved ${c.path} in run ${runId} with ${how}; ${plural(remaining, 'conflict')} left`);
     await this.model.reload(runId);
     await closeConflictTabs(runId, c.path, mergeFilePath(entry, c));
     this.announce(runId, c.path, how, remaining);
@@ -434,4 +437,22 @@ function activeMergeEditorResult(): vscode.Uri | undefined {
 function activeMergeFile(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
   return input instanceof vscode.TabInputText ? input.uri : activeMergeEditorResult();
+}
+
+/** How long a closed merge editor's save is waited for before its file is read as it is. */
+const SAVE_WAIT_MS = 2_000;
+
+/**
+ * Resolves once the merge editor's result file is saved: its document is no longer dirty and the
+ * file on disk has no conflict markers, or SAVE_WAIT_MS have passed (a merge closed without being
+ * completed keeps its markers: it is then read as it is).
+ */
+async function savedMergeFile(uri: vscode.Uri): Promise<void> {
+  const deadline = Date.now() + SAVE_WAIT_MS;
+  while (Date.now() < deadline) {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const content = doc?.isDirty ? undefined : await readRegularFile(uri.fsPath);
+    if (content !== undefined && !hasConflictMarkers(content)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
