@@ -137,15 +137,15 @@ export interface RemovedWork {
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
 }
 
-/** A finished run of this machine that may be acted on; refused with the reason otherwise. */
-async function finishedRunOf(repo: Repository, runId: string, doing: string): Promise<RunView> {
+/** A run of this machine that may be acted on (its state is not tracked by git); refused with the reason otherwise. */
+async function runOf(repo: Repository, runId: string, doing: string): Promise<RunView> {
   const tracked = await trackedRunIds(repo);
   const run = await loadRun(repo, runId, { tracked }).catch((error: unknown) => {
     throw new TappsError('run-not-found', `Cannot ${doing}: ${error instanceof Error ? error.message : String(error)}`);
   });
   if (run.readOnly) throw new TappsError('run-tracked', `Cannot ${doing}: run ${runId}'s ${run.readOnly}.`);
-  if (run.live || run.snapshot.status === 'running')
-    throw new TappsError('run-busy', `Cannot ${doing}: run ${runId} is in use by another process. Try again once it has finished.`);
+  // Whether another process holds it is for its writer to find out: it waits for this very
+  // process (a run of the editor letting go) and refuses another's.
   return run;
 }
 
@@ -155,7 +155,7 @@ async function finishedRunOf(repo: Repository, runId: string, doing: string): Pr
  */
 export async function deleteRun(repoDir: string, runId: string): Promise<RemovedWork> {
   const repo = await openRepository(repoDir);
-  const run = await finishedRunOf(repo, runId, `delete run ${runId}`);
+  const run = await runOf(repo, runId, `delete run ${runId}`);
   const archived: Array<{ worktree: string; ref: string }> = [];
   const removed = await removeRun(repo, run, await worktreeRoots(repo), false, async (id, worktree) => {
     const ref = archiveRef(id, path.basename(worktree));
@@ -184,7 +184,7 @@ export async function keptWorktrees(repoDir: string, runId: string): Promise<Map
 /** Removes the worktree a finished run kept for one step; its uncaptured work is saved to an archive ref first. */
 export async function removeKeptWorktree(repoDir: string, runId: string, stepId: string): Promise<RemovedWork> {
   const repo = await openRepository(repoDir);
-  await finishedRunOf(repo, runId, `remove the worktree of step ${stepId}`);
+  await runOf(repo, runId, `remove the worktree of step ${stepId}`);
   const worktree = (await keptWorktrees(repo.root, runId)).get(stepId);
   if (!worktree) throw new TappsError('unknown-step', `Run ${runId} kept no worktree for step "${stepId}".`);
   const writer = await RunWriter.open(repo, runId, 'removing a kept worktree');

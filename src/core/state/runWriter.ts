@@ -1,4 +1,5 @@
 import { lstat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import type { Repository } from '../git/repository';
 import { runDir, stateFolderProblem } from '../run/stateDir';
 import { TappsError } from '../util/errors';
@@ -145,12 +146,27 @@ export class RunWriter {
   }
 }
 
+/**
+ * How long a writer waits for a run this very process holds: a run of the editor that has just
+ * ended lets go once its removed worktrees are deleted, and a command the user gives it then
+ * (Apply, Remove Kept Worktree, a resolve) waits for that instead of failing.
+ */
+const OWN_RELEASE_WAIT_MS = 15_000;
+
 async function takeLock(repo: Repository, runId: string, purpose: string, options: WriterOptions): Promise<Lock> {
+  const target = runLockPath(repo, runId);
   try {
-    return await Lock.acquire(runLockPath(repo, runId), purpose, { waitMs: options.waitMs });
+    return await Lock.acquire(target, purpose, { waitMs: options.waitMs });
   } catch (error) {
     if (!(error instanceof LockBusyError)) throw error;
-    throw new TappsError('run-busy', busyMessage(runId, error.owner));
+    const ours = error.owner?.pid === process.pid && error.owner.host === hostname();
+    if (!ours || options.waitMs !== undefined) throw new TappsError('run-busy', busyMessage(runId, error.owner));
+    try {
+      return await Lock.acquire(target, purpose, { waitMs: OWN_RELEASE_WAIT_MS });
+    } catch (again) {
+      if (!(again instanceof LockBusyError)) throw again;
+      throw new TappsError('run-busy', busyMessage(runId, again.owner));
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { cleanup, deleteRun, keptWorktrees, removeKeptWorktree } from '../../../src/core/cleanup/cleanup';
 import { archiveRef, archiveUncaptured } from '../../../src/core/git/archive';
 import { openRepository } from '../../../src/core/git/repository';
+import { RunWriter } from '../../../src/core/state/runWriter';
 import { runDir } from '../../../src/core/run/stateDir';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow, stepOf } from '../helpers/workflowRun';
@@ -101,6 +102,19 @@ describe('cleanup', function () {
       [],
     );
     await assert.rejects(deleteRun(repo.dir, 'kept-run'), /Cannot delete run kept-run/);
+  });
+
+  it('waits for a run this process holds (one that has just ended, letting go of its worktrees) instead of refusing', async () => {
+    await runWorkflow(repo, { steps: [{ id: 'a', run: 'echo half > a.txt && exit 1' }] }, { runId: 'settling' });
+    const holder = await RunWriter.open(await openRepository(repo.dir), 'settling', 'letting go of its worktrees');
+    const removing = removeKeptWorktree(repo.dir, 'settling', 'a');
+    let done = false;
+    void removing.then(() => (done = true)).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(done, false, 'it did not wait for the holder');
+    await holder.close();
+    const removed = await removing;
+    assert.equal(removed.worktrees.length, 1);
   });
 
   it('never moves an archive ref: a second archive under the same name takes a number', async () => {
