@@ -31,10 +31,26 @@ async function runFromPalette(page, file) {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
 }
 
-/** Clicks one of a row's inline actions; they show only while the row is hovered. */
+/**
+ * Clicks one of a row's inline actions; they show only while the row is hovered. A click that
+ * lands while the view re-renders the row (running steps tick once a second) can reach the
+ * command without its row, which then asks for one in a quick pick: that pick is dismissed and
+ * the click made again (at most twice), as a user would.
+ */
 async function clickInlineAction(row, title) {
-  await row.hover();
-  await row.locator(`.actions .action-label[aria-label^="${title}"]`).click();
+  const page = row.page();
+  const asking = page.locator('.quick-input-widget input[placeholder="Pick a run"], .quick-input-widget input[placeholder="Pick a step"]');
+  for (let attempt = 1; ; attempt++) {
+    await row.hover();
+    await row.locator(`.actions .action-label[aria-label^="${title}"]`).click();
+    const asked = await asking
+      .waitFor({ state: 'visible', timeout: 700 })
+      .then(() => true)
+      .catch(() => false);
+    if (!asked || attempt === 3) return;
+    await page.keyboard.press('Escape');
+    await asking.waitFor({ state: 'hidden' });
+  }
 }
 
 /**
