@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { TappsFlowApi } from '../../src/host/activate';
-import { describeRun, menuCommandsFor, runWorkflow, tappsFlowApi, waitForRunEnd } from './helpers/tappsFlow';
+import { assertFinishedRunMenu, describeRun, menuCommandsFor, runWorkflow, tappsFlowApi, waitForRunEnd } from './helpers/tappsFlow';
 import { git, workflowUri } from './helpers/workspace';
 
 describe('run actions', () => {
@@ -23,14 +23,7 @@ describe('run actions', () => {
       menuCommandsFor(failed.contextValue).includes('tappsFlow.removeWorktree'),
       `no Remove Kept Worktree on "${failed.contextValue}"`,
     );
-    for (const command of [
-      'tappsFlow.applyResult',
-      'tappsFlow.createBranch',
-      'tappsFlow.resumeRun',
-      'tappsFlow.runAgain',
-      'tappsFlow.deleteRun',
-    ])
-      assert.ok(menuCommandsFor(final.contextValue).includes(command), `no ${command} in the menu of "${final.contextValue}"`);
+    assertFinishedRunMenu(final.contextValue);
 
     const worktree = api.model.get(runId)!.snapshot.steps.find((s) => s.id === 'writes-then-fails')!.worktree!;
     assert.ok(existsSync(worktree));

@@ -153,6 +153,18 @@ export function menuCommandsFor(contextValue: string, groups = (group: string) =
     .map((m) => m.command);
 }
 
+/** A finished run's right-click menu holds what comes next: apply, branch, resume, run again, delete. */
+export function assertFinishedRunMenu(contextValue: string): void {
+  for (const command of [
+    'tappsFlow.applyResult',
+    'tappsFlow.createBranch',
+    'tappsFlow.resumeRun',
+    'tappsFlow.runAgain',
+    'tappsFlow.deleteRun',
+  ])
+    if (!menuCommandsFor(contextValue).includes(command)) throw new Error(`no ${command} in the menu of "${contextValue}"`);
+}
+
 /** Cancels every run still going (after a failed test), so that none outlives the suite. */
 export async function cancelActiveRuns(api: TappsFlowApi): Promise<void> {
   for (const entry of api.model.active) {
