@@ -114,10 +114,18 @@ describe('hostile: every process of a step ends with it', function () {
 
   it('the engine killed with steps running: with bubblewrap the kernel ends them at once', async () => {
     const marker = path.join(repo.outside, 'after-engine-death-ns');
-    const workflow = await writeWorkflow(repo, { steps: [{ id: 'long', run: `sleep 3; echo escaped > ${sq(marker)}` }] }, 'killed-ns.yaml');
+    const begun = path.join(repo.outside, 'engine-death-ns-begun');
+    const workflow = await writeWorkflow(
+      repo,
+      { steps: [{ id: 'long', run: `echo begun > ${sq(begun)}; sleep 3; echo escaped > ${sq(marker)}` }] },
+      'killed-ns.yaml',
+    );
     const runId = 'engine-killed-ns';
     const started = startCli(['run', workflow, '--repo', repo.dir, '--run-id', runId]);
-    await waitFor('the step has started', () => leftovers(runId) > 0);
+    // The step's own command runs (bubblewrap has armed its parent-death signal by then). Killed
+    // between its spawn and that moment, a sandbox can outlive the engine until the next command
+    // sweeps the run's orphans (as the next test shows for steps without bubblewrap).
+    await waitFor('the step has started', () => existsSync(begun) && leftovers(runId) > 0);
     started.child.kill('SIGKILL');
     await started.done;
     // Reaped at once by the kernel; a loaded machine may take a moment to show it in /proc. Had

@@ -95,7 +95,8 @@ export function waitForRunEnd(api: TappsFlowApi, runId: string, timeoutMs = 60_0
     `run ${runId} to end`,
     () => {
       last = viewRun(api, runId);
-      return last && TERMINAL_RUN_STATUSES.includes(last.status) ? last : undefined;
+      // Ended for the editor too: its engine has let go of the run (no "live" in the node's context).
+      return last && TERMINAL_RUN_STATUSES.includes(last.status) && !last.contextValue.split('.').includes('live') ? last : undefined;
     },
     { timeoutMs, describe: () => describeRun(last) },
   );
