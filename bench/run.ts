@@ -4,7 +4,7 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment,setup   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
@@ -27,6 +27,7 @@ import { fmtBytes, fmtMs, renderMarkdown, renderTable, type Row } from './lib/ta
 import { log, now, removeWorkDir, round, timed } from './lib/util';
 import { APPLY_SECTION, applyStudy, type ApplyStudy } from './scenarios/apply';
 import { CONTAINMENT_SECTION, containmentStudy, type ContainmentStudy } from './scenarios/containment';
+import { SETUP_SECTION, setupStudy, type SetupStudy } from './scenarios/setup';
 import { DETECT_SECTION, detectStudy, type DetectStudy } from './scenarios/detect';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
@@ -64,6 +65,7 @@ const SECTION_ORDER = [
   APPLY_SECTION,
   DETECT_SECTION,
   CONTAINMENT_SECTION,
+  SETUP_SECTION,
 ];
 
 async function main(): Promise<void> {
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
     apply?: ApplyStudy;
     detect?: DetectStudy;
     containment?: ContainmentStudy;
+    setup?: SetupStudy;
     rows?: Row[];
     othersCpu?: Record<string, number>;
     totalSeconds?: number;
@@ -159,6 +162,10 @@ async function main(): Promise<void> {
       results.locks = r.study;
     }
     let batches: AddBatch[] = [];
+    if (want('setup')) {
+      const r = await section(() => setupStudy(repo, workDir));
+      results.setup = r;
+    }
     if (want('containment')) {
       const r = await section(() => containmentStudy(workDir, reps.containment));
       results.containment = r;

@@ -13,13 +13,15 @@ import { taggedProcesses } from './core/process/stepProcesses';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
 import { sweepOrphans } from './core/state/runs';
 import { TappsError, WorkflowError } from './core/util/errors';
-import { ISOLATION_MODES, type Isolation } from './core/workflow/schema';
+import { ISOLATION_MODES, SETUP_MODES, type Isolation, type SetupMode } from './core/workflow/schema';
+import { explainSetup } from './cli/setupCommand';
 
 const USAGE = `Usage:
   tapps-flow --version | -V | --help | -h
   tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--isolation sandbox|detect|off]
-                 [--run-id ID] [--json]
+                 [--setup auto|none] [--run-id ID] [--json]
   tapps-flow validate <workflow.yaml> [--repo DIR] [--json]
+  tapps-flow setup --explain [<workflow.yaml>] [--setup auto|none] [--repo DIR] [--json]
   tapps-flow status [<run-id>] [--repo DIR] [--json]
   tapps-flow resume <run-id> [--repo DIR] [--json]
   tapps-flow cancel <run-id> [--step ID] [--repo DIR]
@@ -47,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
       'max-parallel': { type: 'string' },
       sequential: { type: 'boolean', default: false },
       isolation: { type: 'string' },
+      setup: { type: 'string' },
+      explain: { type: 'boolean', default: false },
       'run-id': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -85,7 +89,10 @@ async function main(argv: string[]): Promise<number> {
     return n;
   };
   const repo = values.repo ?? process.cwd();
-  if (command !== 'validate')
+  const setup = values.setup;
+  if (setup !== undefined && !(SETUP_MODES as readonly string[]).includes(setup))
+    throw new UsageError(`--setup expects one of ${SETUP_MODES.join(', ')}, got "${setup}"`);
+  if (command !== 'validate' && command !== 'setup')
     await sweepLeftovers(command === 'run' && values.repo === undefined && rest[0] ? path.dirname(path.resolve(rest[0])) : repo);
   switch (command) {
     case 'run': {
@@ -99,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       return runCommand({
         workflow: needOne('a workflow file'),
         isolation: isolation as Isolation | undefined,
+        setup: setup as SetupMode | undefined,
         repo: values.repo,
         maxParallel,
         sequential: values.sequential,
@@ -106,6 +114,13 @@ async function main(argv: string[]): Promise<number> {
         json: values.json,
       });
     }
+    case 'setup':
+      if (!values.explain)
+        throw new UsageError(
+          '"setup" takes --explain: it prints the setup each step\'s worktree would get (runs set up their worktrees themselves)',
+        );
+      if (rest.length > 1) throw new UsageError(`"setup --explain" takes at most one workflow file, got ${rest.join(' ')}`);
+      return explainSetup({ workflow: rest[0], repo: values.repo, setup: setup as SetupMode | undefined, json: values.json });
     case 'validate':
       return validateCommand(needOne('a workflow file'), values.repo, values.json);
     case 'status':
@@ -194,7 +209,7 @@ function asTyped(message: string): string {
   const name = commandName();
   if (name === 'tapps-flow') return message;
   return message.replace(
-    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|status|resume|cancel|apply|branch|resolve|cleanup|restore)\b)/g,
+    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|setup|status|resume|cancel|apply|branch|resolve|cleanup|restore)\b)/g,
     (all, before: string, npx: string | undefined) => (npx ? all : `${before}${name} `),
   );
 }

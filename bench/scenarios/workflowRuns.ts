@@ -18,6 +18,8 @@ export interface RunSpec {
   readonly worktreeAddConcurrency?: number;
   /** `keep_worktrees` of the workflow; the engine's default is on_failure (remove after success). */
   readonly keepWorktrees?: 'always' | 'on_failure';
+  /** Setup commands of the workflow (`setup.commands`), run in each step's worktree before its step. */
+  readonly setupCommands?: readonly string[];
 }
 
 /** Where the wall time of one run went, in ms (from the engine's events and its git calls). */
@@ -51,6 +53,7 @@ export interface RunMeasurement {
 async function workflowFile(dir: string, spec: RunSpec): Promise<string> {
   const lines = ['workflow:', `  id: ${spec.name}`, '  settings:', `    max_parallel: ${spec.maxParallel}`];
   if (spec.keepWorktrees) lines.push(`    keep_worktrees: ${spec.keepWorktrees}`);
+  if (spec.setupCommands) lines.push('  setup:', '    commands:', ...spec.setupCommands.map((c) => `      - ${JSON.stringify(c)}`));
   lines.push('  steps:');
   for (let i = 1; i <= spec.steps; i++) lines.push(`    - { id: s${i}, agent: shell, run: "sleep ${spec.sleepSeconds}" }`);
   await mkdir(dir, { recursive: true });

@@ -1,3 +1,4 @@
+import { waitingWords } from '../core/run/loadGate';
 import type { RunEvent } from '../core/state/events';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { describeSteps, statusPhrase } from './runSummary';
@@ -60,8 +61,15 @@ export class LiveView {
   private describe(e: RunEvent): string[] {
     const step = 'step' in e ? this.snapshot().steps.find((s) => s.id === e.step) : undefined;
     switch (e.type) {
+      case 'step_waiting':
+        return [`… ${e.step} ${waitingWords(e.reason)} before it starts`];
+      case 'step_setting_up':
+        // The commands come from the repository's files: each is printed as it runs.
+        return e.command === undefined
+          ? [`⚙ ${e.step} setting up its worktree`]
+          : [`  ${e.step} $ ${clean(e.command)}${e.origin ? `   (from ${clean(e.origin)})` : ''}`];
       case 'step_started':
-        return [`▶ ${e.step} started${e.pid ? ` (pid ${e.pid})` : ''}`];
+        return [`▶ ${e.step} started${e.pid ? ` (pid ${e.pid}${e.port ? `, port ${e.port}` : ''})` : ''}`];
       case 'step_progress':
         return [`  ${e.step} ${e.percent}% ${clean(e.message)}`];
       case 'step_succeeded':

@@ -1,6 +1,8 @@
 import { exitCodeOf, runReport } from '../core/run/runReport';
 import { WorkflowRun } from '../core/run/workflowRun';
-import type { Isolation } from '../core/workflow/schema';
+import type { Isolation, SetupMode } from '../core/workflow/schema';
+import { plansAnything } from '../core/setup/setUpWorktree';
+import { explanation } from './setupCommand';
 import { LiveView } from './liveView';
 import { repoOption, summaryLines } from './runSummary';
 import { clean, localTime } from './words';
@@ -13,6 +15,7 @@ export interface RunFlags {
   readonly maxParallel?: number;
   readonly sequential: boolean;
   readonly isolation?: Isolation;
+  readonly setup?: SetupMode;
   readonly runId?: string;
   readonly json: boolean;
 }
@@ -26,6 +29,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     maxParallel: flags.maxParallel,
     sequential: flags.sequential,
     isolation: flags.isolation,
+    setup: flags.setup,
     runId: flags.runId,
     signal: controller.signal,
   });
@@ -51,6 +55,8 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
     }, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
   );
   if (run.settings.isolationFallback) out.write(`Isolation: ${run.settings.isolationFallback}.\n`);
+  // The setup's commands come from the repository's files: what will run is said before it does.
+  if (plansAnything(run.setup.plan)) out.write(`${["Setup of each step's worktree:", ...explanation(run.setup.plan)].join('\n')}\n`);
   // What the file holds that is kept but not used (see the workflow loader's warnings): said, never fatal.
   for (const w of run.loaded.warnings) process.stderr.write(`warning: ${clean(formatIssue(w))}\n`);
   const view = new LiveView(out, () => run.snapshot, run.stateDir);

@@ -2,11 +2,13 @@ import path from 'node:path';
 import type { StepStatus } from '../core/state/events';
 import type { RunSnapshot, StepSnapshot } from '../core/state/snapshot';
 import { clean, displayPath } from './words';
+import { waitingWords } from '../core/run/loadGate';
 import { formatDuration, plural } from '../core/util/words';
 
 export const ICONS: Record<StepStatus, string> = {
   pending: '·',
   queued: '…',
+  setting_up: '⚙',
   running: '▶',
   succeeded: '✔',
   failed: '✖',
@@ -18,6 +20,7 @@ export const ICONS: Record<StepStatus, string> = {
 
 /** The order the counts of a header go in: what is moving first, then how steps ended. */
 const COUNT_ORDER: readonly StepStatus[] = [
+  'setting_up',
   'running',
   'queued',
   'pending',
@@ -110,7 +113,14 @@ function stepElapsed(step: StepSnapshot, now: number): string {
 export function stepRows(snapshot: RunSnapshot, stateDir: string, now: number): string[] {
   const width = Math.max(0, ...snapshot.steps.map((s) => s.id.length));
   return snapshot.steps.flatMap((s) => {
-    const detail = s.status === 'running' && s.progress ? `${s.progress.percent}% ${clean(s.progress.message)}` : stepReason(s);
+    const live = s.status === 'running' || s.status === 'setting_up';
+    const detail = [
+      s.status === 'queued' && s.waiting ? waitingWords(s.waiting) : '',
+      live && s.port ? `port ${s.port}` : '',
+      s.status === 'running' && s.progress ? `${s.progress.percent}% ${clean(s.progress.message)}` : stepReason(s),
+    ]
+      .filter(Boolean)
+      .join('  ');
     const row = `  ${ICONS[s.status] ?? '?'} ${s.id.padEnd(width)}  ${statusWord(s.status).padEnd(11)} ${stepElapsed(s, now).padStart(7)}  ${detail}`;
     return [row.trimEnd(), ...failureDetail(s, stateDir, '      ')];
   });

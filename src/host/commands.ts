@@ -129,7 +129,13 @@ export function registerCommands(
       if (entry) await runs.cancel(entry.snapshot.runId);
     }),
     guard('cancelStep', async (arg) => {
-      const found = await stepFrom(model, arg, (s) => ['pending', 'queued', 'running'].includes(s.status), 'Cancel Step', true);
+      const found = await stepFrom(
+        model,
+        arg,
+        (s) => ['pending', 'queued', 'setting_up', 'running'].includes(s.status),
+        'Cancel Step',
+        true,
+      );
       if (found) await runs.cancel(found.entry.snapshot.runId, found.step.id);
     }),
     guard('resumeRun', async (arg) => {

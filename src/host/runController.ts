@@ -119,7 +119,14 @@ export class RunController implements vscode.Disposable {
         let reported = done();
         progress.report({ message: `${reported}/${total} steps done`, increment: (reported / total) * 100 });
         const sub = run.onDidEvent((e) => {
-          if (!e.type.startsWith('step_') || e.type === 'step_progress' || e.type === 'step_queued' || e.type === 'step_started') return;
+          if (
+            !e.type.startsWith('step_') ||
+            e.type === 'step_progress' ||
+            e.type === 'step_queued' ||
+            e.type === 'step_started' ||
+            e.type === 'step_setting_up'
+          )
+            return;
           const now = done();
           progress.report({ message: `${now}/${total} steps done`, increment: ((now - reported) / total) * 100 });
           reported = now;
@@ -178,7 +185,7 @@ export class RunController implements vscode.Disposable {
     for (const entry of this.model.list()) {
       if (!entry.live) continue;
       for (const step of entry.snapshot.steps) {
-        if (step.status !== 'running' || step.pid === null) continue;
+        if ((step.status !== 'running' && step.status !== 'setting_up') || step.pid === null) continue;
         try {
           process.kill(-step.pid, 'SIGTERM');
         } catch {

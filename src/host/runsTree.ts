@@ -1,3 +1,4 @@
+import { waitingWords } from '../core/run/loadGate';
 import * as vscode from 'vscode';
 import type { Conflict, Finding, StepStatus } from '../core/state/events';
 import { existsSync } from 'node:fs';
@@ -22,6 +23,7 @@ export type RunsNode =
 const STEP_ICONS: Record<StepStatus, [string, string?]> = {
   pending: ['circle-outline'],
   queued: ['clock'],
+  setting_up: ['gear~spin'],
   running: ['loading~spin'],
   succeeded: ['pass', 'testing.iconPassed'],
   failed: ['error', 'testing.iconFailed'],
@@ -61,6 +63,7 @@ export function startTime(s: RunSnapshot, now = new Date()): string {
 export function liveCounts(snapshot: RunSnapshot): string {
   const count = (pred: (s: StepSnapshot) => boolean) => snapshot.steps.filter(pred).length;
   const parts = [
+    [count((s) => s.status === 'setting_up'), 'setting up'],
     [count((s) => s.status === 'running'), 'running'],
     [count((s) => s.status === 'queued'), 'queued'],
     [count((s) => s.status === 'pending'), 'pending'],
@@ -321,8 +324,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
     // A worktree the run kept (keep_worktrees) is shown, and can be opened and removed.
     const kept = entry.snapshot.status !== 'running' && step.worktree !== null && existsSync(step.worktree);
-    const worktree = step.status === 'running' || kept;
-    item.description = [step.status === 'running' ? '' : step.status.replace('_', ' '), elapsed, progress, kept ? 'worktree kept' : '']
+    const worktree = step.status === 'running' || step.status === 'setting_up' || kept;
+    const port = (step.status === 'running' || step.status === 'setting_up') && step.port ? `port ${step.port}` : '';
+    const waiting = step.status === 'queued' && step.waiting ? waitingWords(step.waiting) : '';
+    item.description = [
+      step.status === 'running' ? '' : step.status.replace('_', ' '),
+      waiting,
+      elapsed,
+      progress,
+      port,
+      kept ? 'worktree kept' : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     item.iconPath = icon(STEP_ICONS[step.status]);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { RunDefaults } from '../core/run/options';
-import type { Isolation, KeepWorktrees } from '../core/workflow/schema';
+import type { Isolation, KeepWorktrees, SetupMode } from '../core/workflow/schema';
 
 /** The extension's settings as engine defaults (a workflow's own settings win over them). */
 export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly parallel: boolean } {
@@ -16,6 +16,12 @@ export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly paral
     agents: c.get<Record<string, string[]>>('agents', {}),
     isolation: c.get<Isolation>('isolation', 'detect'),
     sandboxWritable: c.get<string[]>('sandboxWritable'),
+    setup: c.get<SetupMode>('setup', 'auto'),
+    portsPerStep: c.get<number>('portsPerStep', 10),
+    minFreeMemoryMb: c.get<number>('minFreeMemoryMb', 512),
+    maxLoadPerCpu: c.get<number>('maxLoadPerCpu', 4),
+    // VS Code's own list of ignored files its worktrees get: the same files for a step's worktree.
+    worktreeIncludeFiles: vscode.workspace.getConfiguration('git', scope).get<string[]>('worktreeIncludeFiles') ?? [],
     ...(root ? { worktreeRoot: root } : {}),
   };
 }

@@ -18,7 +18,10 @@ export class RunsStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const running = active.reduce((n, e) => n + e.snapshot.steps.filter((s) => s.status === 'running').length, 0);
+    const running = active.reduce(
+      (n, e) => n + e.snapshot.steps.filter((s) => s.status === 'running' || s.status === 'setting_up').length,
+      0,
+    );
     this.item.text = `$(sync~spin) Tapps Flow: ${active.length} run${active.length === 1 ? '' : 's'}, ${running} step${running === 1 ? '' : 's'} running`;
     this.item.tooltip = active.map((e) => `${e.snapshot.workflow.name} (${e.snapshot.runId})`).join('\n');
     this.item.show();

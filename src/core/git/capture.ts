@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
+import { keepOut, type KeptOut } from './keepOut';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
 import { findSubmoduleWrites, gitlinksOf, type SubmoduleWrite } from './submoduleWrites';
@@ -56,9 +57,11 @@ export async function captureWorktree(
      * `.gitattributes`), which then carry it and are stopped with the step's own processes.
      */
     readonly env?: Readonly<Record<string, string>>;
+    /** What the step's setup brought in or changed, left out of its result. */
+    readonly keepOut?: KeptOut;
   } = {},
 ): Promise<Capture> {
-  const [tree, gitlinks] = await Promise.all([
+  const [written, gitlinks] = await Promise.all([
     writeWorktreeTree(
       repo,
       wt.dir,
@@ -67,6 +70,7 @@ export async function captureWorktree(
     ),
     gitlinksOf(repo.git, repo.commonDir, base.tree),
   ]);
+  const tree = options.keepOut ? await keepOut(repo, written, base.tree, options.keepOut) : written;
   const message = `Tapps Flow step ${step}`;
   const [commit, changed, submoduleWrites] = await Promise.all([
     repo.git.line(['commit-tree', tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) }),

@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { Masker } from './mask';
 
 /** A `::progress:: <percent> <message>` line, parsed. */
 export interface Progress {
@@ -24,6 +25,8 @@ export interface StepLogOptions {
   readonly onProgress?: (progress: Progress) => void;
   /** How many trailing lines to keep in memory for error reports. @default 20 */
   readonly tailLines?: number;
+  /** Values never written to the log (copied secrets'): each becomes `***`. */
+  readonly secrets?: readonly string[];
 }
 
 /**
@@ -39,11 +42,13 @@ export class StepLog {
   /** Output arrives in chunks that can split a UTF-8 character; the decoder holds the split bytes. */
   private readonly decoder = new StringDecoder('utf8');
   private writeError: Error | undefined;
+  private readonly masker: Masker;
 
   private constructor(
     readonly file: string,
     private readonly options: StepLogOptions,
   ) {
+    this.masker = new Masker(options.secrets ?? []);
     this.stream = createWriteStream(file, { flags: 'a' });
     // A log that cannot be written (a full disk, a folder in the file's place) must not take the
     // engine down: the step goes on, its output is still scanned, and the failure is reported.
@@ -62,8 +67,18 @@ export class StepLog {
     return new StepLog(file, options);
   }
 
-  /** Appends output; never throws. */
-  write(chunk: Buffer): void {
+  /** Appends output, secrets masked; never throws. */
+  write(output: Buffer): void {
+    this.append(this.masker.push(output));
+  }
+
+  /** One process's output has ended: what the masking held back is written (before any note that follows). */
+  endOfOutput(): void {
+    this.append(this.masker.end());
+  }
+
+  private append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
     const max = this.options.maxBytes ?? 10 * 1024 * 1024;
     if (!this.truncated) {
       const room = max - this.written;
@@ -95,6 +110,7 @@ export class StepLog {
   }
 
   async close(): Promise<void> {
+    this.endOfOutput();
     const rest = this.decoder.end();
     if (rest) this.scanLines(rest);
     if (this.stream.destroyed) return;

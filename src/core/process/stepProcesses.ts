@@ -159,6 +159,18 @@ function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
 }
 
 /**
+ * `stepProcesses`, looked at twice when the first look finds none and only tags tell the step's
+ * processes: a process caught in the middle of its `exec` (one a command detached just before it
+ * exited) shows no environment for a moment. Under bubblewrap the namespace holds it anyway.
+ */
+async function confirmedProcesses(selector: StepProcessSelector): Promise<number[]> {
+  const pids = stepProcesses(selector);
+  if (pids.length > 0 || selector.namespace !== undefined) return pids;
+  await sleep(30);
+  return stepProcesses(selector);
+}
+
+/**
  * Stops every process of a step: SIGTERM to each, up to `graceMs` for them to go, then SIGKILL,
  * repeated for any process that appears meanwhile (a fork racing the signal). Resolves when none
  * is left, or after `graceMs` plus a few seconds at most.
@@ -166,7 +178,7 @@ function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
 export async function stopProcessesOf(selector: StepProcessSelector, graceMs: number): Promise<number> {
   const holders = new Set(selector.holders ?? []);
   const polite = (pids: readonly number[]) => pids.filter((pid) => !holders.has(pid));
-  let pids = stepProcesses(selector);
+  let pids = await confirmedProcesses(selector);
   if (pids.length === 0) return 0;
   const stopped = new Set(pids);
   signalEach(polite(pids), 'SIGTERM');
@@ -181,7 +193,7 @@ export async function stopProcessesOf(selector: StepProcessSelector, graceMs: nu
   }
   const killUntil = Date.now() + 5_000;
   for (;;) {
-    pids = stepProcesses(selector);
+    pids = await confirmedProcesses(selector);
     if (pids.length === 0 || Date.now() >= killUntil) break;
     for (const pid of pids) stopped.add(pid);
     signalEach(pids, 'SIGKILL');

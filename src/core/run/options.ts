@@ -1,4 +1,4 @@
-import type { Isolation, KeepWorktrees } from '../workflow/schema';
+import type { Isolation, KeepWorktrees, SetupMode } from '../workflow/schema';
 
 /** Defaults a host (CLI flags, VS Code settings) supplies; the workflow's own settings win over them. */
 export interface RunDefaults {
@@ -26,6 +26,16 @@ export interface RunDefaults {
   readonly sandboxWritable?: readonly string[];
   /** The home folder `~/` means. @default os.homedir() */
   readonly homeDir?: string;
+  /** Memory to keep available before another step starts, in MiB; 0: no limit. @default 512 */
+  readonly minFreeMemoryMb?: number;
+  /** The 1-minute load per CPU above which no further step starts; 0: no limit. @default 4 */
+  readonly maxLoadPerCpu?: number;
+  /** How many ports each running step leases. @default 10 */
+  readonly portsPerStep?: number;
+  /** Whether step worktrees are set up. @default 'auto' */
+  readonly setup?: SetupMode;
+  /** The editor's `git.worktreeIncludeFiles`: globs of ignored files to copy into each worktree. */
+  readonly worktreeIncludeFiles?: readonly string[];
 }
 
 export interface RunOptions {
@@ -39,6 +49,8 @@ export interface RunOptions {
   readonly sequential?: boolean;
   /** Overrides the workflow's `isolation`. */
   readonly isolation?: Isolation;
+  /** Overrides the workflow's `setup`. */
+  readonly setup?: SetupMode;
   readonly signal?: AbortSignal;
   readonly defaults?: RunDefaults;
   /** The clock for event times. @default () => new Date() */

@@ -7,6 +7,7 @@ import { idProblem } from '../util/ids';
 import { containsFromFileList } from '../workflow/graph';
 import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
 import { newRunId, type RunOptions } from './options';
+import { resolveSetup, type ResolvedSetup } from '../setup/resolvePlan';
 import { effectiveSettings, withSandboxSupport, type EffectiveSettings } from './settings';
 
 /** A run checked from end to end before anything is written: the repository, the id, the workflow, the settings. */
@@ -19,6 +20,8 @@ export interface RunPlan {
   readonly recordedFile: string;
   readonly loaded: LoadedWorkflow;
   readonly settings: EffectiveSettings;
+  /** The setup of each step's worktree, read from the workflow and the repository's files. */
+  readonly setup: ResolvedSetup;
 }
 
 /**
@@ -43,12 +46,17 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
     effectiveSettings(
       loaded.workflow.settings,
       options.defaults ?? {},
-      { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation },
+      { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation, setup: options.setup },
       defaultWorktreeRoot(repo),
     ),
   );
   checkWorktreeRoot(repo, settings.worktreeRoot);
-  return { repo, runId, workflowFile, recordedFile: recordedPath(repo, workflowFile), loaded, settings };
+  const setup = await resolveSetup(repo, {
+    mode: settings.setup,
+    workflow: loaded.workflow.setup,
+    editorIncludeFiles: options.defaults?.worktreeIncludeFiles,
+  });
+  return { repo, runId, workflowFile, recordedFile: recordedPath(repo, workflowFile), loaded, settings, setup };
 }
 
 /** The files a base captured now would hold, as a lookup (see `containsFromFileList`). */

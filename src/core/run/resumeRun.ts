@@ -15,6 +15,7 @@ import type { RunContext } from './runContext';
 import type { RunOptions } from './options';
 import { EffectiveSettingsSchema, type EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
+import { resolveSetup } from '../setup/resolvePlan';
 
 export interface ResumeOptions {
   readonly repoDir: string;
@@ -58,6 +59,12 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
         `The workflow file ${previous.workflow.file} changed since run ${options.runId} started (steps then: ${before}; now: ${after}). Start a new run instead.`,
       );
     }
+    // Read again from the files as they are now: the steps that run again are set up as a new run's would be.
+    const setup = await resolveSetup(repo, {
+      mode: settings.setup,
+      workflow: loaded.workflow.setup,
+      editorIncludeFiles: options.defaults?.worktreeIncludeFiles,
+    });
     writer.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
     await writer.store.flush();
     // Merged files the user edited for the previous result's conflicts: the new result has its
@@ -73,6 +80,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
       writer,
       options: { workflowFile, repoDir: options.repoDir, signal: options.signal, defaults: options.defaults, now },
       watch,
+      setup,
     };
   } catch (error) {
     await writer.close().catch(() => undefined);

@@ -12,6 +12,7 @@ import { RunWriter } from '../state/runWriter';
 import type { LoadedWorkflow } from '../workflow/loadWorkflow';
 import type { RunOptions } from './options';
 import { planRun } from './plan';
+import type { ResolvedSetup } from '../setup/resolvePlan';
 import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { crashPoint } from '../util/crashPoint';
@@ -25,6 +26,8 @@ export interface RunContext {
   readonly settings: EffectiveSettings;
   readonly writer: RunWriter;
   readonly options: RunOptions;
+  /** The setup of each step's worktree. */
+  readonly setup: ResolvedSetup;
   /** The watch of the main checkout for writes outside the worktrees; none with isolation `off`. */
   readonly watch?: EscapeWatch;
 }
@@ -61,7 +64,17 @@ export async function startRun(options: RunOptions): Promise<RunContext> {
     });
     await writer.store.flush();
     if (watch) await writeBaseline(writer.dir, watch.baseline);
-    return { repo, runId, loaded, base, settings, writer, options: { ...options, workflowFile: plan.workflowFile }, watch };
+    return {
+      repo,
+      runId,
+      loaded,
+      base,
+      settings,
+      writer,
+      options: { ...options, workflowFile: plan.workflowFile },
+      watch,
+      setup: plan.setup,
+    };
   } catch (error) {
     void watching.then(
       (w) => w?.dispose(),

@@ -15,6 +15,8 @@ export interface RunReport {
     readonly startedAt: string | null;
     readonly finishedAt: string | null;
     readonly log: string;
+    /** The first port of the block it holds while it runs or is set up (`TAPPS_PORT`), else null. */
+    readonly port: number | null;
   }>;
   readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
   readonly conflicts: ReadonlyArray<{ readonly path: string; readonly kind: string; readonly steps: readonly string[] }>;
@@ -59,6 +61,7 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
       startedAt: s.startedAt,
       finishedAt: s.finishedAt,
       log: path.join(stateDir, s.log),
+      port: (s.status === 'running' || s.status === 'setting_up') && s.port ? s.port : null,
     })),
     aggregate: snapshot.aggregate,
     conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
@@ -113,6 +116,10 @@ const USAGE_ERRORS = new Set([
   'git-not-found',
   'invalid-run-id',
   'invalid-setting',
+  'invalid-setup-file',
+  'invalid-setup-pattern',
+  'invalid-setup-setting',
+  'too-many-setup-paths',
   'run-not-found',
   'run-exists',
   'run-busy',

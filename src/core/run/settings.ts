@@ -3,9 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { TappsError } from '../util/errors';
-import { ISOLATION_MODES, KEEP_WORKTREES, type Isolation, type Settings } from '../workflow/schema';
+import { ISOLATION_MODES, KEEP_WORKTREES, SETUP_MODES, type Isolation, type Settings, type SetupMode } from '../workflow/schema';
 import { sandboxSupport, type SandboxSupport } from '../process/sandbox';
 import type { RunDefaults } from './options';
+import { DEFAULT_LOAD_LIMITS } from './loadGate';
 
 /** A step's time limit is at most a week: longer would overflow Node's timers (2^31 - 1 ms, about 24.8 days) long before it matters. */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
@@ -36,6 +37,13 @@ export const EffectiveSettingsSchema = z.object({
   isolation: z._default(z.enum(ISOLATION_MODES), 'detect'),
   /** Set when `sandbox` was asked for and this machine has none: why, said once when the run starts. */
   isolationFallback: z.optional(z.string().check(z.maxLength(1000))),
+  /** How many ports each running step leases (its first in `TAPPS_PORT`); older runs read as 10. */
+  portsPerStep: z._default(z.int('expected a whole number of ports').check(within(1, 100)), 10),
+  /** Load-aware start (see loadGate.ts): memory to keep available (MiB) and the load per CPU not to pass; 0 is no limit. */
+  minFreeMemoryMb: z._default(z.int('expected a whole number of MiB').check(within(0, 1_048_576)), DEFAULT_LOAD_LIMITS.minFreeMemoryMb),
+  maxLoadPerCpu: z._default(z.number('expected a load per CPU').check(within(0, 1000)), DEFAULT_LOAD_LIMITS.maxLoadPerCpu),
+  /** Whether step worktrees are set up (`auto`) or used as checked out (`none`); older runs read as `auto`. */
+  setup: z._default(z.enum(SETUP_MODES), 'auto'),
   /** Absolute folders a sandboxed step may write besides its worktree (agents' configuration). */
   sandboxWritable: z._default(
     z.array(z.string().check(z.refine((p) => path.isAbsolute(p), 'expected absolute folders'))).check(z.maxLength(64)),
@@ -49,6 +57,7 @@ export interface SettingsOverrides {
   readonly maxParallel?: number;
   readonly sequential?: boolean;
   readonly isolation?: Isolation;
+  readonly setup?: SetupMode;
 }
 
 /**
@@ -73,6 +82,10 @@ export function effectiveSettings(
     failOnUndeclaredChanges: workflow.fail_on_undeclared_changes ?? defaults.failOnUndeclaredChanges ?? false,
     worktreeRoot: defaults.worktreeRoot ?? defaultWorktreeRoot,
     isolation: overrides.isolation ?? workflow.isolation ?? defaults.isolation ?? 'detect',
+    setup: overrides.setup ?? workflow.setup ?? defaults.setup ?? 'auto',
+    portsPerStep: workflow.ports_per_step ?? defaults.portsPerStep ?? 10,
+    minFreeMemoryMb: workflow.min_free_memory_mb ?? defaults.minFreeMemoryMb ?? DEFAULT_LOAD_LIMITS.minFreeMemoryMb,
+    maxLoadPerCpu: workflow.max_load_per_cpu ?? defaults.maxLoadPerCpu ?? DEFAULT_LOAD_LIMITS.maxLoadPerCpu,
     sandboxWritable: sandboxFolders(workflow.sandbox_writable ?? defaults.sandboxWritable ?? DEFAULT_SANDBOX_WRITABLE, defaults.homeDir),
   };
   const parsed = EffectiveSettingsSchema.safeParse(settings);
@@ -112,6 +125,10 @@ const SETTING_NAMES: Record<string, string> = {
   worktreeRoot: 'worktree folder (tappsFlow.worktreeRoot)',
   isolation: 'isolation (isolation, tappsFlow.isolation, --isolation)',
   sandboxWritable: 'sandbox writable folders (sandbox_writable, tappsFlow.sandboxWritable)',
+  setup: 'setup (setup, tappsFlow.setup, --setup)',
+  portsPerStep: 'ports per step (ports_per_step, tappsFlow.portsPerStep)',
+  minFreeMemoryMb: 'free memory to keep (min_free_memory_mb, tappsFlow.minFreeMemoryMb)',
+  maxLoadPerCpu: 'load per CPU (max_load_per_cpu, tappsFlow.maxLoadPerCpu)',
 };
 
 /**

@@ -1,24 +1,24 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
+import { pathsHolding } from '../git/keepOut';
 import { importObjects } from '../git/objects';
 import { withoutGitRedirects } from '../git/gitEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
-import { processIdentity } from '../process/processIdentity';
-import { startProcessTree, StartError } from '../process/processTree';
-import { confine } from '../process/sandbox';
-import { newStepTag, stopProcessesOf, tagEnvironment, ticksOfIdentity, type StepProcessSelector } from '../process/stepProcesses';
+import { leasePorts, type PortLease } from '../process/portLeases';
+import { newStepTag, tagEnvironment } from '../process/stepProcesses';
 import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
+import type { ResolvedSetup } from '../setup/resolvePlan';
+import { setUpWorktree } from '../setup/setUpWorktree';
 import { errorMessage } from '../util/errors';
+import { listed } from '../util/words';
 import { resolveInvocation, stepPrompt, SHELL_AGENT } from '../workflow/agents';
 import { produces } from '../workflow/graph';
 import type { Step, Workflow } from '../workflow/schema';
 import type { EffectiveSettings } from './settings';
+import { confinementOf, runStepProcess, type Started, type StepProcessContext } from './stepProcess';
 
 /** How one step ended. */
 export type StepOutcome =
@@ -44,20 +44,32 @@ export interface StepContext {
   readonly configuredAgents: Readonly<Record<string, readonly string[]>>;
   /** Aborted when the run or this step is cancelled. */
   readonly signal: AbortSignal;
+  /** The run's setup of each step's worktree. */
+  readonly setup: ResolvedSetup;
+  readonly onSettingUp: (setting: SettingUp) => void;
   readonly onStarted: (started: StepStart) => void;
   readonly onProgress: (progress: Progress) => void;
 }
 
-/** What is recorded when a step's command has started. */
-export interface StepStart {
+/** What is recorded while a step's worktree is set up: once when it begins, then as each command starts. */
+export interface SettingUp {
   readonly worktree: string;
-  readonly pid: number;
+  readonly pid: number | null;
   readonly identity: string | null;
   readonly token: string;
-  readonly confinement: 'sandbox' | 'namespace' | 'tag';
+  readonly command?: string;
+  readonly origin?: string;
+  readonly port: number;
 }
 
-/** Runs one step in its own worktree: create it, run the agent, capture what it changed. */
+/** What is recorded when a step's command has started. */
+export interface StepStart extends Started {
+  readonly worktree: string;
+  readonly token: string;
+  readonly port: number;
+}
+
+/** Runs one step in its own worktree: create it, set it up, run the agent, capture what it changed. */
 export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   const { step, settings } = ctx;
   const cancelled = (): StepOutcome => ({
@@ -66,8 +78,13 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   });
   if (ctx.signal.aborted) return cancelled();
   const progress = new ProgressThrottle(ctx.onProgress);
-  const log = await StepLog.open(ctx.logFile, { maxBytes: settings.logMaxBytes, onProgress: (p) => progress.push(p) });
+  const log = await StepLog.open(ctx.logFile, {
+    maxBytes: settings.logMaxBytes,
+    onProgress: (p) => progress.push(p),
+    secrets: ctx.setup.secretValues,
+  });
   let outcome: StepOutcome | undefined;
+  let ports: PortLease | undefined;
   try {
     const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal).catch((error: unknown) => {
       if (ctx.signal.aborted) return undefined;
@@ -81,18 +98,47 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       { prompt: stepPrompt(step), step: step.id, worktree: wt.dir, run: ctx.runId, action: step.action ?? '', agent: step.agent },
       ctx.configuredAgents,
     );
-    // Every process of the step carries the run and step ids and a token of this start: the tag by
-    // which it is found wherever it went, and by which a later engine recognises it (and never
-    // signals anything else). No variable that redirects git is passed on: a step's `git add`
-    // must not reach the index of a hook that started the editor.
+    // Every process of the step (its setup's and its agent's) carries the run and step ids and a
+    // token of this start: the tag by which it is found wherever it went, and by which a later
+    // engine recognises it (and never signals anything else). No variable that redirects git is
+    // passed on: a step's `git add` must not reach the index of a hook that started the editor.
     const tag = newStepTag(ctx.runId, step.id);
+    // A block of ports of its own, for the dev servers of its setup and agent (Conductor's scripts
+    // read CONDUCTOR_PORT).
+    ports = await leasePorts(ctx.runId, step.id, settings.portsPerStep);
     const env = {
       ...withoutGitRedirects(process.env),
       ...invocation.env,
-      ...tagEnvironment(tag),
       TAPPS_WORKTREE: wt.dir,
       TAPPS_PROMPT: stepPrompt(step),
+      TAPPS_PORT: String(ports.first),
+      TAPPS_PORTS: String(ports.size),
+      CONDUCTOR_PORT: String(ports.first),
     };
+    const port = ports.first;
+    const processes: StepProcessContext = { repo: ctx.repo, settings, worktree: wt, tag, env, log, signal: ctx.signal };
+    log.note(CONFINEMENT_NOTES[confinementOf(processes)]);
+
+    const setup = await setUpWorktree({ ...processes, env: { ...env, ...setupEnvironment(ctx, wt.dir) } }, ctx.setup.plan, ctx.stepBase, {
+      onPhase: () => ctx.onSettingUp({ worktree: wt.dir, pid: null, identity: null, token: tag.token, port }),
+      onCommand: (command, started) =>
+        ctx.onSettingUp({
+          worktree: wt.dir,
+          pid: started.pid,
+          identity: started.identity,
+          token: tag.token,
+          command: command.command,
+          origin: command.origin,
+          port,
+        }),
+    });
+    if (setup.status === 'cancelled') return (outcome = cancelled());
+    if (setup.status !== 'done')
+      return (outcome =
+        setup.status === 'timed_out'
+          ? { status: 'timed_out', error: setup.error, lastLines: log.lastLines() }
+          : { status: 'failed', error: setup.error, exitCode: null, lastLines: log.lastLines() });
+
     log.note(
       `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.dir}`,
     );
@@ -104,95 +150,53 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         exitCode: null,
         lastLines: [],
       });
-    const confined = confine(invocation.argv, settings.isolation, {
-      worktree: wt.dir,
-      gitEntry: wt.entry,
-      commonDir: ctx.repo.commonDir,
-      mainCheckout: ctx.repo.root,
-      writable: settings.sandboxWritable,
-    });
-    if (confined.privateObjects) await mkdir(confined.privateObjects, { recursive: true });
-    const confinement = confined.containment === 'tag' ? 'tag' : confined.isolation === 'sandbox' ? 'sandbox' : 'namespace';
-    log.note(CONFINEMENT_NOTES[confinement]);
-    let tree;
-    try {
-      tree = await startProcessTree(confined.argv, {
-        cwd: wt.dir,
-        env: { ...env, ...confined.env },
-        stdin: invocation.stdin,
-        sandboxInfo: confined.containment === 'namespace',
-        onOutput: (chunk) => log.write(chunk),
-      });
-    } catch (error) {
-      const reason =
-        error instanceof StartError ? `${error.reason}. Install it, or change the command of agent "${step.agent}".` : errorMessage(error);
-      return (outcome = { status: 'failed', error: `could not start the agent: ${reason}`, exitCode: null, lastLines: [] });
-    }
-    const identity = processIdentity(tree.pid) ?? null;
-    ctx.onStarted({
-      worktree: wt.dir,
-      pid: tree.pid,
-      identity,
-      token: tag.token,
-      confinement,
-    });
-    // The namespace bubblewrap made, once it says (at once, in practice; never waited for long).
-    const namespace = tree.sandbox ? Promise.race([tree.sandbox, sleep(2_000, undefined, { ref: false })]) : Promise.resolve(undefined);
-    const stopAll = async (ms: number) => {
-      const sandbox = await namespace;
-      const selector: StepProcessSelector = {
-        tag,
-        group: tree.pid,
-        notBefore: ticksOfIdentity(identity),
-        ...(sandbox ? { namespace: sandbox.pidNamespace, holders: [tree.pid, sandbox.initPid] } : {}),
-      };
-      return stopProcessesOf(selector, ms);
-    };
     const timeoutMs = (step.timeout_seconds ?? settings.timeoutSeconds) * 1000;
-    const graceMs = settings.killGraceSeconds * 1000;
-    let stopReason: 'timeout' | 'cancelled' | undefined;
-    const stop = (reason: 'timeout' | 'cancelled') => {
-      stopReason ??= reason;
-      log.note(
-        reason === 'timeout' ? `timed out after ${timeoutMs / 1000} s: stopping the process tree` : 'cancelled: stopping the process tree',
-      );
-      void stopAll(graceMs);
-    };
-    const timer = setTimeout(() => stop('timeout'), timeoutMs);
-    const onAbort = () => stop('cancelled');
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    if (ctx.signal.aborted) onAbort();
-    const exit = await tree.exited;
-    clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', onAbort);
-    // Whatever the step left running (daemons, watchers, processes that left its group) must not
-    // touch the capture. Under bubblewrap the kernel has ended them with the command already.
-    await stopAll(stopReason ? graceMs : 0);
-    await tree.drained(2_000); // the last lines of output are in the log before it is judged
-    if (stopReason === 'timeout')
-      return (outcome = {
-        status: 'timed_out',
-        error: `timed out after ${timeoutMs / 1000} s; its process tree was stopped`,
-        lastLines: log.lastLines(),
-      });
-    if (stopReason === 'cancelled') return (outcome = cancelled());
-    if (exit.code !== 0) {
-      // bubblewrap reports a command killed by a signal as 128 + its number, as a shell does.
-      const signal = exit.signal ?? (tree.sandbox && exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
-      const how = signal ? `was killed by ${signal}` : exit.code === null ? 'was killed by a signal' : `exited with code ${exit.code}`;
+    const agent = await runStepProcess(processes, invocation.argv, {
+      stdin: invocation.stdin,
+      timeoutMs,
+      onStarted: (started) => ctx.onStarted({ worktree: wt.dir, token: tag.token, port, ...started }),
+    });
+    const { end } = agent;
+    if (end.kind === 'not_started')
       return (outcome = {
         status: 'failed',
-        error: `the agent ${how}; see the step's log`,
-        exitCode: exit.code,
+        error: `could not start the agent: ${end.reason}. Install it, or change the command of agent "${step.agent}".`,
+        exitCode: null,
+        lastLines: [],
+      });
+    if (end.kind === 'timed_out')
+      return (outcome = {
+        status: 'timed_out',
+        error: `timed out after ${end.seconds} s; its process tree was stopped`,
         lastLines: log.lastLines(),
       });
-    }
+    if (end.kind === 'cancelled') return (outcome = cancelled());
+    if (end.code !== 0)
+      return (outcome = {
+        status: 'failed',
+        error: `the agent ${end.how}; see the step's log`,
+        exitCode: end.code,
+        lastLines: log.lastLines(),
+      });
     // A sandboxed step's git wrote its objects to a store of its own: imported (verified) first, or
     // else its index, which names them, is not used to speed up the capture.
-    const seedIndex = confined.privateObjects ? await importObjects(ctx.repo.git, confined.privateObjects).catch(() => false) : true;
-    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase, { seedIndex, env: tagEnvironment(tag) });
+    const seedIndex = agent.privateObjects ? await importObjects(ctx.repo.git, agent.privateObjects).catch(() => false) : true;
+    const brought = [...ctx.setup.plan.copy, ...ctx.setup.plan.symlink].map((p) => p.path);
+    const capture = await captureWorktree(ctx.repo, wt, step.id, ctx.stepBase, {
+      seedIndex,
+      env: tagEnvironment(tag),
+      keepOut: { paths: brought, ...(setup.setupTree ? { setupTree: setup.setupTree } : {}) },
+    });
     // Whatever the capture's git started for the worktree (a filter it names) is the step's too.
-    await stopAll(0);
+    await agent.stopAll(0);
+    const leaked = await pathsHolding(ctx.repo.git, capture.tree, capture.changed, ctx.setup.secretValues);
+    if (leaked.length > 0)
+      return (outcome = {
+        status: 'failed',
+        error: `the step wrote the value of a copied secret into ${listed(leaked.slice(0, 5))}${leaked.length > 5 ? ', …' : ''}; its result is not kept`,
+        exitCode: 0,
+        lastLines: log.lastLines(),
+      });
     const missing: string[] = [];
     for (const created of step.creates) if (!(await treeContains(ctx.repo.git, capture.tree, created))) missing.push(created);
     if (missing.length > 0) {
@@ -212,7 +216,10 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         lastLines: log.lastLines(),
       });
     }
-    const warnings = log.failure ? [`its log could not be written (${log.failure.message}); its output was not kept`] : [];
+    const warnings = [
+      ...setup.warnings,
+      ...(log.failure ? [`its log could not be written (${log.failure.message}); its output was not kept`] : []),
+    ];
     return (outcome = { status: 'succeeded', capture, undeclared, warnings });
   } catch (error) {
     log.note(`error: ${errorMessage(error)}`);
@@ -221,9 +228,26 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     progress.flush(); // the step's last progress line is recorded before its terminal event
     if (outcome) log.note(`step ${step.id}: ${outcome.status}`);
     await log.close();
+    await ports?.release().catch(() => undefined);
     const keep = settings.keepWorktrees === 'always' || (settings.keepWorktrees === 'on_failure' && outcome?.status !== 'succeeded');
     if (!keep) ctx.worktrees.remove(step.id);
   }
+}
+
+/**
+ * What setup commands find in their environment, as the tools whose files they come from set it:
+ * Cursor's `ROOT_WORKTREE_PATH`, Conductor's `CONDUCTOR_*`, the Codex app's `CODEX_*`.
+ */
+function setupEnvironment(ctx: StepContext, worktree: string): Record<string, string> {
+  return {
+    TAPPS_ROOT: ctx.repo.root,
+    ROOT_WORKTREE_PATH: ctx.repo.root,
+    CONDUCTOR_ROOT_PATH: ctx.repo.root,
+    CONDUCTOR_WORKSPACE_PATH: worktree,
+    CONDUCTOR_WORKSPACE_NAME: ctx.step.id,
+    CODEX_SOURCE_TREE_PATH: ctx.repo.root,
+    CODEX_WORKTREE_PATH: worktree,
+  };
 }
 
 const CONFINEMENT_NOTES = {
@@ -232,10 +256,6 @@ const CONFINEMENT_NOTES = {
   namespace: 'isolation: detect; the step runs in its own process namespace (bubblewrap): every process of the step ends with it',
   tag: "isolation: detect; the step's processes are tagged and swept when it ends (install bubblewrap to have the kernel keep them together)",
 } as const;
-
-function signalName(n: number): string | null {
-  return Object.entries(osConstants.signals).find(([, value]) => value === n)?.[0] ?? null;
-}
 
 /**
  * Why `command` cannot be started from `cwd` with this PATH, or undefined if it can: said before

@@ -1,4 +1,6 @@
-import type { RunStatus } from '../state/events';
+import type { NewRunEvent, RunStatus } from '../state/events';
+import type { Step } from '../workflow/schema';
+import type { StepOutcome } from './stepRunner';
 import type { StepSnapshot } from '../state/snapshot';
 
 /**
@@ -31,4 +33,42 @@ export function skipReason(dependency: string, status: StepSnapshot['status']): 
     interrupted: 'was interrupted',
   };
   return `it depends on "${dependency}", which ${how[status] ?? 'failed'}`;
+}
+
+/** A step whose failure does not fail the run: optional, or gated on its failure (`X.status == "failed"`). */
+export function mayFail(step: Step): boolean {
+  return step.optional || step.continueIf.some((g) => g.status === 'failed');
+}
+
+/**
+ * Whether the steps after a step may go on: it succeeded, or its failure is allowed (see
+ * `mayFail`) and it ended otherwise, in which case they start without its result.
+ */
+export function goesOn(step: Step, status: StepSnapshot['status']): boolean {
+  return status === 'succeeded' || (mayFail(step) && (status === 'failed' || status === 'timed_out' || status === 'cancelled'));
+}
+
+/** The event that records how a step ended. */
+export function outcomeEvent(step: string, outcome: StepOutcome): NewRunEvent {
+  switch (outcome.status) {
+    case 'succeeded':
+      return {
+        type: 'step_succeeded',
+        step,
+        result: outcome.capture.commit,
+        tree: outcome.capture.tree,
+        changed: [...outcome.capture.changed],
+        undeclared: [...outcome.undeclared],
+        ...(outcome.warnings.length > 0 ? { warnings: [...outcome.warnings] } : {}),
+        ...(outcome.capture.submoduleWrites.length > 0
+          ? { submoduleWrites: outcome.capture.submoduleWrites.map((w) => ({ ...w, files: [...w.files] })) }
+          : {}),
+      };
+    case 'failed':
+      return { type: 'step_failed', step, error: outcome.error, exitCode: outcome.exitCode, lastLines: [...outcome.lastLines] };
+    case 'timed_out':
+      return { type: 'step_timed_out', step, error: outcome.error, lastLines: [...outcome.lastLines] };
+    case 'cancelled':
+      return { type: 'step_cancelled', step, reason: outcome.reason };
+  }
 }

@@ -22,7 +22,9 @@ import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
 import { runStep, stepLogFile, type StepOutcome } from './stepRunner';
-import { skipReason, terminalStatus } from './terminal';
+import { goesOn, mayFail, outcomeEvent, skipReason, terminalStatus } from './terminal';
+import type { ResolvedSetup } from '../setup/resolvePlan';
+import { waitForRoom } from './loadGate';
 
 /**
  * One execution of a workflow. `prepare` plans it and records `run_started` (see runContext.ts),
@@ -43,6 +45,10 @@ export class WorkflowRun {
   private readonly runController = new AbortController();
   private readonly queue: PQueue;
   private readonly worktrees: Worktrees;
+  /** Steps of this run past the load gate and not yet ended. */
+  private going = 0;
+  /** The setup of each step's worktree. */
+  readonly setup: ResolvedSetup;
   private released: Promise<void> | undefined;
   /** Why the run cannot go on recording (its lock was taken away); its steps are stopped. */
   private fault: Error | undefined;
@@ -63,6 +69,7 @@ export class WorkflowRun {
       settings: this.settings,
       writer: this.writer,
       options: this.options,
+      setup: this.setup,
     } = ctx);
     this.steps = new Map(this.loaded.workflow.steps.map((s) => [s.id, s]));
     this.queue = new PQueue({ concurrency: this.settings.maxParallel });
@@ -140,9 +147,9 @@ export class WorkflowRun {
   /** Cancels one step; the steps that depend on it are skipped (unless it is optional: they go on without it). */
   cancelStep(stepId: string): void {
     const s = this.snapshot.steps.find((x) => x.id === stepId);
-    if (!this.running || this.fault || !s || !['pending', 'queued', 'running'].includes(s.status)) return;
+    if (!this.running || this.fault || !s || !['pending', 'queued', 'setting_up', 'running'].includes(s.status)) return;
     this.controllerOf(stepId).abort('step');
-    if (s.status !== 'running') {
+    if (s.status !== 'running' && s.status !== 'setting_up') {
       this.store.append({ type: 'step_cancelled', step: stepId, reason: 'cancelled by the user before it started' });
       this.goOnAfter(stepId);
     }
@@ -236,8 +243,16 @@ export class WorkflowRun {
   private async runOne(id: string): Promise<void> {
     const signal = this.controllerOf(id).signal;
     let outcome: StepOutcome;
+    let admitted = false;
     try {
       if (this.stepOf(id).status !== 'queued') return; // cancelled while queued
+      // Its turn has come; the machine may still be too loaded for one more (never for the only one).
+      admitted = await waitForRoom(
+        this.settings,
+        { going: () => this.going, admit: () => (this.going += 1) },
+        (reason) => this.store.append({ type: 'step_waiting', step: id, reason }),
+        signal,
+      );
       this.escapes?.stepStarted(id);
       const order = this.loaded.graph.topological;
       const dependencies = [...this.dependenciesOf(id)].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((d) => this.stepOf(d));
@@ -253,6 +268,13 @@ export class WorkflowRun {
         logFile: stepLogFile(this.stateDir, id),
         configuredAgents: this.options.defaults?.agents ?? {},
         signal,
+        setup: this.setup,
+        onSettingUp: (setting) => {
+          if (this.stepOf(id).status === 'skipped') return;
+          this.store.append({ type: 'step_setting_up', step: id, ...setting });
+          // On disk at once: a later process finds the setup's orphans by the token this records.
+          if (setting.pid !== null) void this.store.flush().catch(() => undefined);
+        },
         onStarted: (started) => {
           // Skipped by a gate while it was being set up: its signal stops it at once; it never ran.
           if (this.stepOf(id).status === 'skipped') return;
@@ -266,6 +288,7 @@ export class WorkflowRun {
     } catch (error) {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
+    if (admitted) this.going -= 1;
     this.escapes?.stepEnded(id);
     if (this.stepOf(id).status === 'skipped') return; // a gate stopped the run while it was set up
     this.record(id, outcome);
@@ -284,19 +307,9 @@ export class WorkflowRun {
     }
   }
 
-  /**
-   * Whether the steps after `id` may go on: it succeeded, or it is optional (`condition:
-   * optional`) and ended otherwise, in which case they start without its result.
-   */
+  /** Whether the steps after `id` may go on (see `goesOn`). */
   private met(id: string): boolean {
-    const { status } = this.stepOf(id);
-    return status === 'succeeded' || (this.mayFail(id) && ['failed', 'timed_out', 'cancelled'].includes(status));
-  }
-
-  /** A step whose failure does not fail the run: optional, or gated on its failure (`X.status == "failed"`). */
-  private mayFail(id: string): boolean {
-    const step = this.steps.get(id)!;
-    return step.optional || step.continueIf.some((g) => g.status === 'failed');
+    return goesOn(this.steps.get(id)!, this.stepOf(id).status);
   }
 
   private dependenciesMet(id: string): boolean {
@@ -321,38 +334,7 @@ export class WorkflowRun {
   }
 
   private record(id: string, outcome: StepOutcome): void {
-    if (this.stepOf(id).status === 'cancelled') return;
-    switch (outcome.status) {
-      case 'succeeded':
-        this.store.append({
-          type: 'step_succeeded',
-          step: id,
-          result: outcome.capture.commit,
-          tree: outcome.capture.tree,
-          changed: [...outcome.capture.changed],
-          undeclared: [...outcome.undeclared],
-          ...(outcome.warnings.length > 0 ? { warnings: [...outcome.warnings] } : {}),
-          ...(outcome.capture.submoduleWrites.length > 0
-            ? { submoduleWrites: outcome.capture.submoduleWrites.map((w) => ({ ...w, files: [...w.files] })) }
-            : {}),
-        });
-        break;
-      case 'failed':
-        this.store.append({
-          type: 'step_failed',
-          step: id,
-          error: outcome.error,
-          exitCode: outcome.exitCode,
-          lastLines: [...outcome.lastLines],
-        });
-        break;
-      case 'timed_out':
-        this.store.append({ type: 'step_timed_out', step: id, error: outcome.error, lastLines: [...outcome.lastLines] });
-        break;
-      case 'cancelled':
-        this.store.append({ type: 'step_cancelled', step: id, reason: outcome.reason });
-        break;
-    }
+    if (this.stepOf(id).status !== 'cancelled') this.store.append(outcomeEvent(id, outcome));
   }
 
   private skipDependents(id: string): void {
@@ -404,7 +386,7 @@ export class WorkflowRun {
     this.store.append({
       type: 'run_finished',
       status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length, {
-        optional: new Set(this.loaded.workflow.steps.filter((s) => this.mayFail(s.id)).map((s) => s.id)),
+        optional: new Set(this.loaded.workflow.steps.filter((s) => mayFail(s)).map((s) => s.id)),
         gateStopped: this.stoppedBy !== undefined,
       }),
     });

@@ -7,6 +7,7 @@ import { isGitFolderName } from '../workflow/repoPath';
 export const STEP_STATUSES = [
   'pending',
   'queued',
+  'setting_up',
   'running',
   'succeeded',
   'failed',
@@ -22,6 +23,7 @@ export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'fail
 export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
+const Port = z.int().check(z.gte(1), z.lte(65535));
 const Sha = z.string().check(z.regex(/^[0-9a-f]{40,64}$/, 'expected a git object id'));
 
 /** A step id as read back from disk: the same rule as in a workflow file (a valid ref component). */
@@ -153,8 +155,30 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     token: z.optional(z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits'))),
     /** How the step ran: in a sandbox, or in a PID namespace only, or tagged only. */
     confinement: z.optional(z.enum(['sandbox', 'namespace', 'tag'])),
+    /** The first of the ports the step leased (`TAPPS_PORT`). */
+    port: z.optional(Port),
     base: Sha,
   }),
+  z.object({
+    ...step,
+    /**
+     * The step's worktree is being set up (files copied, setup commands run). Recorded when the
+     * phase starts (no pid), then when each setup command has started, with its process, so that
+     * the processes of a setup are found after a crash as a running step's are.
+     */
+    type: z.literal('step_setting_up'),
+    worktree: z.string(),
+    pid: z.nullable(z.int()),
+    identity: z.optional(z.nullable(z.string())),
+    token: z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits')),
+    /** The command that started, as the user wrote it, and the file it came from. */
+    command: z.optional(z.string().check(z.maxLength(10_000))),
+    origin: z.optional(z.string().check(z.maxLength(200))),
+    /** The first of the ports the step leased (`TAPPS_PORT`). */
+    port: z.optional(Port),
+  }),
+  /** A queued step whose turn came waits for the machine: too little memory, or too much load. */
+  z.object({ ...step, type: z.literal('step_waiting'), reason: z.enum(['memory', 'cpu']) }),
   z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
   z.object({
     ...step,

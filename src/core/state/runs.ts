@@ -204,10 +204,15 @@ export async function stopStepProcesses(run: LoadedRun, graceMs = 1_000): Promis
   return [...new Set(stopped)];
 }
 
-/** Every recorded start of a step (a resumed run may have started a step more than once). */
+/**
+ * Every recorded start of a step's processes, its setup commands' and its agent's (a resumed run
+ * may have started a step more than once).
+ */
 function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; identity: string | null; token?: string }> {
   return run.events.flatMap((e) =>
-    e.type === 'step_started' ? [{ step: e.step, pid: e.pid, identity: e.identity ?? null, ...(e.token ? { token: e.token } : {}) }] : [],
+    e.type === 'step_started' || (e.type === 'step_setting_up' && e.pid !== null)
+      ? [{ step: e.step, pid: e.pid, identity: e.identity ?? null, ...(e.token ? { token: e.token } : {}) }]
+      : [],
   );
 }
 

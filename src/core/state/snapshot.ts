@@ -31,6 +31,10 @@ export interface StepSnapshot {
   readonly warnings: readonly string[];
   /** Files it wrote inside submodules' folders, which its result cannot hold; absent in older states. */
   readonly submoduleWrites?: readonly SubmoduleWrite[];
+  /** The first port of the block it leased while it ran (`TAPPS_PORT`); absent in older states. */
+  readonly port?: number | null;
+  /** What a queued step waits for before it starts (load-aware start); null or absent otherwise. */
+  readonly waiting?: 'memory' | 'cpu' | null;
 }
 
 /** `state.json`: everything known about a run, derived from its events alone. */
@@ -115,6 +119,23 @@ export function newStep(id: string, dependencies: readonly string[]): StepSnapsh
   };
 }
 
+/** What a step that begins (its setup, or its agent) starts from: its process, its worktree, its port, nothing of before. */
+function begun(event: Extract<RunEvent, { type: 'step_setting_up' | 'step_started' }>): Partial<StepSnapshot> {
+  return {
+    waiting: null,
+    port: event.port ?? null,
+    worktree: event.worktree,
+    pid: event.pid,
+    identity: event.identity ?? null,
+    progress: null,
+    error: null,
+    exitCode: null,
+    result: null,
+    tree: null,
+    finishedAt: null,
+  };
+}
+
 /** Applies one event to a snapshot. Pure: the same events always give the same snapshot. */
 export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunSnapshot {
   if (event.type === 'run_started') {
@@ -150,24 +171,29 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
     ...next,
     steps: next.steps.map((s) => (s.id === id ? { ...s, ...patch } : s)),
   });
-  const ended = { finishedAt: event.time, pid: null };
+  const ended = { finishedAt: event.time, pid: null, waiting: null };
   switch (event.type) {
     case 'step_queued':
-      return step(event.step, { status: 'queued' });
+      return step(event.step, { status: 'queued', waiting: null });
+    case 'step_waiting':
+      return step(event.step, { waiting: event.reason });
+    case 'step_setting_up': {
+      const current = next.steps.find((s) => s.id === event.step);
+      if (current?.status === 'setting_up')
+        return step(event.step, { pid: event.pid, identity: event.identity ?? null, worktree: event.worktree });
+      return step(event.step, {
+        ...begun(event),
+        status: 'setting_up',
+        startedAt: event.time,
+      });
+    }
     case 'step_started':
       return step(event.step, {
+        ...begun(event),
         status: 'running',
-        startedAt: event.time,
-        worktree: event.worktree,
-        pid: event.pid,
-        identity: event.identity ?? null,
+        // A step's time counts from its setup, when it had one.
+        ...(next.steps.find((s) => s.id === event.step)?.status === 'setting_up' ? {} : { startedAt: event.time }),
         base: event.base,
-        progress: null,
-        error: null,
-        exitCode: null,
-        result: null,
-        tree: null,
-        finishedAt: null,
       });
     case 'step_progress':
       return step(event.step, { progress: { percent: event.percent, message: event.message } });
@@ -231,10 +257,10 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         // A step that was running is interrupted (its work was never captured); one that was only
         // queued never started, and is pending again.
         steps: next.steps.map((s) =>
-          s.status === 'running'
+          s.status === 'running' || s.status === 'setting_up'
             ? { ...s, status: 'interrupted', pid: null, progress: null, finishedAt: event.time, error: event.reason }
             : s.status === 'queued'
-              ? { ...s, status: 'pending' }
+              ? { ...s, status: 'pending', waiting: null }
               : s,
         ),
       };

@@ -16,6 +16,10 @@ export type KeepWorktrees = (typeof KEEP_WORKTREES)[number];
 export const ISOLATION_MODES = ['sandbox', 'detect', 'off'] as const;
 export type Isolation = (typeof ISOLATION_MODES)[number];
 
+/** Whether a step's worktree is set up before its agent runs: from every source found, or not at all. */
+export const SETUP_MODES = ['auto', 'none'] as const;
+export type SetupMode = (typeof SETUP_MODES)[number];
+
 /** The longest timeout of a step: 7 days, far inside what a Node timer can wait (2^31-1 ms, 24.8 days). */
 export const MAX_TIMEOUT_SECONDS = 7 * 24 * 60 * 60;
 /** The longest grace period between the polite stop signal and the kill. */
@@ -86,6 +90,9 @@ const Seconds = z.number(SECONDS).check(z.positive(SECONDS), z.lte(MAX_TIMEOUT_S
 const GRACE = `expected a number of seconds from 0 to ${MAX_KILL_GRACE_SECONDS} (1 hour)`;
 const LOG_BYTES = `expected a whole number of bytes from ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES} (1 GiB)`;
 const PARALLEL = 'expected a whole number from 1 to 8';
+const PORTS = 'expected a whole number of ports from 1 to 100';
+const MEMORY = 'expected a whole number of MiB from 0 (no limit) to 1048576';
+const LOAD = 'expected a load per CPU from 0 (no limit) to 1000';
 /** A number the format accepts without acting on it (TappsCodingAgents keys): any, as long as it is finite. */
 const FiniteNumber = z.number('expected a finite number');
 const TIER = 'expected a context tier: a finite number, or text like "TIER2" or "2"';
@@ -93,6 +100,31 @@ const TIER = 'expected a context tier: a finite number, or text like "TIER2" or 
 const ContextTier = z.union([FiniteNumber, z.string().check(z.regex(/^\s*(?:[Tt][Ii][Ee][Rr])?\d+\s*$/, TIER))], TIER);
 /** A mapping of anything, kept as it is (TappsCodingAgents `metadata`). */
 const AnyMapping = z.record(z.string(), z.unknown(), 'expected a mapping');
+
+const COMMANDS = 'expected a command, or a list of commands run one after another';
+/** gitignore-style patterns of ignored files, as `.worktreeinclude` holds them. */
+const IgnoredPatterns = z
+  .array(ArgText.check(z.minLength(1, 'expected a pattern, got an empty text')), 'expected a list of paths or patterns')
+  .check(z.maxLength(1000, 'expected at most 1000 entries'));
+
+/**
+ * The workflow's own setup of each step's worktree: it comes first, before the files other tools
+ * keep for the same purpose (`.worktreeinclude`, `.cursor/worktrees.json`, …; see `src/core/setup`).
+ */
+export const SetupSchema = z.strictObject({
+  commands: z.optional(
+    z.pipe(
+      z.union([ArgText, z.array(ArgText).check(z.maxLength(100, 'expected at most 100 commands'))], COMMANDS),
+      z.transform((v: string | string[]) => (typeof v === 'string' ? [v] : v)),
+    ),
+  ),
+  copy: z.optional(IgnoredPatterns),
+  symlink: z.optional(IgnoredPatterns),
+  secrets: z.optional(IgnoredPatterns),
+  timeout_seconds: z.optional(Seconds),
+  env: z.optional(EnvSchema),
+});
+export type SetupDefinition = z.infer<typeof SetupSchema>;
 
 /** Run settings. The TappsCodingAgents keys are accepted so their files load as they are. */
 export const SettingsSchema = z.strictObject({
@@ -106,6 +138,10 @@ export const SettingsSchema = z.strictObject({
   sandbox_writable: z.optional(
     z.array(SandboxPathSchema, 'expected a list of folders').check(z.maxLength(64, 'expected at most 64 folders')),
   ),
+  setup: z.optional(z.enum(SETUP_MODES, `expected one of ${SETUP_MODES.join(', ')}`)),
+  ports_per_step: z.optional(z.int(PORTS).check(z.gte(1, PORTS), z.lte(100, PORTS))),
+  min_free_memory_mb: z.optional(z.int(MEMORY).check(z.gte(0, MEMORY), z.lte(1_048_576, MEMORY))),
+  max_load_per_cpu: z.optional(z.number(LOAD).check(z.gte(0, LOAD), z.lte(1000, LOAD))),
   quality_gates: z.optional(z.boolean()),
   code_scoring: z.optional(z.boolean()),
   context_tier_default: z.optional(FiniteNumber),
@@ -228,6 +264,7 @@ export const WorkflowSchema = z.strictObject({
   settings: z._default(SettingsSchema, {}),
   agents: z._default(z.record(AgentNameSchema, AgentSchema), {}),
   merge: z._default(z.array(MergeRuleSchema), []),
+  setup: z.optional(SetupSchema),
   steps: z
     .array(StepSchema)
     .check(z.minLength(1, 'expected at least one step'), z.maxLength(MAX_STEPS, `expected at most ${MAX_STEPS} steps`)),

@@ -26,6 +26,8 @@ export interface WorkflowSpec {
   readonly name?: string;
   readonly settings?: Readonly<Record<string, unknown>>;
   readonly merge?: ReadonlyArray<{ readonly paths: readonly string[]; readonly policy: string }>;
+  /** The workflow's own setup of each step's worktree. */
+  readonly setup?: Readonly<Record<string, unknown>>;
   readonly steps: readonly StepSpec[];
 }
 
@@ -36,6 +38,7 @@ export function workflowYaml(spec: WorkflowSpec): string {
     name: spec.name ?? 'Test workflow',
     ...(spec.settings ? { settings: spec.settings } : {}),
     ...(spec.merge ? { merge: spec.merge } : {}),
+    ...(spec.setup ? { setup: spec.setup } : {}),
     steps: spec.steps.map((s) => ({ agent: 'shell', ...s })),
   };
   return stringify({ workflow }, { lineWidth: 0 });
