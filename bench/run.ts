@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     apply: option('reps-apply', 7),
     detect: option('reps-detect', 3),
     containment: option('reps-containment', 40),
+    setup: option('reps-setup', 2),
   };
   const whatIf = option('what-if', 1);
   const split = option('split', Math.max(2, os.availableParallelism()));
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
     }
     let batches: AddBatch[] = [];
     if (want('setup')) {
-      const r = await section(() => setupStudy(repo, workDir));
+      const r = await section(() => setupStudy(repo, workDir, reps.setup));
       results.setup = r;
     }
     if (want('containment')) {

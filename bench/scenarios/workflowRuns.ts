@@ -38,6 +38,8 @@ export interface RunBreakdown {
   /** Git calls by subcommand: count and total ms. */
   readonly git: ReturnType<typeof summarizeGit>;
   readonly gitProcesses: number;
+  /** Per step with a setup: ms from its setup's start to its agent's start. */
+  readonly setupPhaseMs: number[];
 }
 
 export interface RunMeasurement {
@@ -84,7 +86,11 @@ export async function measureRun(repo: BenchRepo, workDir: string, spec: RunSpec
       defaults: spec.worktreeAddConcurrency === undefined ? undefined : { worktreeAddConcurrency: spec.worktreeAddConcurrency },
     });
     t1 = now();
-    run.onDidEvent((e: RunEvent) => times.set('step' in e && e.step ? `${e.type}:${e.step}` : e.type, now()));
+    // The first of each (a setup records its phase, then each command).
+    run.onDidEvent((e: RunEvent) => {
+      const key = 'step' in e && e.step ? `${e.type}:${e.step}` : e.type;
+      if (!times.has(key)) times.set(key, now());
+    });
     status = (await run.execute()).status;
     t2 = now();
     await run.settled();
@@ -106,6 +112,11 @@ export async function measureRun(repo: BenchRepo, workDir: string, spec: RunSpec
     worktreeReadyMs: rec.adds.map((a) => round(a.ready - a.requested, 1)),
     git,
     gitProcesses: rec.git.length,
+    setupPhaseMs: ids.flatMap((id) => {
+      const from = times.get(`step_setting_up:${id}`);
+      const to = times.get(`step_started:${id}`);
+      return from === undefined || to === undefined ? [] : [round(to - from, 1)];
+    }),
   };
   if (status !== 'succeeded') throw new Error(`bench run ${spec.name} ended ${status}`);
   const share = othersShare(load, sampleLoad());
