@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
 import type { WorkflowRun } from '../core/run/workflowRun';
-import { runsDir } from '../core/run/stateDir';
+import { runsDir, STATE_TRASH_PREFIX } from '../core/run/stateDir';
 import type { RunsLocation } from '../core/state/runLocation';
 import type { RunView } from '../core/state/runs';
 import { newestFirst, type RunSnapshot } from '../core/state/snapshot';
@@ -178,7 +178,9 @@ export class RunsModel implements vscode.Disposable {
   }
 
   private async reloadNow(location: RunsLocation, runId: string): Promise<void> {
-    // A folder another tool keeps in the same state folder (TappsCodingAgents' own state) is not a run.
+    // A deleted run's folder waiting for deletion is no run; nor is a folder another tool keeps in
+    // the same state folder (TappsCodingAgents' own state).
+    if (runId.startsWith(STATE_TRASH_PREFIX)) return;
     if (!this.entries.has(runId) && !(await engine().holdsRun(path.join(runsDir(location.root), runId)))) return;
     try {
       // A run seen for the first time may have come with a pull: ask git again whether it tracks it.

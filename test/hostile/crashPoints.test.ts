@@ -268,3 +268,30 @@ describe('hostile: kill -9 in the middle of a resolve', function () {
     assert.equal(await repo.read('shared.txt'), 'one\ntwo\nRIGHT\n');
   });
 });
+
+describe('hostile: kill -9 in the middle of deleting a run', function () {
+  this.timeout(120_000);
+  let repo: TempRepo;
+  before(async () => {
+    buildCli();
+    repo = await makeTempRepo({ 'README.md': '# deleting\n' });
+  });
+  after(() => repo.cleanup());
+
+  it('after its state folder is set aside: no run is listed as damaged, and the next cleanup deletes what was left', async () => {
+    const workflow = await writeWorkflow(repo, { steps: [{ id: 'only', run: 'echo x > x.txt' }] }, 'doomed.yaml');
+    assert.equal((await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'doomed'])).code, 0);
+    const crashed = await cli(['cleanup', '--keep', '0', '--repo', repo.dir], {
+      env: { ...process.env, TAPPS_TEST_CRASH_AT: 'run-state-aside' },
+    });
+    assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+    const runs = path.join(repo.dir, '.tapps-agents', 'workflow-state');
+    assert.deepEqual((await readdir(runs)).filter((n) => n.startsWith('.deleted-doomed.')).length, 1, 'set aside');
+    const status = await cli(['status', '--repo', repo.dir]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.doesNotMatch(status.stdout + status.stderr, /doomed|damaged|not a run folder/);
+    const again = await cli(['cleanup', '--repo', repo.dir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await readdir(runs), []);
+  });
+});

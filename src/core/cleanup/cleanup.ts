@@ -1,11 +1,12 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { archiveRef, archiveUncaptured } from '../git/archive';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { registration, removeWorktree, trashDir } from '../git/worktrees';
 import { pidExists } from '../process/processIdentity';
-import { runDir } from '../run/stateDir';
+import { runDir, runsDir, STATE_TRASH_PREFIX } from '../run/stateDir';
+import { crashPoint } from '../util/crashPoint';
 import { inspectLock } from '../util/lock';
 import { idProblem } from '../util/ids';
 import { runLockPath, worktreeRoots } from '../state/runLocation';
@@ -127,7 +128,10 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     }
     if (!dryRun) await emptyTrash(root);
   }
-  if (!dryRun) await registration(repo, () => repo.git.run(['worktree', 'prune']));
+  if (!dryRun) {
+    await emptyStateTrash(repo);
+    await registration(repo, () => repo.git.run(['worktree', 'prune']));
+  }
   return report;
 }
 
@@ -225,11 +229,37 @@ async function removeRun(
     if (!dryRun) {
       if (refs.length > 0) await repo.git.run(['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
       for (const root of roots) await rm(path.join(root, runId), { recursive: true, force: true });
-      await rm(runDir(repo.root, runId), { recursive: true, force: true });
+      await deleteStateFolder(repo, runId);
     }
     return { runId, status: run.snapshot.status, worktrees: folders, refs };
   } finally {
     await writer?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Deletes a run's state folder: renamed aside first (one step), so that a process killed halfway
+ * through the deletion leaves no half-deleted folder to be listed as a damaged run; what it left
+ * aside is deleted by the next cleanup.
+ */
+async function deleteStateFolder(repo: Repository, runId: string): Promise<void> {
+  const aside = path.join(runsDir(repo.root), `${STATE_TRASH_PREFIX}${runId}.${process.pid}`);
+  const moved = await rename(runDir(repo.root, runId), aside).then(
+    () => true,
+    () => false,
+  );
+  crashPoint('run-state-aside');
+  await rm(moved ? aside : runDir(repo.root, runId), { recursive: true, force: true });
+}
+
+/** State folders that deletions left aside, except those live processes are deleting. */
+async function emptyStateTrash(repo: Repository): Promise<void> {
+  const dir = runsDir(repo.root);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(STATE_TRASH_PREFIX)) continue;
+    const pid = Number(name.slice(name.lastIndexOf('.') + 1));
+    if (Number.isInteger(pid) && pid !== process.pid && pidExists(pid)) continue;
+    await rm(path.join(dir, name), { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,9 @@ export function runsDir(repoRoot: string): string {
 }
 
 /** The state folder of one run. */
+/** The names under which deleted runs' state folders wait for deletion (never a run id: those begin with a letter or digit). */
+export const STATE_TRASH_PREFIX = '.deleted-';
+
 export function runDir(repoRoot: string, runId: string): string {
   return path.join(runsDir(repoRoot), runId);
 }

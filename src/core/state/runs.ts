@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
 import { stopGroup } from '../process/processTree';
 import { identityOfThisBoot, stopProcessesOf, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
-import { runDir, runsDir, stateFolderProblem } from '../run/stateDir';
+import { runDir, runsDir, STATE_TRASH_PREFIX, stateFolderProblem } from '../run/stateDir';
 import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
 import { readRun, type LoadedRun } from './readRun';
@@ -92,7 +92,7 @@ export async function listRuns(location: RunsLocation, options: ReadRunsOptions 
   const roots = await worktreeRoots(location); // once for every run
   const runs: RunView[] = [];
   for (const name of names.sort()) {
-    if (!(await holdsRun(path.join(dir, name)))) continue;
+    if (name.startsWith(STATE_TRASH_PREFIX) || !(await holdsRun(path.join(dir, name)))) continue;
     if (idProblem('run', name)) {
       problems.push(`${name}: not a run folder (its name is not a run id)`);
       continue;

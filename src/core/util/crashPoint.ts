@@ -17,7 +17,9 @@ export type CrashPoint =
   /** A resolve made the new aggregate and its refs; its events are not recorded. */
   | 'resolve-ref-written'
   /** A resolve recorded its new aggregate; the conflict is not recorded as resolved yet. */
-  | 'resolve-aggregate-recorded';
+  | 'resolve-aggregate-recorded'
+  /** A run being deleted has its state folder renamed aside; its files are not deleted yet. */
+  | 'run-state-aside';
 
 export function crashPoint(name: CrashPoint): void {
   if (process.env.TAPPS_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
