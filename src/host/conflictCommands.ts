@@ -4,35 +4,31 @@ import type { Resolution } from '../core/apply/resolveConflict';
 import { hasConflictMarkers } from '../core/merge/mergeFile';
 import type { Conflict } from '../core/state/events';
 import { plural } from '../core/util/words';
-import { closeConflictTabs, hasMergeEditor, mergesAsText, mergeTabInput, revealConflict, onVisibleEditorsOf } from './conflictEditors';
-import { contentUri } from './contentProvider';
+import {
+  activeMergeEditorResult,
+  activeMergeFile,
+  announceResolution,
+  closeConflictTabs,
+  hasMergeEditor,
+  mergesAsText,
+  mergeTabInput,
+  onVisibleEditorsOf,
+  revealConflict,
+  savedMergeFile,
+  sideUri,
+  stepOf,
+  type Side,
+} from './conflictEditors';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import { keepsNeitherStep, mergeFilePath, prepareMergeFile, readRegularFile, rewriteMergeFile } from './mergedFile';
 import type { RunEntry, RunsModel } from './runsModel';
 import { conflictTitle } from './runsTree';
 
-type Side = 'base' | 'ours' | 'theirs';
-
 /** A conflict of a run known to the model. */
 interface Found {
   readonly entry: RunEntry;
   readonly conflict: Conflict;
-}
-
-const stepOf = (c: Conflict, side: Side) => (side === 'base' ? 'base' : side === 'ours' ? c.steps[0] : c.steps[1]);
-
-/** A read-only document of one version of a conflicted file; its query names the run and path, so that its tabs can be found. */
-function sideUri(entry: RunEntry, c: Conflict, side: Side): vscode.Uri {
-  const label = stepOf(c, side);
-  return contentUri(`${label}/${c.path}`, {
-    type: 'blob',
-    repo: entry.repoRoot,
-    blob: c[side],
-    label,
-    run: entry.snapshot.runId,
-    conflict: c.path,
-  });
 }
 
 /**
@@ -354,31 +350,9 @@ export class ConflictCommands implements vscode.Disposable {
     this.log.info(`resolved ${c.path} in run ${runId} with ${how}; ${plural(remaining, 'conflict')} left`);
     await this.model.reload(runId);
     await closeConflictTabs(runId, c.path, mergeFilePath(entry, c));
-    this.announce(runId, c.path, how, remaining);
-  }
-
-  private announce(runId: string, file: string, how: string, remaining: number): void {
-    if (remaining > 0) {
-      void vscode.window
-        .showInformationMessage(
-          `Tapps Flow: resolved ${file} with ${how}; ${plural(remaining, 'conflict')} ${remaining === 1 ? 'remains' : 'remain'} in this run.`,
-          'Next Conflict',
-        )
-        .then((choice) => {
-          if (choice) void this.openNext(runId).catch((error: unknown) => this.log.showError('Tapps Flow: Next Conflict', error));
-        });
-      return;
-    }
-    void vscode.window
-      .showInformationMessage(
-        `Tapps Flow: resolved ${file} with ${how}. All conflicts are resolved: the run's result is ready to apply.`,
-        'Apply',
-        'Create Branch',
-      )
-      .then((choice) => {
-        if (choice === 'Apply') void vscode.commands.executeCommand('tappsFlow.applyResult', runId);
-        if (choice === 'Create Branch') void vscode.commands.executeCommand('tappsFlow.createBranch', runId);
-      });
+    announceResolution(runId, c.path, how, remaining, () =>
+      this.openNext(runId).catch((error: unknown) => this.log.showError('Tapps Flow: Next Conflict', error)),
+    );
   }
 
   /** Opens the run's first remaining conflict as clicking it does. */
@@ -426,33 +400,4 @@ export class ConflictCommands implements vscode.Disposable {
 
 function isFound(arg: unknown): arg is Found {
   return typeof arg === 'object' && arg !== null && 'entry' in arg && 'conflict' in arg;
-}
-
-/** The result file of the active merge editor. */
-function activeMergeEditorResult(): vscode.Uri | undefined {
-  return mergeTabInput(vscode.window.tabGroups.activeTabGroup.activeTab)?.result;
-}
-
-/** The file of the active tab: a text editor's, or a merge editor's result. */
-function activeMergeFile(): vscode.Uri | undefined {
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  return input instanceof vscode.TabInputText ? input.uri : activeMergeEditorResult();
-}
-
-/** How long a closed merge editor's save is waited for before its file is read as it is. */
-const SAVE_WAIT_MS = 2_000;
-
-/**
- * Resolves once the merge editor's result file is saved: its document is no longer dirty and the
- * file on disk has no conflict markers, or SAVE_WAIT_MS have passed (a merge closed without being
- * completed keeps its markers: it is then read as it is).
- */
-async function savedMergeFile(uri: vscode.Uri): Promise<void> {
-  const deadline = Date.now() + SAVE_WAIT_MS;
-  while (Date.now() < deadline) {
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-    const content = doc?.isDirty ? undefined : await readRegularFile(uri.fsPath);
-    if (content !== undefined && !hasConflictMarkers(content)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

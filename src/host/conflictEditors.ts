@@ -1,8 +1,11 @@
 import * as vscode from 'vscode';
 import { conflictLine } from '../core/merge/conflictLocation';
-import { conflictMarkerLines } from '../core/merge/mergeFile';
+import { conflictMarkerLines, hasConflictMarkers } from '../core/merge/mergeFile';
 import type { Conflict } from '../core/state/events';
-import { conflictOfUri } from './contentProvider';
+import { conflictOfUri, contentUri } from './contentProvider';
+import { readRegularFile } from './mergedFile';
+import type { RunEntry } from './runsModel';
+import { plural } from '../core/util/words';
 
 /**
  * Whether a conflict's two versions can be merged line by line (in the merge editor): two edits
@@ -129,4 +132,79 @@ export function revealConflict(editor: vscode.TextEditor, c: Pick<Conflict, 'kin
   editor.selection = new vscode.Selection(range.start, range.end);
   editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   return line;
+}
+
+/** A version of a conflicted file: the base's, or one of the two steps'. */
+export type Side = 'base' | 'ours' | 'theirs';
+
+export const stepOf = (c: Conflict, side: Side) => (side === 'base' ? 'base' : side === 'ours' ? c.steps[0] : c.steps[1]);
+
+/** A read-only document of one version of a conflicted file; its query names the run and path, so that its tabs can be found. */
+export function sideUri(entry: RunEntry, c: Conflict, side: Side): vscode.Uri {
+  const label = stepOf(c, side);
+  return contentUri(`${label}/${c.path}`, {
+    type: 'blob',
+    repo: entry.repoRoot,
+    blob: c[side],
+    label,
+    run: entry.snapshot.runId,
+    conflict: c.path,
+  });
+}
+
+/** The result file of the active merge editor. */
+export function activeMergeEditorResult(): vscode.Uri | undefined {
+  return mergeTabInput(vscode.window.tabGroups.activeTabGroup.activeTab)?.result;
+}
+
+/** The file of the active tab: a text editor's, or a merge editor's result. */
+export function activeMergeFile(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputText ? input.uri : activeMergeEditorResult();
+}
+
+/** How long a closed merge editor's save is waited for before its file is read as it is. */
+const SAVE_WAIT_MS = 2_000;
+
+/**
+ * Resolves once the merge editor's result file is saved: its document is no longer dirty and the
+ * file on disk has no conflict markers, or SAVE_WAIT_MS have passed (a merge closed without being
+ * completed keeps its markers: it is then read as it is).
+ */
+export async function savedMergeFile(uri: vscode.Uri): Promise<void> {
+  const deadline = Date.now() + SAVE_WAIT_MS;
+  while (Date.now() < deadline) {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const content = doc?.isDirty ? undefined : await readRegularFile(uri.fsPath);
+    if (content !== undefined && !hasConflictMarkers(content)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * What a resolution is followed by: how many conflicts remain, with Next Conflict, or that the
+ * result is ready, with Apply and Create Branch.
+ */
+export function announceResolution(runId: string, file: string, how: string, remaining: number, next: () => Promise<void>): void {
+  if (remaining > 0) {
+    void vscode.window
+      .showInformationMessage(
+        `Tapps Flow: resolved ${file} with ${how}; ${plural(remaining, 'conflict')} ${remaining === 1 ? 'remains' : 'remain'} in this run.`,
+        'Next Conflict',
+      )
+      .then((choice) => {
+        if (choice) void next();
+      });
+    return;
+  }
+  void vscode.window
+    .showInformationMessage(
+      `Tapps Flow: resolved ${file} with ${how}. All conflicts are resolved: the run's result is ready to apply.`,
+      'Apply',
+      'Create Branch',
+    )
+    .then((choice) => {
+      if (choice === 'Apply') void vscode.commands.executeCommand('tappsFlow.applyResult', runId);
+      if (choice === 'Create Branch') void vscode.commands.executeCommand('tappsFlow.createBranch', runId);
+    });
 }
