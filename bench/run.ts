@@ -4,7 +4,7 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment,setup   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment,setup,pool   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
@@ -28,6 +28,7 @@ import { log, now, removeWorkDir, round, timed } from './lib/util';
 import { APPLY_SECTION, applyStudy, type ApplyStudy } from './scenarios/apply';
 import { CONTAINMENT_SECTION, containmentStudy, type ContainmentStudy } from './scenarios/containment';
 import { SETUP_SECTION, setupStudy, type SetupStudy } from './scenarios/setup';
+import { POOL_SECTION, poolStudy, type PoolStudy } from './scenarios/pool';
 import { DETECT_SECTION, detectStudy, type DetectStudy } from './scenarios/detect';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
@@ -66,6 +67,7 @@ const SECTION_ORDER = [
   DETECT_SECTION,
   CONTAINMENT_SECTION,
   SETUP_SECTION,
+  POOL_SECTION,
 ];
 
 async function main(): Promise<void> {
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
     detect: option('reps-detect', 3),
     containment: option('reps-containment', 40),
     setup: option('reps-setup', 2),
+    pool: option('reps-pool', 2),
   };
   const whatIf = option('what-if', 1);
   const split = option('split', Math.max(2, os.availableParallelism()));
@@ -119,6 +122,7 @@ async function main(): Promise<void> {
     detect?: DetectStudy;
     containment?: ContainmentStudy;
     setup?: SetupStudy;
+    pool?: PoolStudy;
     rows?: Row[];
     othersCpu?: Record<string, number>;
     totalSeconds?: number;
@@ -163,6 +167,10 @@ async function main(): Promise<void> {
       results.locks = r.study;
     }
     let batches: AddBatch[] = [];
+    if (want('pool')) {
+      const r = await section(() => poolStudy(repo, workDir, reps.pool));
+      results.pool = r;
+    }
     if (want('setup')) {
       const r = await section(() => setupStudy(repo, workDir, reps.setup));
       results.setup = r;

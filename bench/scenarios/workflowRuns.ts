@@ -18,6 +18,8 @@ export interface RunSpec {
   readonly worktreeAddConcurrency?: number;
   /** `keep_worktrees` of the workflow; the engine's default is on_failure (remove after success). */
   readonly keepWorktrees?: 'always' | 'on_failure';
+  /** `pool_size` of the workflow; unset: 0, a cold run (each step's worktree checked out, then deleted), as the sections before the pool measured. */
+  readonly poolSize?: number;
   /** Setup commands of the workflow (`setup.commands`), run in each step's worktree before its step. */
   readonly setupCommands?: readonly string[];
 }
@@ -55,6 +57,7 @@ export interface RunMeasurement {
 async function workflowFile(dir: string, spec: RunSpec): Promise<string> {
   const lines = ['workflow:', `  id: ${spec.name}`, '  settings:', `    max_parallel: ${spec.maxParallel}`];
   if (spec.keepWorktrees) lines.push(`    keep_worktrees: ${spec.keepWorktrees}`);
+  lines.push(`    pool_size: ${spec.poolSize ?? 0}`);
   if (spec.setupCommands) lines.push('  setup:', '    commands:', ...spec.setupCommands.map((c) => `      - ${JSON.stringify(c)}`));
   lines.push('  steps:');
   for (let i = 1; i <= spec.steps; i++) lines.push(`    - { id: s${i}, agent: shell, run: "sleep ${spec.sleepSeconds}" }`);

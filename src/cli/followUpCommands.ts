@@ -3,7 +3,9 @@ import { applyResult, branchFromResult } from '../core/apply/applyResult';
 import { resolveConflict, type Resolution } from '../core/apply/resolveConflict';
 import { cleanup } from '../core/cleanup/cleanup';
 import { describeLinks } from '../core/findings/symlinks';
-import { openRepository } from '../core/git/repository';
+import { openRepository, type Repository } from '../core/git/repository';
+import { WorktreePool } from '../core/git/worktreePool';
+import { worktreeRoots } from '../core/state/runLocation';
 import { EXIT, runReport } from '../core/run/runReport';
 import { runDir } from '../core/run/stateDir';
 import { commandName } from './commandName';
@@ -47,9 +49,32 @@ export async function statusCommand(repoFlag: string | undefined, runId: string 
         2,
       ),
     );
-  else if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: ${commandName()} run <workflow.yaml>`);
-  else for (const line of runList(runs, now)) print(line);
+  else {
+    if (runs.length === 0) print(`No runs in ${repo.root}. Start one with: ${commandName()} run <workflow.yaml>`);
+    else for (const line of runList(runs, now)) print(line);
+    const pool = await poolUsage(repo);
+    if (pool.worktrees > 0)
+      print(
+        `Warm pool: ${plural(pool.worktrees, 'worktree')} ready for the next steps (${formatBytes(pool.bytes)}); ${commandName()} cleanup deletes them.`,
+      );
+  }
   return EXIT.succeeded;
+}
+
+/** The warm pools of the repository's worktree roots, together. */
+async function poolUsage(repo: Repository): Promise<{ worktrees: number; bytes: number }> {
+  let worktrees = 0;
+  let bytes = 0;
+  for (const root of await worktreeRoots(repo)) {
+    const usage = await new WorktreePool(repo, root, 0).usage();
+    worktrees += usage.worktrees;
+    bytes += usage.bytes;
+  }
+  return { worktrees, bytes };
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(n >= 10 * 1024 ** 2 ? 0 : 1)} MiB`;
 }
 
 /**
@@ -164,12 +189,15 @@ export async function cleanupCommand(
     return EXIT.succeeded;
   }
   const verb = dryRun ? 'Would remove' : 'Removed';
-  if (report.runs.length === 0 && report.orphanedWorktrees.length === 0) print('Nothing to clean up.');
+  if (report.runs.length === 0 && report.orphanedWorktrees.length === 0 && report.pooledWorktrees.length === 0)
+    print('Nothing to clean up.');
   for (const r of report.runs)
     print(
       `${verb} run ${r.runId} (${r.status}): ${plural(r.worktrees.length, 'worktree')}, ${plural(r.refs.length, 'ref')}, its state folder`,
     );
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
+  if (report.pooledWorktrees.length > 0)
+    print(`${verb} ${plural(report.pooledWorktrees.length, 'worktree')} of the warm pool (the next run checks its worktrees out again)`);
   for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
   return EXIT.succeeded;
 }

@@ -18,6 +18,7 @@ export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly paral
     sandboxWritable: c.get<string[]>('sandboxWritable'),
     setup: c.get<SetupMode>('setup', 'auto'),
     portsPerStep: c.get<number>('portsPerStep', 10),
+    poolSize: c.get<number>('poolSize'),
     minFreeMemoryMb: c.get<number>('minFreeMemoryMb', 512),
     maxLoadPerCpu: c.get<number>('maxLoadPerCpu', 4),
     // VS Code's own list of ignored files its worktrees get: the same files for a step's worktree.

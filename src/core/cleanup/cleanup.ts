@@ -4,6 +4,7 @@ import { archiveRef, archiveUncaptured } from '../git/archive';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { registration, removeWorktree, trashDir } from '../git/worktrees';
+import { WorktreePool } from '../git/worktreePool';
 import { pidExists } from '../process/processIdentity';
 import { runDir, runsDir, STATE_TRASH_PREFIX } from '../run/stateDir';
 import { crashPoint } from '../util/crashPoint';
@@ -33,6 +34,8 @@ export interface CleanupReport {
     readonly refs: readonly string[];
   }>;
   readonly orphanedWorktrees: readonly string[];
+  /** The warm pool's worktrees, deleted (or that would be): a cleanup gives their disk back. */
+  readonly pooledWorktrees: readonly string[];
   /** Worktrees whose uncaptured changes were (or would be) saved first: path -> archive ref. */
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
   /** Runs left alone, and why (in use by a live process, tracked by git). */
@@ -83,6 +86,7 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     dryRun,
     runs: [] as CleanupReport['runs'][number][],
     orphanedWorktrees: [] as string[],
+    pooledWorktrees: [] as string[],
     archived: [] as CleanupReport['archived'][number][],
     skipped: [] as CleanupReport['skipped'][number][],
   };
@@ -126,6 +130,8 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
       }
       if (!dryRun) await rm(path.join(root, runId), { recursive: true, force: true });
     }
+    const pool = new WorktreePool(repo, root, 0);
+    report.pooledWorktrees.push(...(dryRun ? await pool.list() : await pool.trim()));
     if (!dryRun) await emptyTrash(root);
   }
   if (!dryRun) {

@@ -7,6 +7,7 @@ import { archiveRef, archiveUncaptured } from './archive';
 import { Git } from './git';
 import { engineDir, type Repository } from './repository';
 import { scratchPath } from './scratch';
+import { WorktreePool } from './worktreePool';
 
 export interface WorktreeOptions {
   /**
@@ -22,6 +23,8 @@ export interface WorktreeOptions {
    * @default 2
    */
   readonly addConcurrency?: number;
+  /** How many worktrees a finished step leaves in the warm pool for later steps (see WorktreePool). @default 0 */
+  readonly poolSize?: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export class Worktrees {
   private readonly entries: string[] = [];
   /** The worktrees this run made, by step: their entries as git registered them. */
   private readonly made = new Map<string, StepWorktree>();
+  private readonly pool: WorktreePool;
 
   constructor(
     private readonly repo: Repository,
@@ -74,6 +78,7 @@ export class Worktrees {
   ) {
     this.root = options.root ?? defaultWorktreeRoot(repo);
     this.adds = new PQueue({ concurrency: options.addConcurrency ?? 2 });
+    this.pool = new WorktreePool(repo, this.root, options.poolSize ?? 0);
   }
 
   /** The worktree path of a step. */
@@ -91,6 +96,12 @@ export class Worktrees {
           // A worktree kept from an earlier attempt (resume): save what it holds, then start fresh.
           await archiveUncaptured(this.repo, dir, archiveRef(this.runId, `${path.basename(dir)}-${Date.now()}`));
           await removeWorktree(this.repo, dir);
+        }
+        // A pooled worktree, moved here and to the commit: only the files that differ are written.
+        const pooled = await this.pool.take(dir, commit, signal);
+        if (pooled) {
+          this.made.set(stepId, pooled);
+          return pooled;
         }
         // Registering the worktree is serialized (see registration) and quick without a checkout;
         // the checkout itself, the slow part, runs outside the lock, `addConcurrency` at a time.
@@ -116,8 +127,10 @@ export class Worktrees {
   remove(stepId: string): void {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
+      const made = this.made.get(stepId);
+      if (made && (await this.pool.park(made))) return;
       // The entry recorded when the worktree was made; git's records only for one made earlier (resume).
-      const entry = this.made.get(stepId)?.entry ?? (await entryOf(this.repo, dir));
+      const entry = made?.entry ?? (await entryOf(this.repo, dir));
       await mkdir(trashDir(this.root), { recursive: true });
       const trash = path.join(trashDir(this.root), `${process.pid}.${++trashCounter}`);
       if (
@@ -214,7 +227,7 @@ export async function entryOf(repo: Repository, dir: string): Promise<string | u
  * place: both race with a `git worktree add` running at the same time. With git 2.39, a loop of
  * adds beside a loop of prunes fails about one add in five.
  */
-async function dropEntry(repo: Repository, entry: string): Promise<void> {
+export async function dropEntry(repo: Repository, entry: string): Promise<void> {
   const aside = await scratchPath(repo, 'worktree-entry');
   const moved = await registration(repo, () =>
     rename(entry, aside).then(

@@ -30,6 +30,8 @@ export interface RunDefaults {
   readonly minFreeMemoryMb?: number;
   /** The 1-minute load per CPU above which no further step starts; 0: no limit. @default 4 */
   readonly maxLoadPerCpu?: number;
+  /** How many finished steps' worktrees are kept, cleaned, for later steps. @default max_parallel */
+  readonly poolSize?: number;
   /** How many ports each running step leases. @default 10 */
   readonly portsPerStep?: number;
   /** Whether step worktrees are set up. @default 'auto' */

@@ -37,6 +37,8 @@ export const EffectiveSettingsSchema = z.object({
   isolation: z._default(z.enum(ISOLATION_MODES), 'detect'),
   /** Set when `sandbox` was asked for and this machine has none: why, said once when the run starts. */
   isolationFallback: z.optional(z.string().check(z.maxLength(1000))),
+  /** How many finished steps' worktrees wait, cleaned, for later steps (the warm pool); older runs read as 0. */
+  poolSize: z._default(z.int('expected a whole number of worktrees').check(within(0, 8)), 0),
   /** How many ports each running step leases (its first in `TAPPS_PORT`); older runs read as 10. */
   portsPerStep: z._default(z.int('expected a whole number of ports').check(within(1, 100)), 10),
   /** Load-aware start (see loadGate.ts): memory to keep available (MiB) and the load per CPU not to pass; 0 is no limit. */
@@ -84,6 +86,7 @@ export function effectiveSettings(
     isolation: overrides.isolation ?? workflow.isolation ?? defaults.isolation ?? 'detect',
     setup: overrides.setup ?? workflow.setup ?? defaults.setup ?? 'auto',
     portsPerStep: workflow.ports_per_step ?? defaults.portsPerStep ?? 10,
+    poolSize: workflow.pool_size ?? defaults.poolSize ?? maxParallel,
     minFreeMemoryMb: workflow.min_free_memory_mb ?? defaults.minFreeMemoryMb ?? DEFAULT_LOAD_LIMITS.minFreeMemoryMb,
     maxLoadPerCpu: workflow.max_load_per_cpu ?? defaults.maxLoadPerCpu ?? DEFAULT_LOAD_LIMITS.maxLoadPerCpu,
     sandboxWritable: sandboxFolders(workflow.sandbox_writable ?? defaults.sandboxWritable ?? DEFAULT_SANDBOX_WRITABLE, defaults.homeDir),
@@ -127,6 +130,7 @@ const SETTING_NAMES: Record<string, string> = {
   sandboxWritable: 'sandbox writable folders (sandbox_writable, tappsFlow.sandboxWritable)',
   setup: 'setup (setup, tappsFlow.setup, --setup)',
   portsPerStep: 'ports per step (ports_per_step, tappsFlow.portsPerStep)',
+  poolSize: 'worktree pool size (pool_size, tappsFlow.poolSize)',
   minFreeMemoryMb: 'free memory to keep (min_free_memory_mb, tappsFlow.minFreeMemoryMb)',
   maxLoadPerCpu: 'load per CPU (max_load_per_cpu, tappsFlow.maxLoadPerCpu)',
 };

@@ -76,6 +76,7 @@ export class WorkflowRun {
     this.worktrees = new Worktrees(this.repo, this.runId, {
       root: this.settings.worktreeRoot,
       addConcurrency: this.options.defaults?.worktreeAddConcurrency,
+      poolSize: this.settings.poolSize,
     });
     this.onDidEvent = this.store.onDidAppend;
     this.escapes =

@@ -91,6 +91,7 @@ const GRACE = `expected a number of seconds from 0 to ${MAX_KILL_GRACE_SECONDS} 
 const LOG_BYTES = `expected a whole number of bytes from ${MIN_LOG_BYTES} to ${MAX_LOG_BYTES} (1 GiB)`;
 const PARALLEL = 'expected a whole number from 1 to 8';
 const PORTS = 'expected a whole number of ports from 1 to 100';
+const POOL = 'expected a whole number of worktrees from 0 (no pool) to 8';
 const MEMORY = 'expected a whole number of MiB from 0 (no limit) to 1048576';
 const LOAD = 'expected a load per CPU from 0 (no limit) to 1000';
 /** A number the format accepts without acting on it (TappsCodingAgents keys): any, as long as it is finite. */
@@ -139,6 +140,7 @@ export const SettingsSchema = z.strictObject({
     z.array(SandboxPathSchema, 'expected a list of folders').check(z.maxLength(64, 'expected at most 64 folders')),
   ),
   setup: z.optional(z.enum(SETUP_MODES, `expected one of ${SETUP_MODES.join(', ')}`)),
+  pool_size: z.optional(z.int(POOL).check(z.gte(0, POOL), z.lte(8, POOL))),
   ports_per_step: z.optional(z.int(PORTS).check(z.gte(1, PORTS), z.lte(100, PORTS))),
   min_free_memory_mb: z.optional(z.int(MEMORY).check(z.gte(0, MEMORY), z.lte(1_048_576, MEMORY))),
   max_load_per_cpu: z.optional(z.number(LOAD).check(z.gte(0, LOAD), z.lte(1000, LOAD))),

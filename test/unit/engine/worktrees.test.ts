@@ -22,8 +22,9 @@ describe('engine: step worktrees', function () {
     await repo.cleanup();
   });
 
-  it('leave nothing behind once their steps succeeded: no folder, no entry in git worktree list', async () => {
+  it('leave nothing behind once their steps succeeded, without a warm pool: no folder, no entry in git worktree list', async () => {
     const { snapshot } = await runWorkflow(repo, {
+      settings: { pool_size: 0 },
       steps: Array.from({ length: 5 }, (_, i) => ({ id: `s${i}`, run: `echo ${i} > f${i}.txt` })),
     });
     assert.equal(snapshot.status, 'succeeded');
@@ -40,6 +41,7 @@ describe('engine: step worktrees', function () {
 
   it('keeps the worktree of a failed step', async () => {
     const { snapshot } = await runWorkflow(repo, {
+      settings: { pool_size: 0 },
       steps: [
         { id: 'bad', run: 'echo partial > p.txt; exit 1' },
         { id: 'good', run: 'true' },

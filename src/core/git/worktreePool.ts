@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Lock } from '../util/lock';
+import type { Repository } from './repository';
+import { dropEntry, entryOf, registration, worktreeGit, type StepWorktree } from './worktrees';
+
+/**
+ * A warm pool of worktrees, per repository and worktree root: a step's worktree that would be
+ * deleted after its run is cleaned and parked instead (up to `size`), and the next step takes it,
+ * moved to its own folder and to its base by `git reset --hard`, which writes only the files that
+ * differ. Both the checkout of ~10,000 files and their deletion (which slows every later file
+ * creation on common file systems) leave a run's path.
+ *
+ * A worktree a step worked in is not trusted: it is pooled only when git's records of it are as the
+ * engine made them (its `.git` file, its entry holding nothing a step could plant for the next
+ * one: no worktree config, no merge or rebase state) and its index is a plain file; otherwise it is
+ * deleted as before. What a step left in the folder is deleted when it is parked (`git clean -ffdx`).
+ */
+
+/** The folder of the pool under a worktree root; `.`-names are never a run's folder. */
+export function poolDir(root: string): string {
+  return path.join(root, '.pool');
+}
+
+/** What an entry (`<common dir>/worktrees/<name>`) may hold for its worktree to be pooled. */
+const ENTRY_FILES = new Set(['HEAD', 'ORIG_HEAD', 'COMMIT_EDITMSG', 'commondir', 'gitdir', 'index', 'logs', 'tapps-objects']);
+
+interface Slot {
+  readonly name: string;
+  readonly dir: string;
+  readonly entry: string;
+}
+
+export class WorktreePool {
+  readonly dir: string;
+
+  constructor(
+    private readonly repo: Repository,
+    root: string,
+    private readonly size: number,
+  ) {
+    this.dir = poolDir(root);
+  }
+
+  /**
+   * A pooled worktree moved to `target` and checked out at `commit`, or undefined when the pool has
+   * none (or none that is still sound: those are deleted).
+   */
+  async take(target: string, commit: string, signal?: AbortSignal): Promise<StepWorktree | undefined> {
+    if (this.size === 0) return undefined;
+    for (;;) {
+      const slot = await this.withLock(async () => {
+        const slots = await this.slots();
+        const first = slots[0];
+        if (!first) return undefined;
+        // Claimed by moving it out of the pool, under the registration lock: git's record follows it.
+        try {
+          await mkdir(path.dirname(target), { recursive: true });
+          await registration(this.repo, async () => {
+            await rename(first.dir, target);
+            await writeFile(path.join(first.entry, 'gitdir'), `${path.join(target, '.git')}\n`);
+          });
+        } catch {
+          return undefined; // left in the pool; the step gets a checkout of its own
+        }
+        await rm(`${first.dir}.json`, { force: true });
+        return first;
+      });
+      if (!slot) return undefined;
+      const wt = { dir: target, entry: slot.entry };
+      try {
+        if (!(await sound(this.repo, wt))) throw new Error('changed since it was parked');
+        await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
+        return wt;
+      } catch (error) {
+        await rm(target, { recursive: true, force: true });
+        await dropEntry(this.repo, slot.entry);
+        if (signal?.aborted) throw error;
+      }
+    }
+  }
+
+  /**
+   * Cleans a worktree a step is done with and parks it, when the pool has room and the worktree is
+   * sound; returns false (the caller deletes it) otherwise.
+   */
+  async park(wt: StepWorktree): Promise<boolean> {
+    if (this.size === 0 || !(await sound(this.repo, wt))) return false;
+    try {
+      // Files written into a submodule's folder are beyond `git clean` (the folder is a tracked
+      // gitlink): such a worktree is deleted, never handed to another step.
+      if (await writtenSubmodules(wt)) return false;
+      // What the step left: untracked and ignored files, its private object store (imported).
+      await worktreeGit(wt).run(['clean', '-ffdxq']);
+      await rm(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
+    } catch {
+      return false;
+    }
+    return this.withLock(async () => {
+      if ((await this.slots()).length >= this.size) return false;
+      await mkdir(this.dir, { recursive: true });
+      const name = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+      const dir = path.join(this.dir, name);
+      await registration(this.repo, async () => {
+        await rename(wt.dir, dir);
+        await writeFile(path.join(wt.entry, 'gitdir'), `${path.join(dir, '.git')}\n`);
+      });
+      await writeFile(`${dir}.json`, `${JSON.stringify({ entry: wt.entry, parkedAt: new Date().toISOString() })}\n`);
+      return true;
+    });
+  }
+
+  /** The pooled worktrees, oldest first. */
+  async list(): Promise<string[]> {
+    return (await this.slots()).map((s) => s.dir);
+  }
+
+  /** Deletes the pooled worktrees beyond the newest `keep` (all by default); returns their folders. */
+  async trim(keep = 0): Promise<string[]> {
+    return this.withLock(async () => {
+      const slots = await this.slots();
+      const extra = slots.slice(0, Math.max(0, slots.length - keep));
+      for (const slot of extra) {
+        await rm(`${slot.dir}.json`, { force: true });
+        await rm(slot.dir, { recursive: true, force: true });
+        await dropEntry(this.repo, slot.entry);
+      }
+      // A park that a crash cut short (moved here, not recorded): deleted with git's entry for it.
+      const recorded = new Set(slots.map((s) => path.basename(s.dir)));
+      const unfinished: string[] = [];
+      for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+        const dir = path.join(this.dir, name);
+        if (recorded.has(name) || name.includes('.') || !(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
+        const entry = await entryOf(this.repo, dir);
+        await rm(dir, { recursive: true, force: true });
+        if (entry) await dropEntry(this.repo, entry);
+        unfinished.push(dir);
+      }
+      return [...extra.map((s) => s.dir), ...unfinished];
+    });
+  }
+
+  /** How many worktrees are pooled, and the disk they take (bytes of their blocks; a walk of at most 2,000,000 entries). */
+  async usage(): Promise<{ readonly worktrees: number; readonly bytes: number }> {
+    const dirs = await this.list();
+    let bytes = 0;
+    let budget = 2_000_000;
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (--budget < 0) return;
+        const full = path.join(dir, entry.name);
+        const stat = await lstat(full).catch(() => undefined);
+        if (!stat) continue;
+        bytes += stat.blocks * 512;
+        if (stat.isDirectory()) await walk(full);
+      }
+    };
+    for (const dir of dirs) await walk(dir);
+    return { worktrees: dirs.length, bytes };
+  }
+
+  /** Parked worktrees whose record names an entry of this repository, oldest first. */
+  private async slots(): Promise<Slot[]> {
+    const names = (await readdir(this.dir).catch(() => [] as string[])).filter((n) => n.endsWith('.json')).sort();
+    const slots: Slot[] = [];
+    const entries = path.join(this.repo.commonDir, 'worktrees');
+    for (const file of names) {
+      const name = file.slice(0, -'.json'.length);
+      const record = await readFile(path.join(this.dir, file), 'utf8')
+        .then((t) => JSON.parse(t) as { entry?: unknown })
+        .catch(() => undefined);
+      const entry = typeof record?.entry === 'string' ? record.entry : undefined;
+      if (entry === undefined || path.dirname(entry) !== entries) continue;
+      slots.push({ name, dir: path.join(this.dir, name), entry });
+    }
+    return slots;
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true });
+    const lock = await Lock.acquire(path.join(this.dir, 'registry'), 'using the worktree pool', { waitMs: 30_000 });
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  }
+}
+
+/**
+ * Whether git's records of a worktree are as the engine made them: its `.git` file names its entry;
+ * the entry holds nothing but what git keeps for a plain worktree, its common folder is the
+ * repository's, its HEAD is detached (a step that checked out a branch there would have the next
+ * `reset --hard` move that branch) and its index is a plain file.
+ */
+async function sound(repo: Repository, wt: StepWorktree): Promise<boolean> {
+  try {
+    const dotGit = await lstat(path.join(wt.dir, '.git'));
+    if (!dotGit.isFile() || dotGit.size > 4096) return false;
+    const named = /^gitdir: (.+)$/m.exec(await readFile(path.join(wt.dir, '.git'), 'utf8'))?.[1]?.trim();
+    if (named === undefined || path.resolve(wt.dir, named) !== wt.entry) return false;
+    if (path.dirname(wt.entry) !== path.join(repo.commonDir, 'worktrees')) return false;
+    for (const name of await readdir(wt.entry)) if (!ENTRY_FILES.has(name)) return false;
+    // Plain files first (a FIFO would block the reads), then their contents.
+    for (const file of ['HEAD', 'commondir', 'index']) if (!(await lstat(path.join(wt.entry, file))).isFile()) return false;
+    if ((await readFile(path.join(wt.entry, 'commondir'), 'utf8')).trim() !== '../..') return false;
+    return /^[0-9a-f]{40,64}\n?$/.test(await readFile(path.join(wt.entry, 'HEAD'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a submodule's folder in the worktree holds anything (a worktree's submodules are not checked out). */
+async function writtenSubmodules(wt: StepWorktree): Promise<boolean> {
+  const staged = await worktreeGit(wt).run(['ls-files', '-z', '--stage']);
+  for (const record of staged.split('\0')) {
+    if (!record.startsWith('160000 ')) continue;
+    const file = record.slice(record.indexOf('\t') + 1);
+    const stat = await lstat(path.join(wt.dir, file)).catch(() => undefined);
+    if (stat && (!stat.isDirectory() || (await readdir(path.join(wt.dir, file))).length > 0)) return true;
+  }
+  return false;
+}
