@@ -35,7 +35,8 @@ export async function poolStudy(repo: BenchRepo, workDir: string, rounds: number
     const diskUsPerFile = fsProbe(path.join(workDir, 'pool-probes'));
     const cold = async () => measureRun(repo, workDir, { ...spec, name: `pool-cold-${r}`, poolSize: 0 });
     const warm = async () => {
-      await measureRun(repo, workDir, { ...spec, sleepSeconds: 0, name: `pool-fill-${r}`, poolSize: 8 });
+      // Steps long enough for all eight to hold a worktree at once (checkouts start them over ~12 s): eight parked.
+      await measureRun(repo, workDir, { ...spec, sleepSeconds: 15, name: `pool-fill-${r}`, poolSize: 8 });
       return measureRun(repo, workDir, { ...spec, name: `pool-warm-${r}`, poolSize: 8 });
     };
     let c: RunMeasurement;

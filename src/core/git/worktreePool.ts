@@ -71,7 +71,9 @@ export class WorktreePool {
       const wt = { dir: target, entry: slot.entry };
       try {
         if (!(await sound(this.repo, wt))) throw new Error('changed since it was parked');
-        await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
+        // Parked clean at its HEAD: at that very commit it is ready as it is.
+        const head = (await readFile(path.join(wt.entry, 'HEAD'), 'utf8')).trim();
+        if (head !== commit) await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
         return wt;
       } catch (error) {
         await rm(target, { recursive: true, force: true });
@@ -91,7 +93,9 @@ export class WorktreePool {
       // Files written into a submodule's folder are beyond `git clean` (the folder is a tracked
       // gitlink): such a worktree is deleted, never handed to another step.
       if (await writtenSubmodules(wt)) return false;
-      // What the step left: untracked and ignored files, its private object store (imported).
+      // What the step left: its edits of tracked files, untracked and ignored files, its private
+      // object store (imported). Parked clean at its HEAD, it needs no reset for that commit.
+      await worktreeGit(wt).run(['reset', '--hard', '--quiet']);
       await worktreeGit(wt).run(['clean', '-ffdxq']);
       await rm(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
     } catch {
