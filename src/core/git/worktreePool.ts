@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import PQueue from 'p-queue';
+import { stopProcessesOf, tagEnvironment, type StepTag } from '../process/stepProcesses';
 import { Lock } from '../util/lock';
 import type { Repository } from './repository';
 import { dropEntry, entryOf, registration, worktreeGit, type StepWorktree } from './worktrees';
@@ -22,6 +24,8 @@ import { dropEntry, entryOf, registration, worktreeGit, type StepWorktree } from
 export function poolDir(root: string): string {
   return path.join(root, '.pool');
 }
+
+const queues = new Map<string, PQueue>();
 
 /** What an entry (`<common dir>/worktrees/<name>`) may hold for its worktree to be pooled. */
 const ENTRY_FILES = new Set(['HEAD', 'ORIG_HEAD', 'COMMIT_EDITMSG', 'commondir', 'gitdir', 'index', 'logs', 'tapps-objects']);
@@ -47,7 +51,7 @@ export class WorktreePool {
    * A pooled worktree moved to `target` and checked out at `commit`, or undefined when the pool has
    * none (or none that is still sound: those are deleted).
    */
-  async take(target: string, commit: string, signal?: AbortSignal): Promise<StepWorktree | undefined> {
+  async take(target: string, commit: string, tag: StepTag, signal?: AbortSignal): Promise<StepWorktree | undefined> {
     if (this.size === 0) return undefined;
     for (;;) {
       const slot = await this.withLock(async () => {
@@ -73,7 +77,8 @@ export class WorktreePool {
         if (!(await sound(this.repo, wt))) throw new Error('changed since it was parked');
         // Parked clean at its HEAD: at that very commit it is ready as it is.
         const head = (await readFile(path.join(wt.entry, 'HEAD'), 'utf8')).trim();
-        if (head !== commit) await worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal });
+        if (head !== commit)
+          await contained(tag, () => worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal, env: tagEnvironment(tag) }));
         return wt;
       } catch (error) {
         await rm(target, { recursive: true, force: true });
@@ -87,7 +92,7 @@ export class WorktreePool {
    * Cleans a worktree a step is done with and parks it, when the pool has room and the worktree is
    * sound; returns false (the caller deletes it) otherwise.
    */
-  async park(wt: StepWorktree): Promise<boolean> {
+  async park(wt: StepWorktree, tag: StepTag): Promise<boolean> {
     if (this.size === 0 || !(await sound(this.repo, wt))) return false;
     try {
       // Files written into a submodule's folder are beyond `git clean` (the folder is a tracked
@@ -95,8 +100,10 @@ export class WorktreePool {
       if (await writtenSubmodules(wt)) return false;
       // What the step left: its edits of tracked files, untracked and ignored files, its private
       // object store (imported). Parked clean at its HEAD, it needs no reset for that commit.
-      await worktreeGit(wt).run(['reset', '--hard', '--quiet']);
-      await worktreeGit(wt).run(['clean', '-ffdxq']);
+      await contained(tag, async () => {
+        await worktreeGit(wt).run(['reset', '--hard', '--quiet'], { env: tagEnvironment(tag) });
+        await worktreeGit(wt).run(['clean', '-ffdxq'], { env: tagEnvironment(tag) });
+      });
       await rm(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
     } catch {
       return false;
@@ -181,14 +188,19 @@ export class WorktreePool {
     return slots;
   }
 
+  /** Runs `fn` holding the pool's lock, across processes; within this one, callers queue rather than poll it. */
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(this.dir, { recursive: true });
-    const lock = await Lock.acquire(path.join(this.dir, 'registry'), 'using the worktree pool', { waitMs: 30_000 });
-    try {
-      return await fn();
-    } finally {
-      await lock.release();
-    }
+    let queue = queues.get(this.dir);
+    if (!queue) queues.set(this.dir, (queue = new PQueue({ concurrency: 1 })));
+    return queue.add(async () => {
+      await mkdir(this.dir, { recursive: true });
+      const lock = await Lock.acquire(path.join(this.dir, 'registry'), 'using the worktree pool', { waitMs: 30_000 });
+      try {
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    });
   }
 }
 
@@ -225,4 +237,17 @@ async function writtenSubmodules(wt: StepWorktree): Promise<boolean> {
     if (stat && (!stat.isDirectory() || (await readdir(path.join(wt.dir, file))).length > 0)) return true;
   }
   return false;
+}
+
+/**
+ * Runs git commands in a worktree a step used, as that step: git may start programs the worktree's
+ * attributes name (a filter a step configured, git-lfs), which carry the step's tag and are stopped
+ * when the commands are done, as its capture's are.
+ */
+async function contained<T>(tag: StepTag, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await stopProcessesOf({ tag }, 0);
+  }
 }

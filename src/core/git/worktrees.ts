@@ -8,6 +8,7 @@ import { Git } from './git';
 import { engineDir, type Repository } from './repository';
 import { scratchPath } from './scratch';
 import { WorktreePool } from './worktreePool';
+import { newStepTag } from '../process/stepProcesses';
 
 export interface WorktreeOptions {
   /**
@@ -98,7 +99,7 @@ export class Worktrees {
           await removeWorktree(this.repo, dir);
         }
         // A pooled worktree, moved here and to the commit: only the files that differ are written.
-        const pooled = await this.pool.take(dir, commit, signal);
+        const pooled = await this.pool.take(dir, commit, newStepTag(this.runId, stepId), signal);
         if (pooled) {
           this.made.set(stepId, pooled);
           return pooled;
@@ -128,7 +129,7 @@ export class Worktrees {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
       const made = this.made.get(stepId);
-      if (made && (await this.pool.park(made))) return;
+      if (made && (await this.pool.park(made, newStepTag(this.runId, stepId)))) return;
       // The entry recorded when the worktree was made; git's records only for one made earlier (resume).
       const entry = made?.entry ?? (await entryOf(this.repo, dir));
       await mkdir(trashDir(this.root), { recursive: true });

@@ -2,6 +2,7 @@ import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import PQueue from 'p-queue';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from '../state/atomicWrite';
 import { TappsError } from '../util/errors';
@@ -56,8 +57,15 @@ export async function leaseFolder(base = process.env.XDG_RUNTIME_DIR || os.tmpdi
   return dir;
 }
 
+/** Steps of this process lease one after another here, rather than poll the folder's lock. */
+const leasing = new PQueue({ concurrency: 1 });
+
 /** Leases a block of `size` free ports for a step; waits up to 10 s for another engine leasing at the same moment. */
 export async function leasePorts(runId: string, stepId: string, size: number, folder?: string): Promise<PortLease> {
+  return leasing.add(() => leaseOnce(runId, stepId, size, folder));
+}
+
+async function leaseOnce(runId: string, stepId: string, size: number, folder?: string): Promise<PortLease> {
   const dir = folder ?? (await leaseFolder());
   const lock = await Lock.acquire(path.join(dir, 'registry'), 'leasing ports', { waitMs: 10_000 });
   try {

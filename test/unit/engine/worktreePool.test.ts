@@ -7,6 +7,7 @@ import path from 'node:path';
 import { openRepository } from '../../../src/core/git/repository';
 import { defaultWorktreeRoot } from '../../../src/core/git/worktrees';
 import { poolDir, WorktreePool } from '../../../src/core/git/worktreePool';
+import { newStepTag } from '../../../src/core/process/stepProcesses';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { readStateFile, resultOf, runWorkflow, stepOf } from '../helpers/workflowRun';
 
@@ -106,7 +107,11 @@ describe('engine: the warm pool of worktrees', function () {
     const pool = new WorktreePool(r, defaultWorktreeRoot(r), 1);
     const [slot] = await pool.list();
     await writeFile(path.join(slot, '.git'), 'gitdir: /elsewhere\n');
-    const taken = await pool.take(path.join(defaultWorktreeRoot(r), 'probe', 'x'), repo.git(['rev-parse', 'HEAD']));
+    const taken = await pool.take(
+      path.join(defaultWorktreeRoot(r), 'probe', 'x'),
+      repo.git(['rev-parse', 'HEAD']),
+      newStepTag('probe', 'x'),
+    );
     assert.equal(taken, undefined);
     assert.equal(existsSync(slot), false);
     assert.equal(worktreeCount(repo), 1);
