@@ -1,8 +1,6 @@
-import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Resolution } from '../core/apply/resolveConflict';
 import { hasConflictMarkers } from '../core/merge/mergeFile';
-import type { Conflict } from '../core/state/events';
 import { plural } from '../core/util/words';
 import {
   activeMergeEditorResult,
@@ -19,17 +17,12 @@ import {
   stepOf,
   type Side,
 } from './conflictEditors';
+import { conflictOf, conflictOfMergeFile, isFound, type Found } from './conflictLookup';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 import { keepsNeitherStep, mergeFilePath, prepareMergeFile, readRegularFile, rewriteMergeFile } from './mergedFile';
-import type { RunEntry, RunsModel } from './runsModel';
+import type { RunsModel } from './runsModel';
 import { conflictTitle } from './runsTree';
-
-/** A conflict of a run known to the model. */
-interface Found {
-  readonly entry: RunEntry;
-  readonly conflict: Conflict;
-}
 
 /**
  * The commands of a conflict (compare its versions, take one, merge them in VS Code's merge editor
@@ -60,13 +53,13 @@ export class ConflictCommands implements vscode.Disposable {
 
   /** Opens a diff editor of two versions of a conflicted path, at the conflict's key or section. */
   async compare(arg: unknown, left: Side, right: Side): Promise<void> {
-    const found = this.conflictOf(arg);
+    const found = conflictOf(this.model, arg);
     if (found) await this.compareFor(found, left, right);
   }
 
   /** Compares the base with the version of `step`, asked for when not given. */
   async compareWithBase(arg: unknown, step?: unknown): Promise<void> {
-    const found = this.conflictOf(arg);
+    const found = conflictOf(this.model, arg);
     if (!found) return;
     const c = found.conflict;
     const items = (['ours', 'theirs'] as const).map((side) => ({ label: `Compare base ↔ ${stepOf(c, side)}`, side }));
@@ -269,7 +262,7 @@ export class ConflictCommands implements vscode.Disposable {
       g.tabs.some((t) => mergeTabInput(t)?.result.toString() === result.toString()),
     );
     if (stillOpen) return;
-    const found = this.conflictOfMergeFile(result.fsPath);
+    const found = conflictOfMergeFile(this.model, result.fsPath);
     if (!found || found.entry.readOnly) return;
     // The merge editor closes its tab while its result is still being saved: the file is read
     // once that save is done (or once the file has no markers left), never before.
@@ -364,20 +357,9 @@ export class ConflictCommands implements vscode.Disposable {
     else await this.compareFor({ entry, conflict }, 'ours', 'theirs');
   }
 
-  /** The conflict of a tree node (`{ runId, index }`), of a merged file's URI, or a conflict already found. */
-  private conflictOf(arg: unknown): Found | undefined {
-    if (isFound(arg)) return arg;
-    if (arg instanceof vscode.Uri) return arg.scheme === 'file' ? this.conflictOfMergeFile(arg.fsPath) : undefined;
-    const node = arg as { runId?: unknown; index?: unknown } | undefined;
-    if (typeof node?.runId !== 'string' || typeof node.index !== 'number') return undefined;
-    const entry = this.model.get(node.runId);
-    const conflict = entry?.snapshot.conflicts[node.index];
-    return entry && conflict ? { entry, conflict } : undefined;
-  }
-
   /** A conflict that may be acted on; a read-only run's is refused with its reason. */
   private actionable(arg: unknown): Found | undefined {
-    const found = this.conflictOf(arg);
+    const found = conflictOf(this.model, arg);
     if (found?.entry.readOnly) {
       void vscode.window.showWarningMessage(
         `Tapps Flow: the conflicts of run ${found.entry.snapshot.runId} cannot be resolved here: ${found.entry.readOnly}.`,
@@ -386,18 +368,4 @@ export class ConflictCommands implements vscode.Disposable {
     }
     return found;
   }
-
-  /** The first conflict whose merged file this is (a path resolves all of its conflicts at once). */
-  private conflictOfMergeFile(file: string): Found | undefined {
-    const resolved = path.resolve(file);
-    for (const entry of this.model.list()) {
-      const conflict = entry.snapshot.conflicts.find((c) => mergeFilePath(entry, c) === resolved);
-      if (conflict) return { entry, conflict };
-    }
-    return undefined;
-  }
-}
-
-function isFound(arg: unknown): arg is Found {
-  return typeof arg === 'object' && arg !== null && 'entry' in arg && 'conflict' in arg;
 }
