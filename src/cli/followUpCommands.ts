@@ -4,6 +4,7 @@ import { resolveConflict, type Resolution } from '../core/apply/resolveConflict'
 import { cleanup } from '../core/cleanup/cleanup';
 import { describeLinks } from '../core/findings/symlinks';
 import { openRepository, type Repository } from '../core/git/repository';
+import { DependencyStore } from '../core/setup/dependencies';
 import { WorktreePool } from '../core/git/worktreePool';
 import { worktreeRoots } from '../core/state/runLocation';
 import { EXIT, runReport } from '../core/run/runReport';
@@ -57,20 +58,29 @@ export async function statusCommand(repoFlag: string | undefined, runId: string 
       print(
         `Warm pool: ${plural(pool.worktrees, 'worktree')} ready for the next steps (${formatBytes(pool.bytes)}); ${commandName()} cleanup deletes them.`,
       );
+    if (pool.shared.sets > 0)
+      print(
+        `Shared dependencies: ${plural(pool.shared.sets, 'set')} of installed folders (${formatBytes(pool.shared.bytes)}); ${commandName()} cleanup deletes them.`,
+      );
   }
   return EXIT.succeeded;
 }
 
 /** The warm pools of the repository's worktree roots, together. */
-async function poolUsage(repo: Repository): Promise<{ worktrees: number; bytes: number }> {
+async function poolUsage(repo: Repository): Promise<{ worktrees: number; bytes: number; shared: { sets: number; bytes: number } }> {
   let worktrees = 0;
   let bytes = 0;
+  const shared = { sets: 0, bytes: 0 };
   for (const root of await worktreeRoots(repo)) {
     const usage = await new WorktreePool(repo, root, 0).usage();
     worktrees += usage.worktrees;
     bytes += usage.bytes;
+    for (const kept of await new DependencyStore(root).list()) {
+      shared.sets++;
+      shared.bytes += kept.bytes;
+    }
   }
-  return { worktrees, bytes };
+  return { worktrees, bytes, shared };
 }
 
 function formatBytes(n: number): string {
@@ -189,7 +199,12 @@ export async function cleanupCommand(
     return EXIT.succeeded;
   }
   const verb = dryRun ? 'Would remove' : 'Removed';
-  if (report.runs.length === 0 && report.orphanedWorktrees.length === 0 && report.pooledWorktrees.length === 0)
+  if (
+    report.runs.length === 0 &&
+    report.orphanedWorktrees.length === 0 &&
+    report.pooledWorktrees.length === 0 &&
+    report.sharedDependencies === 0
+  )
     print('Nothing to clean up.');
   for (const r of report.runs)
     print(
@@ -198,6 +213,8 @@ export async function cleanupCommand(
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
   if (report.pooledWorktrees.length > 0)
     print(`${verb} ${plural(report.pooledWorktrees.length, 'worktree')} of the warm pool (the next run checks its worktrees out again)`);
+  if (report.sharedDependencies > 0)
+    print(`${verb} ${plural(report.sharedDependencies, 'set')} of shared dependency folders (the next setup installs again)`);
   for (const a of report.archived) print(`${dryRun ? 'Would save' : 'Saved'} uncaptured changes of ${a.worktree} to ${a.ref}`);
   return EXIT.succeeded;
 }

@@ -58,6 +58,13 @@ export function explanation(plan: SetupPlan): string[] {
   }
   const env = Object.keys(plan.env).sort();
   if (env.length > 0) lines.push(`  with ${env.join(', ')} set`);
+  if (plan.commands.length > 0 && plan.dependencies.folders.length > 0) {
+    const keyed = plan.dependencies.keyFiles.length > 0 ? `, ${plan.dependencies.keyFiles.map(clean).join(', ')}` : '';
+    lines.push(
+      `  the ignored folders they install (${plan.dependencies.folders.map(clean).join(', ')}) are shared between worktrees`,
+      `    whose commands, lockfiles and manifests${keyed} and platform are the same (settings.dependency_sharing)`,
+    );
+  }
   if (plan.notes.length > 0) {
     lines.push('Not used:');
     for (const n of plan.notes) lines.push(`  ${n.origin}: ${clean(n.message)}`);

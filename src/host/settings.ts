@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { RunDefaults } from '../core/run/options';
-import type { Isolation, KeepWorktrees, SetupMode } from '../core/workflow/schema';
+import type { DependencySharing, Isolation, KeepWorktrees, SetupMode } from '../core/workflow/schema';
 
 /** The extension's settings as engine defaults (a workflow's own settings win over them). */
 export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly parallel: boolean } {
@@ -19,6 +19,8 @@ export function readDefaults(scope?: vscode.Uri): RunDefaults & { readonly paral
     setup: c.get<SetupMode>('setup', 'auto'),
     portsPerStep: c.get<number>('portsPerStep', 10),
     poolSize: c.get<number>('poolSize'),
+    poolMaxMb: c.get<number>('poolMaxMb', 10_240),
+    dependencySharing: c.get<DependencySharing>('dependencySharing', 'auto'),
     minFreeMemoryMb: c.get<number>('minFreeMemoryMb', 512),
     maxLoadPerCpu: c.get<number>('maxLoadPerCpu', 4),
     // VS Code's own list of ignored files its worktrees get: the same files for a step's worktree.

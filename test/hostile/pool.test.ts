@@ -25,13 +25,49 @@ describe('hostile: a worktree reused from the warm pool', function () {
   });
   afterEach(() => repo.cleanup());
 
-  async function run(name: string, steps: Array<{ id: string; run: string }>): Promise<Report> {
+  async function run(name: string, steps: Array<{ id: string; run: string }>, crashAt?: string): Promise<Report> {
     const workflow = await writeWorkflow(repo, { settings: { pool_size: 2, max_parallel: 1 }, steps }, `${name}.yaml`);
     const result = await cli(['run', workflow, '--repo', repo.dir, '--run-id', name, '--json'], {
-      env: { ...process.env, TAPPS_NO_BWRAP: '1' },
+      env: { ...process.env, TAPPS_NO_BWRAP: '1', ...(crashAt ? { TAPPS_TEST_CRASH_AT: crashAt } : {}) },
     });
+    if (crashAt) {
+      assert.equal(result.signal, 'SIGKILL', `expected a crash at ${crashAt}: ${result.stderr}`);
+      return { status: 'crashed', steps: [] };
+    }
     return JSON.parse(result.stdout) as Report;
   }
+
+  /** git's worktree entries that name a folder that is gone, and the pool's folders and records. */
+  async function leftovers(): Promise<{ prunable: string[]; pool: string[] }> {
+    const prunable = repo
+      .git(['worktree', 'list', '--porcelain'])
+      .split('\n\n')
+      .filter((block) => /\nprunable/.test(block));
+    const pool = await readdir(path.join(repo.dir, '.git', 'tapps-flow', 'worktrees', '.pool')).catch(() => [] as string[]);
+    return { prunable, pool: pool.filter((n) => !n.startsWith('registry')) };
+  }
+
+  it('a crash while a pooled worktree is moved to a step: the next run starts, and cleanup leaves nothing behind', async () => {
+    assert.equal((await run('filler', [{ id: 'fill', run: 'echo a > a.txt' }])).status, 'succeeded');
+    assert.equal((await leftovers()).pool.length, 2, 'one worktree and its record');
+    await run('crasher', [{ id: 'crash', run: 'echo b > b.txt' }], 'pool-taken-moved');
+    const next = await run('after', [{ id: 'after', run: 'echo c > c.txt' }]);
+    assert.equal(next.status, 'succeeded', JSON.stringify(next.steps));
+    const cleanup = await cli(['cleanup', '--repo', repo.dir]);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.deepEqual(await leftovers(), { prunable: [], pool: [] });
+    assert.deepEqual(await readdir(path.join(repo.dir, '.git', 'worktrees')).catch(() => []), []);
+  });
+
+  it('a crash while a worktree is parked: the next run does not take it, and cleanup deletes it with its git entry', async () => {
+    await run('parker', [{ id: 'park', run: 'echo a > a.txt' }], 'pool-parked-moved');
+    const next = await run('after', [{ id: 'after', run: 'test ! -e a.txt && echo c > c.txt' }]);
+    assert.equal(next.status, 'succeeded', JSON.stringify(next.steps));
+    const cleanup = await cli(['cleanup', '--repo', repo.dir]);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    assert.deepEqual(await leftovers(), { prunable: [], pool: [] });
+    assert.deepEqual(await readdir(path.join(repo.dir, '.git', 'worktrees')).catch(() => []), []);
+  });
 
   it('a tracked folder a step replaced with a link out of the repository: the next step gets the real folder, and nothing is written through the link', async () => {
     const first = await run('linker', [{ id: 'linker', run: `rm -rf src/lib && ln -s ${sq(outside)} src/lib && echo x > x.txt` }]);

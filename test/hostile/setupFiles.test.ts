@@ -101,6 +101,10 @@ describe('hostile: setup files of other tools, planted in a clone', function () 
     assert.match(result.stdout, /\n {4}\$ npm ci {3}\(from \.cursor\/worktrees\.json\)\n/);
     assert.match(
       result.stdout,
+      /\n {2}the ignored folders they install \(node_modules, \.venv, venv, target, vendor\) are shared between worktrees\n/,
+    );
+    assert.match(
+      result.stdout,
       /\nNot used:\n[\s\S]*conductor\.json: its setup commands are not run: those of \.cursor\/worktrees\.json come first/,
     );
     const json = JSON.parse((await cli(['setup', '--explain', '--repo', repo.dir, '--json'])).stdout) as {

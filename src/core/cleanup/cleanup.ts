@@ -4,6 +4,7 @@ import { archiveRef, archiveUncaptured } from '../git/archive';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { registration, removeWorktree, trashDir } from '../git/worktrees';
+import { DependencyStore } from '../setup/dependencies';
 import { WorktreePool } from '../git/worktreePool';
 import { pidExists } from '../process/processIdentity';
 import { runDir, runsDir, STATE_TRASH_PREFIX } from '../run/stateDir';
@@ -36,6 +37,8 @@ export interface CleanupReport {
   readonly orphanedWorktrees: readonly string[];
   /** The warm pool's worktrees, deleted (or that would be): a cleanup gives their disk back. */
   readonly pooledWorktrees: readonly string[];
+  /** Shared dependency folders deleted (or that would be), by key: installed again when next needed. */
+  readonly sharedDependencies: number;
   /** Worktrees whose uncaptured changes were (or would be) saved first: path -> archive ref. */
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
   /** Runs left alone, and why (in use by a live process, tracked by git). */
@@ -87,6 +90,7 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     runs: [] as CleanupReport['runs'][number][],
     orphanedWorktrees: [] as string[],
     pooledWorktrees: [] as string[],
+    sharedDependencies: 0,
     archived: [] as CleanupReport['archived'][number][],
     skipped: [] as CleanupReport['skipped'][number][],
   };
@@ -132,6 +136,8 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     }
     const pool = new WorktreePool(repo, root, 0);
     report.pooledWorktrees.push(...(dryRun ? await pool.list() : await pool.trim()));
+    const store = new DependencyStore(root);
+    report.sharedDependencies += dryRun ? (await store.list()).length : await store.trim();
     if (!dryRun) await emptyTrash(root);
   }
   if (!dryRun) {

@@ -3,9 +3,12 @@ import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { stopProcessesOf, tagEnvironment, type StepTag } from '../process/stepProcesses';
+import { crashPoint } from '../util/crashPoint';
 import { Lock } from '../util/lock';
 import type { Repository } from './repository';
-import { dropEntry, entryOf, registration, worktreeGit, type StepWorktree } from './worktrees';
+import * as z from 'zod/mini';
+import { diskBytes, FolderPrintsSchema, foldersUnchanged } from '../util/folders';
+import { dropEntry, entryOf, registration, worktreeGit, type RetainedFolders, type StepWorktree } from './worktrees';
 
 /**
  * A warm pool of worktrees, per repository and worktree root: a step's worktree that would be
@@ -34,6 +37,17 @@ interface Slot {
   readonly name: string;
   readonly dir: string;
   readonly entry: string;
+  /** Disk its files take, as measured when it was parked. */
+  readonly bytes: number;
+  readonly retained?: RetainedFolders;
+}
+
+/** The disk cap of a pool, and what it counts beside its worktrees (the shared dependencies). */
+export interface PoolDisk {
+  /** Bytes the pooled worktrees and `others` may take together; 0 is no cap. */
+  readonly maxBytes: number;
+  /** The disk kept beside the pool, and how to free some of it (least recently used first). */
+  readonly others?: { readonly bytes: () => Promise<number>; readonly trim: (keepBytes: number) => Promise<unknown> };
 }
 
 export class WorktreePool {
@@ -43,6 +57,7 @@ export class WorktreePool {
     private readonly repo: Repository,
     root: string,
     private readonly size: number,
+    private readonly disk: PoolDisk = { maxBytes: 0 },
   ) {
     this.dir = poolDir(root);
   }
@@ -54,15 +69,22 @@ export class WorktreePool {
   async take(target: string, commit: string, tag: StepTag, signal?: AbortSignal): Promise<StepWorktree | undefined> {
     if (this.size === 0) return undefined;
     for (;;) {
-      const slot = await this.withLock(async () => {
+      const slot = await this.withLock(async (): Promise<Slot | 'gone' | undefined> => {
         const slots = await this.slots();
         const first = slots[0];
         if (!first) return undefined;
+        // A record whose folder is gone (a take that a crash cut short moved it to a run's folder,
+        // which cleanup deletes as an orphan): dropped, or it would stand first in line for ever.
+        if (!(await lstat(first.dir).catch(() => undefined))) {
+          await rm(`${first.dir}.json`, { force: true });
+          return 'gone';
+        }
         // Claimed by moving it out of the pool, under the registration lock: git's record follows it.
         try {
           await mkdir(path.dirname(target), { recursive: true });
           await registration(this.repo, async () => {
             await rename(first.dir, target);
+            crashPoint('pool-taken-moved');
             await writeFile(path.join(first.entry, 'gitdir'), `${path.join(target, '.git')}\n`);
           });
         } catch {
@@ -71,8 +93,9 @@ export class WorktreePool {
         await rm(`${first.dir}.json`, { force: true });
         return first;
       });
+      if (slot === 'gone') continue;
       if (!slot) return undefined;
-      const wt = { dir: target, entry: slot.entry };
+      const wt: StepWorktree = { dir: target, entry: slot.entry, ...(slot.retained ? { retained: slot.retained } : {}) };
       try {
         if (!(await sound(this.repo, wt))) throw new Error('changed since it was parked');
         // Parked clean at its HEAD: at that very commit it is ready as it is.
@@ -92,8 +115,10 @@ export class WorktreePool {
    * Cleans a worktree a step is done with and parks it, when the pool has room and the worktree is
    * sound; returns false (the caller deletes it) otherwise.
    */
-  async park(wt: StepWorktree, tag: StepTag): Promise<boolean> {
+  async park(wt: StepWorktree, tag: StepTag, keep?: RetainedFolders): Promise<boolean> {
     if (this.size === 0 || !(await sound(this.repo, wt))) return false;
+    // Dependency folders of the worktree's setup stay when the step left them as they were.
+    const retained = keep && (await foldersUnchanged(wt.dir, keep.folders)) ? keep : undefined;
     try {
       // Files written into a submodule's folder are beyond `git clean` (the folder is a tracked
       // gitlink): such a worktree is deleted, never handed to another step.
@@ -102,14 +127,18 @@ export class WorktreePool {
       // object store (imported). Parked clean at its HEAD, it needs no reset for that commit.
       await contained(tag, async () => {
         await worktreeGit(wt).run(['reset', '--hard', '--quiet'], { env: tagEnvironment(tag) });
-        await worktreeGit(wt).run(['clean', '-ffdxq'], { env: tagEnvironment(tag) });
+        const kept = (retained?.folders ?? []).flatMap((f) => ['-e', `/${f.path.replace(/[*?[\\]/g, '\\$&')}/`]);
+        await worktreeGit(wt).run(['clean', '-ffdxq', ...kept], { env: tagEnvironment(tag) });
       });
       await rm(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
     } catch {
       return false;
     }
+    const bytes = await diskBytes(wt.dir);
     return this.withLock(async () => {
-      if ((await this.slots()).length >= this.size) return false;
+      const slots = await this.slots();
+      if (slots.length >= this.size) return false;
+      if (!(await this.makeRoom(slots, bytes))) return false;
       await mkdir(this.dir, { recursive: true });
       const name = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
       const dir = path.join(this.dir, name);
@@ -117,7 +146,9 @@ export class WorktreePool {
         await rename(wt.dir, dir);
         await writeFile(path.join(wt.entry, 'gitdir'), `${path.join(dir, '.git')}\n`);
       });
-      await writeFile(`${dir}.json`, `${JSON.stringify({ entry: wt.entry, parkedAt: new Date().toISOString() })}\n`);
+      crashPoint('pool-parked-moved');
+      const record = { entry: wt.entry, parkedAt: new Date().toISOString(), bytes, ...(retained ? { retained } : {}) };
+      await writeFile(`${dir}.json`, `${JSON.stringify(record)}\n`);
       return true;
     });
   }
@@ -132,11 +163,7 @@ export class WorktreePool {
     return this.withLock(async () => {
       const slots = await this.slots();
       const extra = slots.slice(0, Math.max(0, slots.length - keep));
-      for (const slot of extra) {
-        await rm(`${slot.dir}.json`, { force: true });
-        await rm(slot.dir, { recursive: true, force: true });
-        await dropEntry(this.repo, slot.entry);
-      }
+      for (const slot of extra) await this.delete(slot);
       // A park that a crash cut short (moved here, not recorded): deleted with git's entry for it.
       const recorded = new Set(slots.map((s) => path.basename(s.dir)));
       const unfinished: string[] = [];
@@ -152,23 +179,35 @@ export class WorktreePool {
     });
   }
 
-  /** How many worktrees are pooled, and the disk they take (bytes of their blocks; a walk of at most 2,000,000 entries). */
+  /** How many worktrees are pooled, and the disk they take (as measured when each was parked). */
   async usage(): Promise<{ readonly worktrees: number; readonly bytes: number }> {
-    const dirs = await this.list();
-    let bytes = 0;
-    let budget = 2_000_000;
-    const walk = async (dir: string): Promise<void> => {
-      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        if (--budget < 0) return;
-        const full = path.join(dir, entry.name);
-        const stat = await lstat(full).catch(() => undefined);
-        if (!stat) continue;
-        bytes += stat.blocks * 512;
-        if (stat.isDirectory()) await walk(full);
-      }
-    };
-    for (const dir of dirs) await walk(dir);
-    return { worktrees: dirs.length, bytes };
+    const slots = await this.slots();
+    return { worktrees: slots.length, bytes: slots.reduce((sum, s) => sum + s.bytes, 0) };
+  }
+
+  /**
+   * Frees disk for a worktree of `bytes` within the cap: the oldest pooled worktrees go first, then
+   * the least recently used shared dependencies. False when it cannot fit at all.
+   */
+  private async makeRoom(slots: readonly Slot[], bytes: number): Promise<boolean> {
+    const cap = this.disk.maxBytes;
+    if (cap === 0) return true;
+    if (bytes > cap) return false;
+    const others = (await this.disk.others?.bytes()) ?? 0;
+    let pooled = slots.reduce((sum, s) => sum + s.bytes, 0);
+    for (const slot of slots) {
+      if (pooled + others + bytes <= cap) break;
+      await this.delete(slot);
+      pooled -= slot.bytes;
+    }
+    if (pooled + others + bytes > cap) await this.disk.others?.trim(cap - pooled - bytes);
+    return true;
+  }
+
+  private async delete(slot: Slot): Promise<void> {
+    await rm(`${slot.dir}.json`, { force: true });
+    await rm(slot.dir, { recursive: true, force: true });
+    await dropEntry(this.repo, slot.entry);
   }
 
   /** Parked worktrees whose record names an entry of this repository, oldest first. */
@@ -179,11 +218,13 @@ export class WorktreePool {
     for (const file of names) {
       const name = file.slice(0, -'.json'.length);
       const record = await readFile(path.join(this.dir, file), 'utf8')
-        .then((t) => JSON.parse(t) as { entry?: unknown })
+        .then((t) => JSON.parse(t) as { entry?: unknown; bytes?: unknown; retained?: unknown })
         .catch(() => undefined);
       const entry = typeof record?.entry === 'string' ? record.entry : undefined;
       if (entry === undefined || path.dirname(entry) !== entries) continue;
-      slots.push({ name, dir: path.join(this.dir, name), entry });
+      const bytes = typeof record?.bytes === 'number' && record.bytes >= 0 ? record.bytes : 0;
+      const retained = retainedOf(record?.retained);
+      slots.push({ name, dir: path.join(this.dir, name), entry, bytes, ...(retained ? { retained } : {}) });
     }
     return slots;
   }
@@ -203,6 +244,14 @@ export class WorktreePool {
     });
   }
 }
+
+/** Kept folders as a pool record names them, or undefined when the record is not of that shape. */
+function retainedOf(value: unknown): RetainedFolders | undefined {
+  const parsed = RetainedSchema.safeParse(value);
+  return parsed.success && parsed.data.folders.length > 0 ? parsed.data : undefined;
+}
+
+const RetainedSchema = z.object({ key: z.string(), onlyDependencies: z.boolean(), folders: FolderPrintsSchema });
 
 /**
  * Whether git's records of a worktree are as the engine made them: its `.git` file names its entry;

@@ -7,7 +7,7 @@ import { archiveRef, archiveUncaptured } from './archive';
 import { Git } from './git';
 import { engineDir, type Repository } from './repository';
 import { scratchPath } from './scratch';
-import { WorktreePool } from './worktreePool';
+import { WorktreePool, type PoolDisk } from './worktreePool';
 import { newStepTag } from '../process/stepProcesses';
 
 export interface WorktreeOptions {
@@ -26,6 +26,8 @@ export interface WorktreeOptions {
   readonly addConcurrency?: number;
   /** How many worktrees a finished step leaves in the warm pool for later steps (see WorktreePool). @default 0 */
   readonly poolSize?: number;
+  /** The pool's disk cap, and the disk kept beside it. @default no cap */
+  readonly poolDisk?: PoolDisk;
 }
 
 /**
@@ -36,6 +38,19 @@ export interface WorktreeOptions {
 export interface StepWorktree {
   readonly dir: string;
   readonly entry: string;
+  /** What a pooled worktree kept from its last setup (see WorktreePool.park). */
+  readonly retained?: RetainedFolders;
+}
+
+/**
+ * Ignored dependency folders a worktree keeps between steps: the key they were installed for and
+ * each folder's fingerprint with change times (see util/folders.ts), which no write can keep equal.
+ */
+export interface RetainedFolders {
+  readonly key: string;
+  readonly folders: readonly { readonly path: string; readonly fingerprint: string }[];
+  /** The setup's only effect was these folders: with them, its commands need not run. */
+  readonly onlyDependencies: boolean;
 }
 
 /** The default folder of run worktrees. */
@@ -71,6 +86,8 @@ export class Worktrees {
   /** The worktrees this run made, by step: their entries as git registered them. */
   private readonly made = new Map<string, StepWorktree>();
   private readonly pool: WorktreePool;
+  /** What each step's setup installed that the pool may keep with its worktree. */
+  private readonly keeps = new Map<string, RetainedFolders>();
 
   constructor(
     private readonly repo: Repository,
@@ -79,7 +96,7 @@ export class Worktrees {
   ) {
     this.root = options.root ?? defaultWorktreeRoot(repo);
     this.adds = new PQueue({ concurrency: options.addConcurrency ?? 2 });
-    this.pool = new WorktreePool(repo, this.root, options.poolSize ?? 0);
+    this.pool = new WorktreePool(repo, this.root, options.poolSize ?? 0, options.poolDisk);
   }
 
   /** The worktree path of a step. */
@@ -120,6 +137,11 @@ export class Worktrees {
     );
   }
 
+  /** Records the dependency folders of a step's worktree the pool may keep when the step is done with it. */
+  keep(stepId: string, folders: RetainedFolders): void {
+    this.keeps.set(stepId, folders);
+  }
+
   /**
    * Moves a step's worktree folder aside at once (a rename, cheap) and leaves the deletion of its
    * files and of git's entry for it to `settled()`: deleting thousands of files never competes
@@ -129,7 +151,7 @@ export class Worktrees {
     const dir = this.pathOf(stepId);
     void this.removals.add(async () => {
       const made = this.made.get(stepId);
-      if (made && (await this.pool.park(made, newStepTag(this.runId, stepId)))) return;
+      if (made && (await this.pool.park(made, newStepTag(this.runId, stepId), this.keeps.get(stepId)))) return;
       // The entry recorded when the worktree was made; git's records only for one made earlier (resume).
       const entry = made?.entry ?? (await entryOf(this.repo, dir));
       await mkdir(trashDir(this.root), { recursive: true });

@@ -1,4 +1,4 @@
-import type { Isolation, KeepWorktrees, SetupMode } from '../workflow/schema';
+import type { DependencySharing, Isolation, KeepWorktrees, SetupMode } from '../workflow/schema';
 
 /** Defaults a host (CLI flags, VS Code settings) supplies; the workflow's own settings win over them. */
 export interface RunDefaults {
@@ -32,6 +32,10 @@ export interface RunDefaults {
   readonly maxLoadPerCpu?: number;
   /** How many finished steps' worktrees are kept, cleaned, for later steps. @default max_parallel */
   readonly poolSize?: number;
+  /** How set-up dependency folders are shared between worktrees. @default 'auto' */
+  readonly dependencySharing?: DependencySharing;
+  /** Disk the warm pool and the shared dependencies may keep, in MiB; 0: no cap. @default 10240 */
+  readonly poolMaxMb?: number;
   /** How many ports each running step leases. @default 10 */
   readonly portsPerStep?: number;
   /** Whether step worktrees are set up. @default 'auto' */

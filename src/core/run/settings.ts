@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { TappsError } from '../util/errors';
-import { ISOLATION_MODES, KEEP_WORKTREES, SETUP_MODES, type Isolation, type Settings, type SetupMode } from '../workflow/schema';
+import {
+  DEPENDENCY_SHARING,
+  ISOLATION_MODES,
+  KEEP_WORKTREES,
+  SETUP_MODES,
+  type Isolation,
+  type Settings,
+  type SetupMode,
+} from '../workflow/schema';
 import { sandboxSupport, type SandboxSupport } from '../process/sandbox';
 import type { RunDefaults } from './options';
 import { DEFAULT_LOAD_LIMITS } from './loadGate';
@@ -13,6 +21,8 @@ export const MAX_TIMEOUT_SECONDS = 7 * 24 * 3600;
 export const MAX_KILL_GRACE_SECONDS = 3600;
 export const MIN_LOG_BYTES = 1024;
 export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
+/** The disk the warm pool and the shared dependencies keep by default: 10 GiB. */
+export const DEFAULT_POOL_MAX_MB = 10_240;
 
 const within = (min: number, max: number) =>
   z.refine<number>((value) => value >= min && value <= max, `expected a value from ${min} to ${max}`);
@@ -39,6 +49,10 @@ export const EffectiveSettingsSchema = z.object({
   isolationFallback: z.optional(z.string().check(z.maxLength(1000))),
   /** How many finished steps' worktrees wait, cleaned, for later steps (the warm pool); older runs read as 0. */
   poolSize: z._default(z.int('expected a whole number of worktrees').check(within(0, 8)), 0),
+  /** How set-up dependency folders are shared between worktrees (see dependencies.ts); older runs read as `none`. */
+  dependencySharing: z._default(z.enum(DEPENDENCY_SHARING), 'none'),
+  /** Disk (MiB) the warm pool and the shared dependencies keep between runs; 0 is no cap. */
+  poolMaxMb: z._default(z.int('expected a whole number of MiB').check(within(0, 16_777_216)), DEFAULT_POOL_MAX_MB),
   /** How many ports each running step leases (its first in `TAPPS_PORT`); older runs read as 10. */
   portsPerStep: z._default(z.int('expected a whole number of ports').check(within(1, 100)), 10),
   /** Load-aware start (see loadGate.ts): memory to keep available (MiB) and the load per CPU not to pass; 0 is no limit. */
@@ -87,6 +101,8 @@ export function effectiveSettings(
     setup: overrides.setup ?? workflow.setup ?? defaults.setup ?? 'auto',
     portsPerStep: workflow.ports_per_step ?? defaults.portsPerStep ?? 10,
     poolSize: workflow.pool_size ?? defaults.poolSize ?? maxParallel,
+    poolMaxMb: workflow.pool_max_mb ?? defaults.poolMaxMb ?? DEFAULT_POOL_MAX_MB,
+    dependencySharing: workflow.dependency_sharing ?? defaults.dependencySharing ?? 'auto',
     minFreeMemoryMb: workflow.min_free_memory_mb ?? defaults.minFreeMemoryMb ?? DEFAULT_LOAD_LIMITS.minFreeMemoryMb,
     maxLoadPerCpu: workflow.max_load_per_cpu ?? defaults.maxLoadPerCpu ?? DEFAULT_LOAD_LIMITS.maxLoadPerCpu,
     sandboxWritable: sandboxFolders(workflow.sandbox_writable ?? defaults.sandboxWritable ?? DEFAULT_SANDBOX_WRITABLE, defaults.homeDir),
@@ -131,6 +147,8 @@ const SETTING_NAMES: Record<string, string> = {
   setup: 'setup (setup, tappsFlow.setup, --setup)',
   portsPerStep: 'ports per step (ports_per_step, tappsFlow.portsPerStep)',
   poolSize: 'worktree pool size (pool_size, tappsFlow.poolSize)',
+  poolMaxMb: 'worktree pool disk cap (pool_max_mb, tappsFlow.poolMaxMb)',
+  dependencySharing: 'dependency sharing (dependency_sharing, tappsFlow.dependencySharing)',
   minFreeMemoryMb: 'free memory to keep (min_free_memory_mb, tappsFlow.minFreeMemoryMb)',
   maxLoadPerCpu: 'load per CPU (max_load_per_cpu, tappsFlow.maxLoadPerCpu)',
 };

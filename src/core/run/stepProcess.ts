@@ -1,3 +1,4 @@
+import type { StepWorktree } from '../git/worktrees';
 import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +14,7 @@ import type { EffectiveSettings } from './settings';
 export interface StepProcessContext {
   readonly repo: Repository;
   readonly settings: EffectiveSettings;
-  readonly worktree: { readonly dir: string; readonly entry: string };
+  readonly worktree: StepWorktree;
   readonly tag: StepTag;
   /** The environment without the tag (added here). */
   readonly env: NodeJS.ProcessEnv;

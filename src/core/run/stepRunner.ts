@@ -11,6 +11,7 @@ import { newStepTag, tagEnvironment } from '../process/stepProcesses';
 import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
 import type { ResolvedSetup } from '../setup/resolvePlan';
+import { DependencyStore } from '../setup/dependencies';
 import { setUpWorktree } from '../setup/setUpWorktree';
 import { errorMessage } from '../util/errors';
 import { listed } from '../util/words';
@@ -85,6 +86,18 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   });
   let outcome: StepOutcome | undefined;
   let ports: PortLease | undefined;
+  /** The key of shared dependency folders the worktree links to (see sharedDependencies.ts). */
+  let linked: string | undefined;
+  /** Says, once, whether the step changed linked shared folders (those are then dropped). */
+  const sharedChanged = async (): Promise<string | undefined> => {
+    const key = linked;
+    linked = undefined;
+    if (key === undefined || (await new DependencyStore(settings.worktreeRoot).intact(key))) return undefined;
+    const note =
+      'the step changed files of the shared dependency folders it was linked to: they were dropped, and the next setup installs again';
+    log.note(note);
+    return note;
+  };
   try {
     const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal).catch((error: unknown) => {
       if (ctx.signal.aborted) return undefined;
@@ -132,6 +145,10 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
           port,
         }),
     });
+    if (setup.status === 'done') {
+      if (setup.keep) ctx.worktrees.keep(step.id, setup.keep);
+      linked = setup.linked;
+    }
     if (setup.status === 'cancelled') return (outcome = cancelled());
     if (setup.status !== 'done')
       return (outcome =
@@ -216,8 +233,10 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         lastLines: log.lastLines(),
       });
     }
+    const shared = await sharedChanged();
     const warnings = [
       ...setup.warnings,
+      ...(shared ? [shared] : []),
       ...(log.failure ? [`its log could not be written (${log.failure.message}); its output was not kept`] : []),
     ];
     return (outcome = { status: 'succeeded', capture, undeclared, warnings });
@@ -225,6 +244,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     log.note(`error: ${errorMessage(error)}`);
     return (outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: log.lastLines() });
   } finally {
+    await sharedChanged().catch(() => undefined);
     progress.flush(); // the step's last progress line is recorded before its terminal event
     if (outcome) log.note(`step ${step.id}: ${outcome.status}`);
     await log.close();

@@ -23,6 +23,7 @@ import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
 import { runStep, stepLogFile, type StepOutcome } from './stepRunner';
 import { goesOn, mayFail, outcomeEvent, skipReason, terminalStatus } from './terminal';
+import { poolDisk } from '../setup/dependencies';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import { waitForRoom } from './loadGate';
 
@@ -77,6 +78,7 @@ export class WorkflowRun {
       root: this.settings.worktreeRoot,
       addConcurrency: this.options.defaults?.worktreeAddConcurrency,
       poolSize: this.settings.poolSize,
+      poolDisk: poolDisk(this.settings.worktreeRoot, this.settings.poolMaxMb),
     });
     this.onDidEvent = this.store.onDidAppend;
     this.escapes =

@@ -1,3 +1,5 @@
+import type { DependencySpec } from './dependencies';
+
 /**
  * A step's setup: what makes a fresh worktree able to run, read from what the repository already
  * has for other tools (see `sources.ts`) and from the workflow's own `setup:`. The plan is made
@@ -48,6 +50,8 @@ export interface SetupPlan {
   readonly env: Readonly<Record<string, string>>;
   /** The setup's own time limit, in seconds. */
   readonly timeoutSeconds: number;
+  /** Which ignored folders the setup installs, shared between worktrees with the same key (see `dependencies.ts`). */
+  readonly dependencies: DependencySpec;
   /** What was found and not used. */
   readonly notes: readonly SetupNote[];
 }

@@ -5,6 +5,7 @@ import picomatch from 'picomatch';
 import type { Repository } from '../git/repository';
 import { secretValues } from '../process/mask';
 import type { SetupDefinition, SetupMode } from '../workflow/schema';
+import { DEFAULT_DEPENDENCY_FOLDERS } from './dependencies';
 import { ignoredPathsMatching } from './includeFiles';
 import {
   DEFAULT_SETUP_TIMEOUT_SECONDS,
@@ -33,7 +34,14 @@ export interface ResolvedSetup {
   readonly secretValues: readonly string[];
 }
 
-const EMPTY = { commands: [], copy: [], symlink: [], env: {}, timeoutSeconds: DEFAULT_SETUP_TIMEOUT_SECONDS } as const;
+const EMPTY = {
+  commands: [],
+  copy: [],
+  symlink: [],
+  env: {},
+  timeoutSeconds: DEFAULT_SETUP_TIMEOUT_SECONDS,
+  dependencies: { folders: [], keyFiles: [] },
+} as const;
 
 /**
  * The setup every step of a run gets: commands from the first source in precedence that has any
@@ -85,6 +93,10 @@ export async function resolveSetup(repo: Repository, inputs: SetupInputs): Promi
     symlink,
     env,
     timeoutSeconds: inputs.workflow?.timeout_seconds ?? DEFAULT_SETUP_TIMEOUT_SECONDS,
+    dependencies: {
+      folders: inputs.workflow?.dependencies ?? [...DEFAULT_DEPENDENCY_FOLDERS],
+      keyFiles: inputs.workflow?.key_files ?? [],
+    },
     notes,
   };
   const values: string[] = [];

@@ -1,10 +1,12 @@
 import { constants as fsConstants } from 'node:fs';
-import { cp, lstat, mkdir, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeWorktreeTree } from '../git/capture';
+import type { RetainedFolders } from '../git/worktrees';
 import { tagEnvironment } from '../process/stepProcesses';
 import { runStepProcess, type Started, type StepProcessContext } from '../run/stepProcess';
 import type { SetupCommand, SetupPath, SetupPlan } from './plan';
+import { shareDependencies } from './sharedDependencies';
 
 /** How a worktree's setup ended. */
 export type SetupOutcome =
@@ -14,6 +16,10 @@ export type SetupOutcome =
       readonly setupTree?: string;
       /** Copies and links that could not be made (the step still runs). */
       readonly warnings: readonly string[];
+      /** Dependency folders of the worktree's own the pool may keep (see sharedDependencies.ts). */
+      readonly keep?: RetainedFolders;
+      /** The key of shared folders the worktree links to: checked when the step ends. */
+      readonly linked?: string;
     }
   | { readonly status: 'failed' | 'timed_out'; readonly error: string }
   | { readonly status: 'cancelled' };
@@ -41,7 +47,12 @@ export async function setUpWorktree(
   base: { readonly tree: string },
   hooks: SetupHooks,
 ): Promise<SetupOutcome> {
-  if (!plansAnything(plan)) return { status: 'done', warnings: [] };
+  if (!plansAnything(plan)) {
+    // Folders a pooled worktree kept are not this run's: it starts as a fresh checkout would.
+    for (const folder of ctx.worktree.retained?.folders ?? [])
+      await rm(path.join(ctx.worktree.dir, ...folder.path.split('/')), { recursive: true, force: true });
+    return { status: 'done', warnings: [] };
+  }
   hooks.onPhase();
   ctx.log.note('── setup ──');
   const warnings: string[] = [];
@@ -58,6 +69,24 @@ export async function setUpWorktree(
     if (problem) warnings.push(problem);
     ctx.log.note(problem ?? `linked ${entry.path} to the main checkout's   (from ${entry.origin})`);
   }
+  const shared = await shareDependencies(ctx, plan, base, () => runCommands(ctx, plan, base, hooks));
+  if (shared.outcome.status !== 'done') return shared.outcome;
+  ctx.log.note('── agent ──');
+  return {
+    ...shared.outcome,
+    warnings,
+    ...(shared.keep ? { keep: shared.keep } : {}),
+    ...(shared.linked ? { linked: shared.linked } : {}),
+  };
+}
+
+/** Runs the setup commands one after another within the setup's time limit. */
+async function runCommands(
+  ctx: StepProcessContext,
+  plan: SetupPlan,
+  base: { readonly tree: string },
+  hooks: SetupHooks,
+): Promise<SetupOutcome> {
   const deadline = Date.now() + plan.timeoutSeconds * 1000;
   for (const command of plan.commands) {
     ctx.log.note(`$ ${command.command}   (from ${command.origin})`);
@@ -76,8 +105,7 @@ export async function setUpWorktree(
     if (end.kind === 'not_started') return { status: 'failed', error: `setup failed: ${what} could not start (${end.reason})` };
     if (end.code !== 0) return { status: 'failed', error: `setup failed: ${what} ${end.how}; see the step's log` };
   }
-  ctx.log.note('── agent ──');
-  if (plan.commands.length === 0) return { status: 'done', warnings };
+  if (plan.commands.length === 0) return { status: 'done', warnings: [] };
   // What the commands changed in tracked files (a lockfile rewritten, generated files) is the
   // step's starting point, not its work: its capture leaves it out (see `keepOut`).
   const setupTree = await writeWorktreeTree(
@@ -86,7 +114,7 @@ export async function setUpWorktree(
     { index: path.join(ctx.worktree.entry, 'index'), tree: base.tree },
     tagEnvironment(ctx.tag),
   );
-  return { status: 'done', setupTree, warnings };
+  return { status: 'done', setupTree, warnings: [] };
 }
 
 /**

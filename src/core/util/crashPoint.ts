@@ -19,7 +19,11 @@ export type CrashPoint =
   /** A resolve recorded its new aggregate; the conflict is not recorded as resolved yet. */
   | 'resolve-aggregate-recorded'
   /** A run being deleted has its state folder renamed aside; its files are not deleted yet. */
-  | 'run-state-aside';
+  | 'run-state-aside'
+  /** A pooled worktree is moved to a step's folder; git's record of it still names the pool. */
+  | 'pool-taken-moved'
+  /** A worktree is moved into the pool; its pool record is not written. */
+  | 'pool-parked-moved';
 
 export function crashPoint(name: CrashPoint): void {
   if (process.env.TAPPS_TEST_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');

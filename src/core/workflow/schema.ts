@@ -18,6 +18,9 @@ export type Isolation = (typeof ISOLATION_MODES)[number];
 
 /** Whether a step's worktree is set up before its agent runs: from every source found, or not at all. */
 export const SETUP_MODES = ['auto', 'none'] as const;
+/** How ignored dependency folders are shared between worktrees (see src/core/setup/dependencies.ts). */
+export const DEPENDENCY_SHARING = ['auto', 'reflink', 'copy', 'hardlink', 'symlink', 'none'] as const;
+export type DependencySharing = (typeof DEPENDENCY_SHARING)[number];
 export type SetupMode = (typeof SETUP_MODES)[number];
 
 /** The longest timeout of a step: 7 days, far inside what a Node timer can wait (2^31-1 ms, 24.8 days). */
@@ -92,6 +95,7 @@ const LOG_BYTES = `expected a whole number of bytes from ${MIN_LOG_BYTES} to ${M
 const PARALLEL = 'expected a whole number from 1 to 8';
 const PORTS = 'expected a whole number of ports from 1 to 100';
 const POOL = 'expected a whole number of worktrees from 0 (no pool) to 8';
+const POOL_DISK = 'expected a whole number of MiB (0: no cap)';
 const MEMORY = 'expected a whole number of MiB from 0 (no limit) to 1048576';
 const LOAD = 'expected a load per CPU from 0 (no limit) to 1000';
 /** A number the format accepts without acting on it (TappsCodingAgents keys): any, as long as it is finite. */
@@ -124,6 +128,10 @@ export const SetupSchema = z.strictObject({
   secrets: z.optional(IgnoredPatterns),
   timeout_seconds: z.optional(Seconds),
   env: z.optional(EnvSchema),
+  /** Ignored folders the commands install, shared between worktrees (names, or paths from the root). */
+  dependencies: z.optional(IgnoredPatterns.check(z.maxLength(64, 'expected at most 64 folders'))),
+  /** Tracked files (globs) that change what the commands produce, besides lockfiles and manifests. */
+  key_files: z.optional(IgnoredPatterns.check(z.maxLength(64, 'expected at most 64 patterns'))),
 });
 export type SetupDefinition = z.infer<typeof SetupSchema>;
 
@@ -142,6 +150,8 @@ export const SettingsSchema = z.strictObject({
   setup: z.optional(z.enum(SETUP_MODES, `expected one of ${SETUP_MODES.join(', ')}`)),
   pool_size: z.optional(z.int(POOL).check(z.gte(0, POOL), z.lte(8, POOL))),
   ports_per_step: z.optional(z.int(PORTS).check(z.gte(1, PORTS), z.lte(100, PORTS))),
+  dependency_sharing: z.optional(z.enum(DEPENDENCY_SHARING, `expected one of ${DEPENDENCY_SHARING.join(', ')}`)),
+  pool_max_mb: z.optional(z.int(POOL_DISK).check(z.gte(0, POOL_DISK), z.lte(16_777_216, POOL_DISK))),
   min_free_memory_mb: z.optional(z.int(MEMORY).check(z.gte(0, MEMORY), z.lte(1_048_576, MEMORY))),
   max_load_per_cpu: z.optional(z.number(LOAD).check(z.gte(0, LOAD), z.lte(1000, LOAD))),
   quality_gates: z.optional(z.boolean()),

@@ -1,0 +1,469 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { copyFile, cp, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import type { Git } from '../git/git';
+import type { PoolDisk } from '../git/worktreePool';
+import { startProcessTree } from '../process/processTree';
+import { writeFileAtomic } from '../state/atomicWrite';
+import * as z from 'zod/mini';
+import { diskBytes, fingerprint, FolderPrintsSchema } from '../util/folders';
+import { Lock, LockBusyError } from '../util/lock';
+import type { DependencySharing } from '../workflow/schema';
+
+/**
+ * Shared dependencies: the ignored folders a setup installs (node_modules, .venv, target, …) are
+ * kept once per *key* (the setup's commands, the lockfiles and manifests at the step's base, the
+ * platform) and brought into the next worktree with the same key instead of installed again.
+ *
+ * How a kept folder is brought (`dependency_sharing`):
+ * - `reflink`: a copy-on-write clone of each file (Btrfs, XFS, APFS): fast, no extra disk, each
+ *   worktree's files its own;
+ * - `copy`: a plain copy: each worktree's files its own, the disk of an install;
+ * - `hardlink`: the files are the kept ones (folders are the worktree's own): fast, no extra disk,
+ *   but a step that rewrites an installed file in place changes it for every worktree; the kept
+ *   folder is checked after each step and dropped when a step changed it;
+ * - `symlink`: the folder is a link to the kept one: instant, but everything a step writes into it
+ *   is shared; checked and dropped the same way;
+ * - `auto` (default): `reflink` where the file system clones, else `copy`.
+ *
+ * A folder is kept only when it is relocatable (no file in it names the worktree it was installed
+ * in: a Python venv's scripts do) and is a real folder. When a setup's only effect was its
+ * dependency folders (no other ignored output, no tracked file changed), a worktree that gets them
+ * all skips the commands.
+ */
+
+export type Strategy = Exclude<DependencySharing, 'auto' | 'none'>;
+
+/** The ignored folders shared when a workflow does not name its own (matched by name, at any depth). */
+export const DEFAULT_DEPENDENCY_FOLDERS = ['node_modules', '.venv', 'venv', 'target', 'vendor'] as const;
+
+/** Files whose contents decide what an install produces: lockfiles, manifests, toolchain pins (by name, at any depth). */
+const KEY_FILE_NAMES = new Set([
+  'package.json',
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'pnpm-workspace.yaml',
+  'bun.lock',
+  'bun.lockb',
+  '.npmrc',
+  '.yarnrc.yml',
+  '.nvmrc',
+  '.node-version',
+  'pyproject.toml',
+  'poetry.lock',
+  'uv.lock',
+  'Pipfile',
+  'Pipfile.lock',
+  'setup.py',
+  'setup.cfg',
+  '.python-version',
+  'Cargo.toml',
+  'Cargo.lock',
+  'rust-toolchain',
+  'rust-toolchain.toml',
+  'Gemfile',
+  'Gemfile.lock',
+  'go.mod',
+  'go.sum',
+  'composer.json',
+  'composer.lock',
+  '.tool-versions',
+]);
+const isKeyFile = (name: string) => KEY_FILE_NAMES.has(name) || /^requirements.*\.txt$/.test(name);
+
+/** What the shared dependencies of a plan are decided by. */
+export interface DependencySpec {
+  /** Folder names (or paths) of ignored dependency folders. */
+  readonly folders: readonly string[];
+  /** Extra tracked files (globs) whose contents change what the setup produces (a schema a generator reads). */
+  readonly keyFiles: readonly string[];
+}
+
+/**
+ * The key of a setup's dependencies at a tree: a hash of the commands, the environment the plan
+ * sets, the platform, and every key file of the tree by path and blob id.
+ */
+export async function dependencyKey(
+  git: Git,
+  tree: string,
+  inputs: { readonly commands: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly spec: DependencySpec },
+): Promise<string> {
+  const listing = await git.run(['ls-tree', '-r', '-z', '--full-tree', tree]);
+  const extra = inputs.spec.keyFiles.length > 0 ? picomatch([...inputs.spec.keyFiles], { dot: true }) : () => false;
+  const files: string[] = [];
+  for (const record of listing.split('\0')) {
+    const tab = record.indexOf('\t');
+    if (tab < 0) continue;
+    const file = record.slice(tab + 1);
+    const name = file.slice(file.lastIndexOf('/') + 1);
+    if (isKeyFile(name) || extra(file)) files.push(`${record.slice(0, tab).split(' ')[2]} ${file}`);
+  }
+  const hash = createHash('sha256');
+  hash.update(
+    JSON.stringify({
+      v: 1,
+      platform: process.platform,
+      arch: process.arch,
+      commands: inputs.commands,
+      env: Object.entries(inputs.env).sort(([a], [b]) => (a < b ? -1 : 1)),
+      folders: inputs.spec.folders,
+      files: files.sort(),
+    }),
+  );
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The ignored dependency folders a worktree holds: ignored folders (topmost, as git lists them)
+ * named like one of `spec.folders` (or at one of its paths), that are real folders.
+ */
+export async function dependencyFolders(git: Git, dir: string, spec: DependencySpec): Promise<string[]> {
+  const listed = await git.run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']);
+  const found: string[] = [];
+  for (const entry of listed.split('\0')) {
+    if (!entry.endsWith('/')) continue;
+    const rel = entry.slice(0, -1);
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (!spec.folders.some((f) => (f.includes('/') ? f.replace(/^\/|\/$/g, '') === rel : f === name))) continue;
+    if ((await lstat(path.join(dir, rel)).catch(() => undefined))?.isDirectory()) found.push(rel);
+  }
+  return found.sort();
+}
+
+/** Whether a file under `dir` holds `needle` (files over 16 MiB are not read, and count as not holding it). */
+export async function holdsText(dir: string, needle: string): Promise<boolean> {
+  const wanted = Buffer.from(needle);
+  const walk = async (folder: string): Promise<boolean> => {
+    for (const entry of await readdir(folder, { withFileTypes: true })) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) {
+        if (await walk(full)) return true;
+      } else if (entry.isSymbolicLink()) {
+        if ((await readlink(full)).includes(needle)) return true;
+      } else if (entry.isFile()) {
+        const handle = await open(full, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        try {
+          const stat = await handle.stat();
+          if (stat.isFile() && stat.size <= 16 * 1024 * 1024 && (await handle.readFile()).includes(wanted)) return true;
+        } finally {
+          await handle.close();
+        }
+      }
+    }
+    return false;
+  };
+  return walk(dir);
+}
+
+const reflinkProbes = new Map<string, Promise<boolean>>();
+
+/** Whether files copied within `dir`'s file system can be clones (copy-on-write). */
+export function reflinksIn(dir: string): Promise<boolean> {
+  let probe = reflinkProbes.get(dir);
+  if (!probe) {
+    probe = (async () => {
+      const from = path.join(dir, `.reflink-probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(from, 'probe');
+        await copyFile(from, `${from}.clone`, fsConstants.COPYFILE_FICLONE_FORCE);
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await rm(from, { force: true });
+        await rm(`${from}.clone`, { force: true });
+      }
+    })();
+    reflinkProbes.set(dir, probe);
+  }
+  return probe;
+}
+
+/** The strategy a setting comes to on the file system of `dir`. */
+export async function strategyOf(sharing: DependencySharing, dir: string): Promise<Strategy | undefined> {
+  if (sharing === 'none') return undefined;
+  if (sharing === 'auto') return (await reflinksIn(dir)) ? 'reflink' : 'copy';
+  return sharing;
+}
+
+/**
+ * Brings the folder `from` to `to` (which must not exist) as the strategy says; symbolic links
+ * inside are copied as they are. GNU `cp` where there is one (a tenth of the time of Node's own
+ * copy, which makes several calls per file), else Node's file system calls.
+ */
+export async function bringFolder(from: string, to: string, strategy: Strategy): Promise<void> {
+  await mkdir(path.dirname(to), { recursive: true });
+  if (strategy === 'symlink') return symlink(from, to, 'dir');
+  if (await copiedByCp(from, to, strategy)) return;
+  if (strategy !== 'hardlink') {
+    const mode = strategy === 'reflink' ? fsConstants.COPYFILE_FICLONE_FORCE : fsConstants.COPYFILE_FICLONE;
+    return cp(from, to, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false, mode, preserveTimestamps: true });
+  }
+  const walk = async (a: string, b: string): Promise<void> => {
+    await mkdir(b);
+    for (const entry of await readdir(a, { withFileTypes: true })) {
+      const src = path.join(a, entry.name);
+      const dst = path.join(b, entry.name);
+      if (entry.isDirectory()) await walk(src, dst);
+      else if (entry.isSymbolicLink()) await symlink(await readlink(src), dst);
+      else if (entry.isFile()) await link(src, dst);
+    }
+  };
+  await walk(from, to);
+}
+
+/** Copies (or hard-links) with GNU cp; false when there is none, or it failed (nothing is left at `to`). */
+async function copiedByCp(from: string, to: string, strategy: Exclude<Strategy, 'symlink'>): Promise<boolean> {
+  if (process.platform !== 'linux') return false;
+  const how = strategy === 'hardlink' ? ['--link'] : [`--reflink=${strategy === 'reflink' ? 'always' : 'auto'}`];
+  try {
+    const tree = await startProcessTree(['cp', '-a', ...how, '--no-target-directory', '--', from, to], {
+      cwd: path.dirname(to),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+      onOutput: () => undefined,
+    });
+    if ((await tree.exited).code === 0) return true;
+  } catch {
+    // No cp here: Node's calls below.
+  }
+  await rm(to, { recursive: true, force: true });
+  return false;
+}
+
+/** One kept folder of a key. */
+export interface KeptFolder {
+  /** Relative to the worktree root, `/`-separated. */
+  readonly path: string;
+  /** Its digest in the store (without change times: hard links change them). */
+  readonly fingerprint: string;
+}
+
+/** What the store keeps for a key. */
+export interface KeptDependencies {
+  readonly key: string;
+  readonly folders: readonly KeptFolder[];
+  /** The setup's only effect was these folders: a worktree that gets them all needs no commands. */
+  readonly onlyDependencies: boolean;
+  /** Disk the folders take in the store (bytes of their blocks; hard links count once). */
+  readonly bytes: number;
+}
+
+const MANIFEST = 'manifest.json';
+const ManifestSchema = z.object({
+  key: z.string(),
+  folders: FolderPrintsSchema,
+  onlyDependencies: z.boolean(),
+  bytes: z.number().check(z.gte(0)),
+});
+const KEY = /^[0-9a-f]{32}$/;
+
+/**
+ * The store of kept dependency folders of one worktree root: `<root>/.deps/<key>/` with the folders
+ * under `tree/` and `manifest.json`, published by a rename so that a half-written entry is never
+ * read. The root is under the repository's git folder (or a folder the user chose), where a cloned
+ * repository cannot plant anything; an entry is still checked against its manifest before use.
+ */
+export class DependencyStore {
+  readonly dir: string;
+  private static readonly building = new Map<string, Promise<unknown>>();
+
+  constructor(root: string) {
+    this.dir = path.join(root, '.deps');
+  }
+
+  /** The folder a kept folder is in. */
+  source(key: string, rel: string): string {
+    return path.join(this.dir, key, 'tree', ...rel.split('/'));
+  }
+
+  /** What is kept for `key`, checked against its manifest; a changed entry is dropped. */
+  async lookup(key: string): Promise<KeptDependencies | undefined> {
+    const kept = await this.read(key);
+    if (!kept) return undefined;
+    for (const folder of kept.folders)
+      if ((await fingerprint(this.source(key, folder.path), { ctime: false })) !== folder.fingerprint) {
+        await this.drop(key);
+        return undefined;
+      }
+    return kept;
+  }
+
+  /** Whether the folders kept for `key` are still as published (after a step that shared them by link). */
+  async intact(key: string): Promise<boolean> {
+    return (await this.lookup(key)) !== undefined;
+  }
+
+  /**
+   * Keeps the named folders of a worktree for `key` (copied, or hard-linked with `hardlink`), unless
+   * an entry is there already. Published by a rename.
+   */
+  async publish(key: string, worktree: string, folders: readonly string[], onlyDependencies: boolean, strategy: Strategy): Promise<void> {
+    if (await this.read(key)) return;
+    const building = path.join(this.dir, `.building.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(building, { recursive: true });
+      const kept: KeptFolder[] = [];
+      let bytes = 0;
+      for (const rel of folders) {
+        const to = path.join(building, 'tree', ...rel.split('/'));
+        await bringFolder(
+          path.join(worktree, ...rel.split('/')),
+          to,
+          strategy === 'hardlink' ? 'hardlink' : strategy === 'reflink' ? 'reflink' : 'copy',
+        );
+        const digest = await fingerprint(to, { ctime: false });
+        if (!digest) throw new Error(`${rel} could not be read back`);
+        kept.push({ path: rel, fingerprint: digest });
+        bytes += strategy === 'hardlink' ? 0 : await diskBytes(to);
+      }
+      const manifest: KeptDependencies = { key, folders: kept, onlyDependencies, bytes };
+      await writeFile(path.join(building, MANIFEST), `${JSON.stringify(manifest)}\n`);
+      await rename(building, path.join(this.dir, key)).catch(() => undefined); // another publisher won
+    } finally {
+      await rm(building, { recursive: true, force: true });
+    }
+  }
+
+  /** Drops what is kept for `key` (moved aside first, so a reader never sees half of it). */
+  async drop(key: string): Promise<void> {
+    const aside = path.join(this.dir, `.dropped.${process.pid}.${randomBytes(4).toString('hex')}`);
+    if (
+      await rename(path.join(this.dir, key), aside).then(
+        () => true,
+        () => false,
+      )
+    )
+      await rm(aside, { recursive: true, force: true });
+  }
+
+  /** The kept entries, least recently used first. */
+  async list(): Promise<{ readonly key: string; readonly bytes: number; readonly usedAt: number }[]> {
+    const found = [];
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!KEY.test(name)) continue;
+      const kept = await this.read(name);
+      const stat = await lstat(path.join(this.dir, name, MANIFEST)).catch(() => undefined);
+      if (kept && stat) found.push({ key: name, bytes: kept.bytes, usedAt: stat.mtimeMs });
+    }
+    return found.sort((a, b) => a.usedAt - b.usedAt);
+  }
+
+  /** Marks an entry used (its manifest's time), for `trim`. */
+  async touch(key: string): Promise<void> {
+    const file = path.join(this.dir, key, MANIFEST);
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) await writeFileAtomic(file, text).catch(() => undefined);
+  }
+
+  /** Drops entries, least recently used first, until at most `keepBytes` are kept; and what crashed publishes left. Returns how many were dropped. */
+  async trim(keepBytes = 0): Promise<number> {
+    let dropped = 0;
+    const entries = await this.list();
+    let total = entries.reduce((sum, e) => sum + e.bytes, 0);
+    for (const entry of entries) {
+      if (total <= keepBytes) break;
+      await this.drop(entry.key);
+      total -= entry.bytes;
+      dropped++;
+    }
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      const pid = /^\.(?:building|dropped)\.(\d+)\./.exec(name)?.[1];
+      if (pid !== undefined && !alive(Number(pid))) await rm(path.join(this.dir, name), { recursive: true, force: true });
+    }
+    return dropped;
+  }
+
+  /**
+   * Runs `fn` as the only one working on `key`, in this process and across processes: the first
+   * step to need a key installs it while the others wait, then bring what it kept. Waiting ends
+   * when `signal` is aborted.
+   */
+  async exclusive<T>(key: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const id = path.join(this.dir, key);
+    const before = DependencyStore.building.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = before.then(() => mine);
+    DependencyStore.building.set(id, chained);
+    try {
+      await untilAborted(before, signal);
+      await mkdir(this.dir, { recursive: true });
+      let lock: Lock | undefined;
+      while (!lock) {
+        signal?.throwIfAborted();
+        lock = await Lock.acquire(id, 'installing shared dependencies', { waitMs: 1000 }).catch((error: unknown) => {
+          if (error instanceof LockBusyError) return undefined;
+          throw error;
+        });
+      }
+      try {
+        return await fn();
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      release();
+      if (DependencyStore.building.get(id) === chained) DependencyStore.building.delete(id);
+    }
+  }
+
+  private async read(key: string): Promise<KeptDependencies | undefined> {
+    if (!KEY.test(key)) return undefined;
+    const text = await readFile(path.join(this.dir, key, MANIFEST), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = ManifestSchema.safeParse(JSON.parse(text));
+      return parsed.success && parsed.data.key === key ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function untilAborted(wait: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) {
+    await wait;
+    return;
+  }
+  signal.throwIfAborted();
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void wait.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+    );
+  });
+}
+
+/** The warm pool's disk cap (MiB; 0 is none), counting the shared dependencies of the same worktree root. */
+export function poolDisk(worktreeRoot: string, maxMb: number): PoolDisk {
+  const store = new DependencyStore(worktreeRoot);
+  return {
+    maxBytes: maxMb * 1024 * 1024,
+    others: {
+      bytes: async () => (await store.list()).reduce((sum, e) => sum + e.bytes, 0),
+      trim: (keepBytes) => store.trim(Math.max(0, keepBytes)),
+    },
+  };
+}
