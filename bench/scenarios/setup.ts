@@ -5,6 +5,10 @@ import { fmtMs, type Row } from '../lib/table';
 import { exec, git, log, median, now, round } from '../lib/util';
 import { measureRun, type RunMeasurement } from './workflowRuns';
 import { fsProbe } from '../lib/fsProbe';
+import { WorktreePool } from '../../src/core/git/worktreePool';
+import { defaultWorktreeRoot } from '../../src/core/git/worktrees';
+import { openRepository } from '../../src/core/git/repository';
+import { bringFolder, DependencyStore, reflinksIn, type Strategy } from '../../src/core/setup/dependencies';
 
 export const SETUP_SECTION = 'setup: 8 steps, each installing 3,000 dependency files';
 
@@ -16,12 +20,26 @@ export interface SetupRound {
   /** The install alone, eight times, into empty folders. */
   readonly installsMs: number;
   readonly bare: RunMeasurement;
+  /** Installs in every worktree (`dependency_sharing: none`). */
   readonly withSetup: RunMeasurement;
+  /** Cold runs (no pool, an empty store) sharing the installed folder each way. */
+  readonly shared: Readonly<Record<string, RunMeasurement>>;
+  /** A run with setup whose worktrees come from a pool a run with the same setup filled. */
+  readonly warm: RunMeasurement;
+}
+
+/** Bringing the installed folder into 8 worktrees each way, against 8 installs. */
+export interface StrategyCost {
+  readonly strategy: string;
+  readonly ms: number;
+  /** Disk each worktree's folder adds (blocks; hard-linked files counted once, with the kept copy). */
+  readonly bytesPerStep: number;
 }
 
 export interface SetupStudy {
   readonly files: number;
   readonly rounds: readonly SetupRound[];
+  readonly strategies: readonly StrategyCost[];
   readonly rows: Row[];
 }
 
@@ -42,6 +60,10 @@ export async function setupStudy(repo: BenchRepo, workDir: string, rounds: numbe
   // Ignored as installs are: through the repository's own exclude file, so HEAD stays the same.
   await appendFile(path.join(repo.dir, '.git', 'info', 'exclude'), '\nnode_modules/\n');
   const results: SetupRound[] = [];
+  const root = defaultWorktreeRoot(await openRepository(repo.dir));
+  const store = new DependencyStore(root);
+  const strategies = ['copy', 'hardlink', 'symlink', ...((await reflinksIn(root)) ? ['reflink'] : [])];
+  const install = [`tar -xf ${tar}`];
   for (let r = 0; r < rounds; r++) {
     const diskUsPerFile = fsProbe(path.join(dir, 'probes'));
     const parts = {
@@ -54,11 +76,39 @@ export async function setupStudy(repo: BenchRepo, workDir: string, rounds: numbe
           steps: 8,
           sleepSeconds: 0,
           maxParallel: 8,
-          setupCommands: [`tar -xf ${tar}`],
+          setupCommands: install,
+          dependencySharing: 'none',
         }),
+      shared: async () => {
+        const got: Record<string, RunMeasurement> = {};
+        for (const strategy of strategies) {
+          await store.trim(); // cold: the first worktree installs, the other seven get its folder
+          got[strategy] = await measureRun(repo, workDir, {
+            name: `setup-${strategy}-${r}`,
+            steps: 8,
+            sleepSeconds: 0,
+            maxParallel: 8,
+            setupCommands: install,
+            dependencySharing: strategy,
+          });
+        }
+        return got;
+      },
+      warm: async () => {
+        // Eight held at once by steps long enough for all to start, then parked with their folder.
+        const spec = { steps: 8, maxParallel: 8, poolSize: 8, setupCommands: install };
+        await measureRun(repo, workDir, { ...spec, name: `setup-fill-${r}`, sleepSeconds: 15 });
+        const warm = await measureRun(repo, workDir, { ...spec, name: `setup-warm-${r}`, sleepSeconds: 0 });
+        await new WorktreePool(await openRepository(repo.dir), root, 0).trim();
+        await store.trim();
+        return warm;
+      },
     };
-    const order = r % 2 === 0 ? (['raw', 'installs', 'bare', 'withSetup'] as const) : (['withSetup', 'bare', 'installs', 'raw'] as const);
-    const got: Partial<Record<keyof typeof parts, number | RunMeasurement>> = {};
+    const order =
+      r % 2 === 0
+        ? (['raw', 'installs', 'bare', 'withSetup', 'shared', 'warm'] as const)
+        : (['warm', 'shared', 'withSetup', 'bare', 'installs', 'raw'] as const);
+    const got: Partial<Record<keyof typeof parts, number | RunMeasurement | Record<string, RunMeasurement>>> = {};
     for (const name of order) got[name] = await parts[name]();
     const round_: SetupRound = {
       diskUsPerFile,
@@ -66,9 +116,11 @@ export async function setupStudy(repo: BenchRepo, workDir: string, rounds: numbe
       installsMs: round(got.installs as number, 1),
       bare: got.bare as RunMeasurement,
       withSetup: got.withSetup as RunMeasurement,
+      shared: got.shared as Record<string, RunMeasurement>,
+      warm: got.warm as RunMeasurement,
     };
     log(
-      `setup round ${r + 1}: disk ${diskUsPerFile} µs/file; raw ${fmtMs(round_.rawMs)}, installs ${fmtMs(round_.installsMs)}, bare run ${fmtMs(round_.bare.wallMs)}, run with setup ${fmtMs(round_.withSetup.wallMs)}`,
+      `setup round ${r + 1}: disk ${diskUsPerFile} µs/file; raw ${fmtMs(round_.rawMs)}, installs ${fmtMs(round_.installsMs)}, bare run ${fmtMs(round_.bare.wallMs)}, run with setup ${fmtMs(round_.withSetup.wallMs)}, ${strategies.map((s) => `${s} ${fmtMs(round_.shared[s].wallMs)}`).join(', ')}, warm ${fmtMs(round_.warm.wallMs)}`,
     );
     results.push(round_);
   }
@@ -78,6 +130,8 @@ export async function setupStudy(repo: BenchRepo, workDir: string, rounds: numbe
   const withSetup = m((r) => r.withSetup.wallMs);
   const bare = m((r) => r.bare.wallMs);
   const phase = median(results.flatMap((r) => r.withSetup.breakdown.setupPhaseMs));
+  const warm = m((r) => r.warm.wallMs);
+  const costs = await strategyCosts(path.join(dir, 'strategies'), tar, strategies);
   const of = `median of ${rounds} rounds`;
   const rows: Row[] = [
     {
@@ -104,8 +158,67 @@ export async function setupStudy(repo: BenchRepo, workDir: string, rounds: numbe
       baseline: `one install ${fmtMs(installs / 8)}`,
       ratio: phase / (installs / 8),
     },
+    {
+      section,
+      measurement: `warm isolation + setup of 8 steps (pooled worktrees keeping their node_modules), ${of}`,
+      value: fmtMs(warm),
+      baseline: `cold, installing in each ${fmtMs(withSetup)}`,
+      ratio: warm / withSetup,
+      target: '≤ 0.1×',
+    },
+    ...strategies.map((strategy) => {
+      const wall = m((r) => r.shared[strategy].wallMs);
+      return {
+        section,
+        measurement: `cold isolation + setup, shared by ${strategy} (one install, seven brought), ${of}`,
+        value: fmtMs(wall),
+        baseline: `installing in each ${fmtMs(withSetup)}`,
+        ratio: wall / withSetup,
+      };
+    }),
+    ...costs.map((c) => ({
+      section,
+      measurement: `bring the installed folder into 8 worktrees by ${c.strategy}: time, and disk per step ${fmtBytes(c.bytesPerStep)}`,
+      value: fmtMs(c.ms),
+      baseline: `8 installs ${fmtMs(costs.find((x) => x.strategy === 'install')!.ms)}, ${fmtBytes(costs.find((x) => x.strategy === 'install')!.bytesPerStep)} per step`,
+      ratio: c.ms / costs.find((x) => x.strategy === 'install')!.ms,
+    })),
   ];
-  return { files: FILES, rounds: results, rows };
+  return { files: FILES, rounds: results, strategies: costs, rows };
+}
+
+/**
+ * Time and disk of bringing one installed folder into 8 worktrees each way (`install` is the tar
+ * itself, 8 times), each after a probe-free fresh folder; disk counted by `du` over the kept copy
+ * and the 8 (hard links once), less the kept copy.
+ */
+async function strategyCosts(dir: string, tar: string, strategies: readonly string[]): Promise<StrategyCost[]> {
+  const costs: StrategyCost[] = [];
+  await rm(dir, { recursive: true, force: true });
+  const kept = path.join(dir, 'kept');
+  await mkdir(kept, { recursive: true });
+  await exec('tar', ['-xf', tar], { cwd: kept });
+  const keptKb = Number((await exec('du', ['-sk', kept], { cwd: dir })).stdout.split('\t')[0]);
+  for (const strategy of ['install', ...strategies]) {
+    const targets = Array.from({ length: 8 }, (_, i) => path.join(dir, strategy, `w${i}`));
+    const t0 = now();
+    for (const target of targets) {
+      if (strategy === 'install') {
+        await mkdir(target, { recursive: true });
+        await exec('tar', ['-xf', tar], { cwd: target });
+      } else await bringFolder(path.join(kept, 'node_modules'), path.join(target, 'node_modules'), strategy as Strategy);
+    }
+    const ms = now() - t0;
+    const total = (await exec('du', ['-skc', kept, ...targets], { cwd: dir })).stdout.trim().split('\n').pop()!.split('\t')[0];
+    costs.push({ strategy, ms: round(ms, 1), bytesPerStep: ((Number(total) - keptKb) * 1024) / 8 });
+    await rm(path.join(dir, strategy), { recursive: true, force: true });
+  }
+  await rm(dir, { recursive: true, force: true });
+  return costs;
+}
+
+function fmtBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 async function installsAlone(dir: string, tar: string): Promise<number> {

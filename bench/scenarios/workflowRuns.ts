@@ -22,6 +22,8 @@ export interface RunSpec {
   readonly poolSize?: number;
   /** Setup commands of the workflow (`setup.commands`), run in each step's worktree before its step. */
   readonly setupCommands?: readonly string[];
+  /** `dependency_sharing` of the workflow; unset: the default (`auto`). */
+  readonly dependencySharing?: string;
 }
 
 /** Where the wall time of one run went, in ms (from the engine's events and its git calls). */
@@ -58,6 +60,7 @@ async function workflowFile(dir: string, spec: RunSpec): Promise<string> {
   const lines = ['workflow:', `  id: ${spec.name}`, '  settings:', `    max_parallel: ${spec.maxParallel}`];
   if (spec.keepWorktrees) lines.push(`    keep_worktrees: ${spec.keepWorktrees}`);
   lines.push(`    pool_size: ${spec.poolSize ?? 0}`);
+  if (spec.dependencySharing) lines.push(`    dependency_sharing: ${spec.dependencySharing}`);
   if (spec.setupCommands) lines.push('  setup:', '    commands:', ...spec.setupCommands.map((c) => `      - ${JSON.stringify(c)}`));
   lines.push('  steps:');
   for (let i = 1; i <= spec.steps; i++) lines.push(`    - { id: s${i}, agent: shell, run: "sleep ${spec.sleepSeconds}" }`);
