@@ -64,14 +64,16 @@ export class WorktreePool {
 
   /**
    * A pooled worktree moved to `target` and checked out at `commit`, or undefined when the pool has
-   * none (or none that is still sound: those are deleted).
+   * none (or none that is still sound: those are deleted). One that kept dependency folders of the
+   * key `prefer` comes first, else the oldest.
    */
-  async take(target: string, commit: string, tag: StepTag, signal?: AbortSignal): Promise<StepWorktree | undefined> {
+  async take(target: string, commit: string, tag: StepTag, signal?: AbortSignal, prefer?: string): Promise<StepWorktree | undefined> {
     if (this.size === 0) return undefined;
     for (;;) {
       const slot = await this.withLock(async (): Promise<Slot | 'gone' | undefined> => {
         const slots = await this.slots();
-        const first = slots[0];
+        // One whose kept dependency folders are of the step's key first: the others would delete theirs.
+        const first = slots.find((s) => prefer !== undefined && s.retained?.key === prefer) ?? slots[0];
         if (!first) return undefined;
         // A record whose folder is gone (a take that a crash cut short moved it to a run's folder,
         // which cleanup deletes as an orphan): dropped, or it would stand first in line for ever.

@@ -104,8 +104,8 @@ export class Worktrees {
     return stepWorktreePath(this.root, this.runId, stepId);
   }
 
-  /** Creates a detached worktree of `commit` for the step. */
-  async add(stepId: string, commit: string, signal?: AbortSignal): Promise<StepWorktree> {
+  /** Creates a detached worktree of `commit` for the step; from the pool, one that kept dependencies of the key `prefer` first. */
+  async add(stepId: string, commit: string, signal?: AbortSignal, prefer?: string): Promise<StepWorktree> {
     const dir = this.pathOf(stepId);
     return this.adds.add(
       async () => {
@@ -116,7 +116,7 @@ export class Worktrees {
           await removeWorktree(this.repo, dir);
         }
         // A pooled worktree, moved here and to the commit: only the files that differ are written.
-        const pooled = await this.pool.take(dir, commit, newStepTag(this.runId, stepId), signal);
+        const pooled = await this.pool.take(dir, commit, newStepTag(this.runId, stepId), signal, prefer);
         if (pooled) {
           this.made.set(stepId, pooled);
           return pooled;

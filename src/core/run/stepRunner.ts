@@ -13,6 +13,7 @@ import { StepLog, type Progress } from '../process/stepLog';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import { DependencyStore } from '../setup/dependencies';
 import { setUpWorktree } from '../setup/setUpWorktree';
+import { sharingKey } from '../setup/sharedDependencies';
 import { errorMessage } from '../util/errors';
 import { listed } from '../util/words';
 import { resolveInvocation, stepPrompt, SHELL_AGENT } from '../workflow/agents';
@@ -94,12 +95,13 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     linked = undefined;
     if (key === undefined || (await new DependencyStore(settings.worktreeRoot).intact(key))) return undefined;
     const note =
-      'the step changed files of the shared dependency folders it was linked to: they were dropped, and the next setup installs again';
+      'files of the shared dependency folders linked into its worktree changed while it ran (rewritten in place): they were dropped, and the next setup installs again';
     log.note(note);
     return note;
   };
   try {
-    const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal).catch((error: unknown) => {
+    const key = await sharingKey(ctx.repo, ctx.setup.plan, ctx.stepBase, settings.dependencySharing);
+    const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal, key).catch((error: unknown) => {
       if (ctx.signal.aborted) return undefined;
       throw error;
     });

@@ -92,6 +92,25 @@ export async function dependencyKey(
   tree: string,
   inputs: { readonly commands: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly spec: DependencySpec },
 ): Promise<string> {
+  // The steps of a run ask for the same key (before their worktree is taken, and in their setup): listed once.
+  const memo = `${tree}\0${JSON.stringify(inputs)}`;
+  let key = keys.get(memo);
+  if (!key) {
+    key = computeKey(git, tree, inputs);
+    keys.set(memo, key);
+    if (keys.size > 64) keys.delete(keys.keys().next().value!);
+    key.catch(() => keys.delete(memo));
+  }
+  return key;
+}
+
+const keys = new Map<string, Promise<string>>();
+
+async function computeKey(
+  git: Git,
+  tree: string,
+  inputs: { readonly commands: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly spec: DependencySpec },
+): Promise<string> {
   const listing = await git.run(['ls-tree', '-r', '-z', '--full-tree', tree]);
   const extra = inputs.spec.keyFiles.length > 0 ? picomatch([...inputs.spec.keyFiles], { dot: true }) : () => false;
   const files: string[] = [];

@@ -1,6 +1,7 @@
 import { lstat, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { worktreeGit, type RetainedFolders, type StepWorktree } from '../git/worktrees';
+import type { Repository } from '../git/repository';
 import type { StepProcessContext } from '../run/stepProcess';
 import { fingerprint, foldersUnchanged } from '../util/folders';
 import { listed } from '../util/words';
@@ -13,6 +14,7 @@ import {
   strategyOf,
   type KeptDependencies,
 } from './dependencies';
+import type { DependencySharing } from '../workflow/schema';
 import type { SetupPlan } from './plan';
 import type { SetupOutcome } from './setUpWorktree';
 
@@ -42,11 +44,8 @@ export async function shareDependencies(
   const wt = ctx.worktree;
   const spec = plan.dependencies;
   const store = new DependencyStore(ctx.settings.worktreeRoot);
-  const strategy =
-    plan.commands.length > 0 && spec.folders.length > 0 ? await strategyOf(ctx.settings.dependencySharing, store.dir) : undefined;
-  const key = strategy
-    ? await dependencyKey(ctx.repo.git, base.tree, { commands: plan.commands.map((c) => c.command), env: plan.env, spec })
-    : undefined;
+  const key = await sharingKey(ctx.repo, plan, base, ctx.settings.dependencySharing);
+  const strategy = key === undefined ? undefined : await strategyOf(ctx.settings.dependencySharing, store.dir);
   const retained =
     wt.retained && wt.retained.key === key && (await foldersUnchanged(wt.dir, wt.retained.folders)) ? wt.retained : undefined;
   if (wt.retained && !retained) await removeFolders(wt.dir, wt.retained);
@@ -130,6 +129,17 @@ export async function shareDependencies(
   }
   const outcome = await run();
   return { outcome, keep: outcome.status === 'done' ? await keepOf(wt, key, own, false) : undefined, linked };
+}
+
+/** The key of a plan's dependencies at a tree, or undefined when they are not shared (see `dependencyKey`). */
+export async function sharingKey(
+  repo: Repository,
+  plan: SetupPlan,
+  base: { readonly tree: string },
+  sharing: DependencySharing,
+): Promise<string | undefined> {
+  if (sharing === 'none' || plan.commands.length === 0 || plan.dependencies.folders.length === 0) return undefined;
+  return dependencyKey(repo.git, base.tree, { commands: plan.commands.map((c) => c.command), env: plan.env, spec: plan.dependencies });
 }
 
 async function removeFolders(dir: string, retained: RetainedFolders): Promise<void> {

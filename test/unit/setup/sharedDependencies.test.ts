@@ -11,6 +11,7 @@ import { DependencyStore, dependencyKey } from '../../../src/core/setup/dependen
 import { defaultWorktreeRoot } from '../../../src/core/git/worktrees';
 import { openRepository } from '../../../src/core/git/repository';
 import { fingerprint } from '../../../src/core/util/folders';
+import { sandboxSupport } from '../../../src/core/process/sandbox';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { readStateFile, runWorkflow, stepOf, type WorkflowSpec } from '../helpers/workflowRun';
 
@@ -65,6 +66,23 @@ describe('setup: shared dependencies', function () {
     assert.equal(await installs(), 1);
     const log = await readStateFile(run, stepOf(snapshot, 's1').log);
     assert.match(log, /node_modules kept in this worktree from a setup of the same key/);
+  });
+
+  it('a step takes the pooled worktree that kept folders of its key, not the oldest', async () => {
+    const settings = { max_parallel: 1, pool_size: 2 };
+    // Two plain worktrees pooled; then one of them set up (and parked again, newest).
+    await runWorkflow(repo, {
+      settings: { ...settings, max_parallel: 2 },
+      steps: [
+        { id: 'a', run: 'sleep 0.5; echo a > a.txt' },
+        { id: 'b', run: 'sleep 0.5; echo b > b.txt' },
+      ],
+    });
+    await runWorkflow(repo, { setup: installing(counter), settings, steps: steps(1) });
+    const { snapshot, run } = await runWorkflow(repo, { setup: installing(counter), settings, steps: steps(1) });
+    assert.equal(snapshot.status, 'succeeded');
+    assert.equal(await installs(), 1);
+    assert.match(await readStateFile(run, stepOf(snapshot, 's1').log), /node_modules kept in this worktree from a setup of the same key/);
   });
 
   it('a step that writes into its node_modules, or swaps it for a link, has it deleted, not pooled: the next step gets the kept copy instead', async () => {
@@ -144,7 +162,7 @@ describe('setup: shared dependencies', function () {
     const { snapshot } = await runWorkflow(repo, spec);
     assert.equal(snapshot.status, 'succeeded', JSON.stringify(snapshot.steps.map((s) => s.error)));
     assert.ok(
-      stepOf(snapshot, 'b').warnings?.some((w) => /changed files of the shared dependency folders/.test(w)),
+      stepOf(snapshot, 'b').warnings?.some((w) => /shared dependency folders linked into its worktree changed while it ran/.test(w)),
       JSON.stringify(stepOf(snapshot, 'b')),
     );
     // c (after b dropped it) installed afresh: it did not see b's change.
@@ -162,6 +180,25 @@ describe('setup: shared dependencies', function () {
     assert.equal(await installs(), 1);
     const seen = ['s1', 's2', 's3'].map((id) => repo.show(snapshot.aggregate!.tree, `out-${id}.txt`).trim()).sort();
     assert.deepEqual(seen, ['folder', 'link', 'link']);
+  });
+
+  it('in the sandbox, a step linked to the kept folder cannot write into it; its own installed folder it can', async function () {
+    if (!sandboxSupport().bwrap) this.skip(); // bubblewrap is installed by the project's test setup on Linux
+    const write = 'if echo x >> node_modules/dep/index.js 2>/dev/null; then echo wrote; else echo refused; fi > "out-$TAPPS_STEP.txt"';
+    const { snapshot } = await runWorkflow(repo, {
+      setup: { commands: ['mkdir -p node_modules/dep && echo "module.exports = 2" > node_modules/dep/index.js'] },
+      settings: { dependency_sharing: 'symlink', isolation: 'sandbox', pool_size: 0, max_parallel: 1 },
+      steps: [
+        { id: 'first', run: write.replace('$TAPPS_STEP', 'first') },
+        { id: 'second', run: write.replace('$TAPPS_STEP', 'second'), needs: ['first'] },
+      ],
+    });
+    assert.equal(snapshot.status, 'succeeded', JSON.stringify(snapshot.steps.map((s) => s.error)));
+    assert.equal(repo.show(snapshot.aggregate!.tree, 'out-first.txt'), 'wrote\n');
+    assert.equal(repo.show(snapshot.aggregate!.tree, 'out-second.txt'), 'refused\n');
+    const store = new DependencyStore(defaultWorktreeRoot(await openRepository(repo.dir)));
+    const [entry] = await store.list();
+    assert.ok(entry && (await store.intact(entry.key)), 'the kept folder is as it was published');
   });
 
   it('keeps no worktree in the pool past its disk cap', async () => {
