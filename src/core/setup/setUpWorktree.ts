@@ -1,10 +1,11 @@
 import { constants as fsConstants } from 'node:fs';
-import { cp, lstat, mkdir, rm, symlink } from 'node:fs/promises';
+import { cp, lstat, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeWorktreeTree } from '../git/capture';
 import type { RetainedFolders } from '../git/worktrees';
 import { tagEnvironment } from '../process/stepProcesses';
 import { runStepProcess, type Started, type StepProcessContext } from '../run/stepProcess';
+import { removeInside } from '../util/folders';
 import type { SetupCommand, SetupPath, SetupPlan } from './plan';
 import { shareDependencies } from './sharedDependencies';
 
@@ -49,8 +50,7 @@ export async function setUpWorktree(
 ): Promise<SetupOutcome> {
   if (!plansAnything(plan)) {
     // Folders a pooled worktree kept are not this run's: it starts as a fresh checkout would.
-    for (const folder of ctx.worktree.retained?.folders ?? [])
-      await rm(path.join(ctx.worktree.dir, ...folder.path.split('/')), { recursive: true, force: true });
+    for (const folder of ctx.worktree.retained?.folders ?? []) await removeInside(ctx.worktree.dir, folder.path);
     return { status: 'done', warnings: [] };
   }
   hooks.onPhase();

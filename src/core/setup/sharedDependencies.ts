@@ -3,7 +3,7 @@ import path from 'node:path';
 import { worktreeGit, type RetainedFolders, type StepWorktree } from '../git/worktrees';
 import type { Repository } from '../git/repository';
 import type { StepProcessContext } from '../run/stepProcess';
-import { fingerprint, foldersUnchanged } from '../util/folders';
+import { fingerprint, foldersUnchanged, removeInside } from '../util/folders';
 import { listed } from '../util/words';
 import {
   bringFolder,
@@ -143,7 +143,7 @@ export async function sharingKey(
 }
 
 async function removeFolders(dir: string, retained: RetainedFolders): Promise<void> {
-  for (const folder of retained.folders) await rm(path.join(dir, ...folder.path.split('/')), { recursive: true, force: true });
+  for (const folder of retained.folders) await removeInside(dir, folder.path);
 }
 
 /** What the pool may keep: the folders as they are now (a later change of them, by the step, drops them). */

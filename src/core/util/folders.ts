@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 
@@ -82,3 +82,21 @@ export const FolderPrintsSchema = z
     }),
   )
   .check(z.maxLength(64));
+
+/**
+ * Deletes `rel` under `root` (a folder, a file or a link, never what a link points to), unless a
+ * folder on its way is a link or not a folder: a tracked link (`packages -> ~/code`) must not
+ * carry the deletion out of `root`. Returns whether it deleted.
+ */
+export async function removeInside(root: string, rel: string): Promise<boolean> {
+  if (!safeRelative(rel)) return false;
+  const parts = rel.split('/');
+  let folder = root;
+  for (const part of parts.slice(0, -1)) {
+    folder = path.join(folder, part);
+    const stat = await lstat(folder).catch(() => undefined);
+    if (!stat?.isDirectory()) return false;
+  }
+  await rm(path.join(folder, parts[parts.length - 1]), { recursive: true, force: true });
+  return true;
+}

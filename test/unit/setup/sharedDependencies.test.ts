@@ -4,7 +4,7 @@
 // they name their worktree.
 import { strict as assert } from 'node:assert';
 import { lstatSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DependencyStore, dependencyKey } from '../../../src/core/setup/dependencies';
@@ -108,6 +108,29 @@ describe('setup: shared dependencies', function () {
     // Both pooled worktrees lost their folder; the store's copy (published before either step ran) is brought.
     assert.equal(await installs(), 1);
     assert.ok((await readdir(scratch)).includes('installs'), 'the link target is untouched');
+  });
+
+  it('a folder a pooled worktree kept is never deleted through a link the next base tracks on its way', async () => {
+    await repo.write('packages/a/package.json', '{"name": "a"}\n');
+    repo.git(['add', '.']);
+    repo.git(['commit', '-qm', 'workspace']);
+    const nested = { commands: ['mkdir -p packages/a/node_modules/dep && echo x > packages/a/node_modules/dep/index.js'] };
+    await runWorkflow(repo, { setup: nested, steps: steps(1, 'echo ok > out-s1.txt'), settings: { pool_size: 1 } });
+    // The next base makes `packages` a link to a folder outside, holding the same path.
+    const outside = path.join(scratch, 'target');
+    await mkdir(path.join(outside, 'a', 'node_modules'), { recursive: true });
+    await writeFile(path.join(outside, 'a', 'node_modules', 'keep.txt'), 'mine\n');
+    repo.git(['rm', '-rq', 'packages']);
+    await symlink(outside, path.join(repo.dir, 'packages'));
+    repo.git(['add', 'packages']);
+    repo.git(['commit', '-qm', 'link']);
+    const { snapshot } = await runWorkflow(repo, {
+      setup: { commands: ['true'] },
+      steps: steps(1, 'echo ok > out-s1.txt'),
+      settings: { pool_size: 1 },
+    });
+    assert.equal(snapshot.status, 'succeeded', stepOf(snapshot, 's1').error ?? '');
+    assert.equal(await readFile(path.join(outside, 'a', 'node_modules', 'keep.txt'), 'utf8'), 'mine\n');
   });
 
   it('installs again when a lockfile changes, and when the commands change', async () => {
@@ -266,7 +289,7 @@ describe('setup: shared dependencies', function () {
     const dir = path.join(scratch, 'fp');
     await repo.write('x', 'x');
     await rm(dir, { recursive: true, force: true });
-    const { mkdir, utimes } = await import('node:fs/promises');
+    const { utimes } = await import('node:fs/promises');
     await mkdir(dir);
     await writeFile(path.join(dir, 'f'), 'aaaa');
     const before = lstatSync(path.join(dir, 'f'));
