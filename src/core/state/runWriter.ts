@@ -155,20 +155,26 @@ const OWN_RELEASE_WAIT_MS = 15_000;
 
 async function takeLock(repo: Repository, runId: string, purpose: string, options: WriterOptions): Promise<Lock> {
   const target = runLockPath(repo, runId);
-  try {
-    return await Lock.acquire(target, purpose, { waitMs: options.waitMs });
-  } catch (error) {
-    if (!(error instanceof LockBusyError)) throw error;
-    const ours = error.owner?.pid === process.pid && error.owner.host === hostname();
-    if (!ours || options.waitMs !== undefined) throw new TappsError('run-busy', busyMessage(runId, error.owner));
+  let waitMs = options.waitMs;
+  for (let round = 0; ; round++) {
     try {
-      return await Lock.acquire(target, purpose, { waitMs: OWN_RELEASE_WAIT_MS });
-    } catch (again) {
-      if (!(again instanceof LockBusyError)) throw again;
-      throw new TappsError('run-busy', busyMessage(runId, again.owner));
+      return await Lock.acquire(target, purpose, { waitMs });
+    } catch (error) {
+      if (!(error instanceof LockBusyError)) throw error;
+      // Held by this process (a run of the editor letting go of its worktrees): waited for. A lock
+      // whose owner is not written (its holder between taking the lock and saying who it is, or
+      // between saying nothing more and letting go) is looked at again a moment later.
+      const ours = error.owner?.pid === process.pid && error.owner.host === hostname();
+      const unsaid = error.owner === undefined;
+      if (options.waitMs !== undefined || round >= 2 || !(ours || unsaid))
+        throw new TappsError('run-busy', busyMessage(runId, error.owner));
+      waitMs = ours ? OWN_RELEASE_WAIT_MS : UNSAID_OWNER_WAIT_MS;
     }
   }
 }
+
+/** How long a lock without its owner's record is given to say who holds it, or to be let go. */
+const UNSAID_OWNER_WAIT_MS = 2_000;
 
 function busyMessage(runId: string, owner: LockOwner | undefined): string {
   return `Run ${runId} is in use by ${describeOwner(owner)}. Wait for it to finish, or cancel it with: tapps-flow cancel ${runId}`;

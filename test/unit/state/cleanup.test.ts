@@ -7,6 +7,7 @@ import { archiveRef, archiveUncaptured } from '../../../src/core/git/archive';
 import { openRepository } from '../../../src/core/git/repository';
 import { RunWriter } from '../../../src/core/state/runWriter';
 import { runDir } from '../../../src/core/run/stateDir';
+import { runLockPath } from '../../../src/core/state/runLocation';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow, stepOf } from '../helpers/workflowRun';
 
@@ -112,6 +113,19 @@ describe('cleanup', function () {
     void removing.then(() => (done = true)).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(done, false, 'it did not wait for the holder');
+    await holder.close();
+    const removed = await removing;
+    assert.equal(removed.worktrees.length, 1);
+  });
+
+  it('waits a moment for a run lock whose holder has not said who it is (taking it, or letting go) instead of refusing', async () => {
+    await runWorkflow(repo, { steps: [{ id: 'a', run: 'echo half > a.txt && exit 1' }] }, { runId: 'between' });
+    const r = await openRepository(repo.dir);
+    const holder = await RunWriter.open(r, 'between', 'letting go of its worktrees');
+    // As in the middle of its release: its owner's record is gone, its lock not yet.
+    await rm(`${runLockPath(r, 'between')}.owner.json`);
+    const removing = removeKeptWorktree(repo.dir, 'between', 'a');
+    await new Promise((resolve) => setTimeout(resolve, 300));
     await holder.close();
     const removed = await removing;
     assert.equal(removed.worktrees.length, 1);
