@@ -1,5 +1,6 @@
 import { lstat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Repository } from '../git/repository';
 import { runDir, stateFolderProblem } from '../run/stateDir';
 import { TappsError } from '../util/errors';
@@ -156,19 +157,27 @@ const OWN_RELEASE_WAIT_MS = 15_000;
 async function takeLock(repo: Repository, runId: string, purpose: string, options: WriterOptions): Promise<Lock> {
   const target = runLockPath(repo, runId);
   let waitMs = options.waitMs;
-  for (let round = 0; ; round++) {
+  let waitedForOurs = false;
+  const unsaidUntil = Date.now() + UNSAID_OWNER_WAIT_MS;
+  for (;;) {
     try {
       return await Lock.acquire(target, purpose, { waitMs });
     } catch (error) {
       if (!(error instanceof LockBusyError)) throw error;
-      // Held by this process (a run of the editor letting go of its worktrees): waited for. A lock
-      // whose owner is not written (its holder between taking the lock and saying who it is, or
-      // between saying nothing more and letting go) is looked at again a moment later.
-      const ours = error.owner?.pid === process.pid && error.owner.host === hostname();
-      const unsaid = error.owner === undefined;
-      if (options.waitMs !== undefined || round >= 2 || !(ours || unsaid))
-        throw new TappsError('run-busy', busyMessage(runId, error.owner));
-      waitMs = ours ? OWN_RELEASE_WAIT_MS : UNSAID_OWNER_WAIT_MS;
+      const busy = new TappsError('run-busy', busyMessage(runId, error.owner));
+      if (options.waitMs !== undefined) throw busy;
+      // Held by this process (a run of the editor letting go of its worktrees): waited for.
+      if (error.owner?.pid === process.pid && error.owner.host === hostname()) {
+        if (waitedForOurs) throw busy;
+        waitedForOurs = true;
+        waitMs = OWN_RELEASE_WAIT_MS;
+        continue;
+      }
+      // A holder that has not said who it is (taking the lock, or between its last word and
+      // letting go) is looked at again until it says, or lets go; anyone else's lock is refused.
+      if (error.owner !== undefined || Date.now() >= unsaidUntil) throw busy;
+      waitMs = 0;
+      await sleep(50);
     }
   }
 }
