@@ -8,7 +8,8 @@ import { fsProbe } from '../lib/fsProbe';
 import { WorktreePool } from '../../src/core/git/worktreePool';
 import { defaultWorktreeRoot } from '../../src/core/git/worktrees';
 import { openRepository } from '../../src/core/git/repository';
-import { bringFolder, DependencyStore, reflinksIn, type Strategy } from '../../src/core/setup/dependencies';
+import { bringFolder, reflinksIn, type Strategy } from '../../src/core/setup/dependencies';
+import { DependencyStore } from '../../src/core/setup/dependencyStore';
 
 export const SETUP_SECTION = 'setup: 8 steps, each installing 3,000 dependency files';
 

@@ -4,7 +4,7 @@ import { resolveConflict, type Resolution } from '../core/apply/resolveConflict'
 import { cleanup } from '../core/cleanup/cleanup';
 import { describeLinks } from '../core/findings/symlinks';
 import { openRepository, type Repository } from '../core/git/repository';
-import { DependencyStore } from '../core/setup/dependencies';
+import { DependencyStore } from '../core/setup/dependencyStore';
 import { WorktreePool } from '../core/git/worktreePool';
 import { worktreeRoots } from '../core/state/runLocation';
 import { EXIT, runReport } from '../core/run/runReport';

@@ -4,7 +4,7 @@ import { archiveRef, archiveUncaptured } from '../git/archive';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
 import { sweepScratch } from '../git/scratch';
 import { registration, removeWorktree, trashDir } from '../git/worktrees';
-import { DependencyStore } from '../setup/dependencies';
+import { DependencyStore } from '../setup/dependencyStore';
 import { WorktreePool } from '../git/worktreePool';
 import { pidExists } from '../process/processIdentity';
 import { runDir, runsDir, STATE_TRASH_PREFIX } from '../run/stateDir';

@@ -11,7 +11,7 @@ import { newStepTag, tagEnvironment } from '../process/stepProcesses';
 import { ProgressThrottle } from '../process/progressThrottle';
 import { StepLog, type Progress } from '../process/stepLog';
 import type { ResolvedSetup } from '../setup/resolvePlan';
-import { DependencyStore } from '../setup/dependencies';
+import { DependencyStore } from '../setup/dependencyStore';
 import { setUpWorktree } from '../setup/setUpWorktree';
 import { sharingKey } from '../setup/sharedDependencies';
 import { errorMessage } from '../util/errors';

@@ -23,7 +23,7 @@ import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
 import { runStep, stepLogFile, type StepOutcome } from './stepRunner';
 import { goesOn, mayFail, outcomeEvent, skipReason, terminalStatus } from './terminal';
-import { poolDisk } from '../setup/dependencies';
+import { poolDisk } from '../setup/dependencyStore';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import { waitForRoom } from './loadGate';
 

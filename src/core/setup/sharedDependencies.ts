@@ -5,15 +5,8 @@ import type { Repository } from '../git/repository';
 import type { StepProcessContext } from '../run/stepProcess';
 import { fingerprint, foldersUnchanged, removeInside } from '../util/folders';
 import { listed } from '../util/words';
-import {
-  bringFolder,
-  dependencyFolders,
-  dependencyKey,
-  DependencyStore,
-  holdsText,
-  strategyOf,
-  type KeptDependencies,
-} from './dependencies';
+import { bringFolder, dependencyFolders, dependencyKey, holdsText, strategyOf } from './dependencies';
+import { DependencyStore, type KeptDependencies } from './dependencyStore';
 import type { DependencySharing } from '../workflow/schema';
 import type { SetupPlan } from './plan';
 import type { SetupOutcome } from './setUpWorktree';
