@@ -25,15 +25,17 @@ const USAGE = `Usage:
   tapps-flow status [<run-id>] [--repo DIR] [--json]
   tapps-flow resume <run-id> [--repo DIR] [--json]
   tapps-flow cancel <run-id> [--step ID] [--repo DIR]
-  tapps-flow apply <run-id> [--allow-symlinks-out] [--repo DIR]
-  tapps-flow branch <run-id> <name> [--repo DIR]
+  tapps-flow apply <run-id> [--alternative] [--allow-symlinks-out] [--repo DIR]
+  tapps-flow branch <run-id> <name> [--alternative] [--repo DIR]
   tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
   tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
   tapps-flow restore <run-id> [--path P]... [--force] [--dry-run] [--repo DIR]
 
 Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or input,
 3 conflicted, 4 escaped (a step wrote outside its worktree: see conflicts.md, then
-restore; 4 wins over 0, 1 and 3), 130 cancelled.
+restore; 4 wins over 0, 1, 3 and 5), 5 checks failed (the result fails a check of
+the workflow; --alternative applies the result without the steps that broke it),
+130 cancelled.
 
 TAPPS_GIT names the git executable (default: git on PATH).`;
 
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
       path: { type: 'string', multiple: true },
       force: { type: 'boolean', default: false },
       'allow-symlinks-out': { type: 'boolean', default: false },
+      alternative: { type: 'boolean', default: false },
     },
   });
   const [command, ...rest] = positionals;
@@ -131,10 +134,13 @@ async function main(argv: string[]): Promise<number> {
     case 'cancel':
       return cancelCommand(repo, needOne('a run id'), values.step);
     case 'apply':
-      return applyCommand(values.repo, needOne('a run id'), values['allow-symlinks-out']);
+      return applyCommand(values.repo, needOne('a run id'), {
+        allowSymlinksOut: values['allow-symlinks-out'],
+        alternative: values.alternative,
+      });
     case 'branch': {
       const [runId, name] = needArgs(2, 'a run id and a branch name');
-      return branchCommand(repo, runId, name);
+      return branchCommand(repo, runId, name, values.alternative);
     }
     case 'resolve': {
       const [runId, file] = needArgs(2, 'a run id and a path');

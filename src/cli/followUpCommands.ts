@@ -17,7 +17,8 @@ import { idProblem } from '../core/util/ids';
 import { describeSteps, missingSteps, repoOption, statusPhrase, summaryLines } from './runSummary';
 import { stepCounts } from './stepRows';
 import { clean, localTime, shellArg } from './words';
-import { plural } from '../core/util/words';
+import { listed, plural } from '../core/util/words';
+import type { RunSnapshot } from '../core/state/snapshot';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 const warn = (text: string) => process.stderr.write(`${text}\n`);
@@ -125,10 +126,15 @@ export async function cancelCommand(repoDir: string, runId: string, step: string
 }
 
 /**
- * `tapps-flow apply <run-id>`: brings the run's result into the working tree. A partial result
- * is applied as it is (no prompt: scripts apply too), after a line naming the steps it lacks.
+ * `tapps-flow apply <run-id>`: brings the run's result (or, with `--alternative`, its passing
+ * alternative) into the working tree. A partial result, or one that fails a check, is applied as
+ * it is (no prompt: scripts apply too), after a line that says so.
  */
-export async function applyCommand(repoFlag: string | undefined, runId: string, allowSymlinksOut = false): Promise<number> {
+export async function applyCommand(
+  repoFlag: string | undefined,
+  runId: string,
+  options: { readonly allowSymlinksOut?: boolean; readonly alternative?: boolean } = {},
+): Promise<number> {
   const repoDir = repoFlag ?? process.cwd();
   // Read as `status` reads it; a run apply refuses (a bad id, one git tracks, one with unresolved
   // conflicts) gets no announcement, only the refusal.
@@ -136,8 +142,11 @@ export async function applyCommand(repoFlag: string | undefined, runId: string, 
     .then(async (repo) => loadRun(repo, runId, { tracked: await trackedRunIds(repo) }))
     .catch(() => undefined);
   const missing = before && !before.readOnly && before.snapshot.conflicts.length === 0 ? missingSteps(before.snapshot) : [];
-  if (missing.length > 0) print(`The result lacks ${describeSteps(missing)}; applying what the other steps did.`);
-  const result = await applyResult(repoDir, runId, { allowSymlinksOut });
+  const alternative = options.alternative ? before?.snapshot.alternative : undefined;
+  if (alternative) print(`Applying the result without ${listed(alternative.leftOut)}, which passes every check.`);
+  else if (missing.length > 0) print(`The result lacks ${describeSteps(missing)}; applying what the other steps did.`);
+  if (!options.alternative && before?.snapshot.status === 'checks_failed') warn(failsChecksWarning(before.snapshot, runId, repoFlag));
+  const result = await applyResult(repoDir, runId, options);
   const paths = plural(result.changed.length, 'path');
   if (result.changed.length === 0) print(`Run ${runId}: nothing to apply, your files already match its result.`);
   else {
@@ -149,8 +158,8 @@ export async function applyCommand(repoFlag: string | undefined, runId: string, 
   return EXIT.succeeded;
 }
 
-export async function branchCommand(repoDir: string, runId: string, name: string): Promise<number> {
-  const result = await branchFromResult(repoDir, runId, name);
+export async function branchCommand(repoDir: string, runId: string, name: string, alternative = false): Promise<number> {
+  const result = await branchFromResult(repoDir, runId, name, { alternative });
   print(`Created branch ${name} at ${result.commit}.`);
   if (result.symlinksOut.length > 0)
     warn(
@@ -239,4 +248,13 @@ async function findRun(repo: Awaited<ReturnType<typeof openRepository>>, runId: 
     const why = error instanceof Error ? error.message : String(error);
     throw new TappsError('run-not-found', `No readable run "${runId}" in ${repo.root} (${why}). List runs with: tapps-flow status`);
   });
+}
+
+/** The warning before a result that fails a check is applied: which, and how to apply the passing alternative. */
+function failsChecksWarning(snapshot: RunSnapshot, runId: string, repoFlag: string | undefined): string {
+  const failing = listed(snapshot.culprits.map((c) => c.check));
+  const flag = repoFlag === undefined ? '' : ` --repo ${shellArg(repoFlag)}`;
+  return snapshot.alternative
+    ? `warning: the result fails ${failing}; applying it anyway. The result without ${listed(snapshot.alternative.leftOut)} passes: ${commandName()} apply ${runId} --alternative${flag}`
+    : `warning: the result fails ${failing}; applying it anyway.`;
 }

@@ -1,10 +1,11 @@
 import { waitingWords } from '../core/run/loadGate';
+import { describeTarget } from '../core/checks/runCheck';
 import type { RunEvent } from '../core/state/events';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { describeSteps, statusPhrase } from './runSummary';
 import { failureDetail, stepCounts, stepOutcome, stepRows } from './stepRows';
 import { clean } from './words';
-import { plural } from '../core/util/words';
+import { listed, plural } from '../core/util/words';
 
 /**
  * The terminal view of a run. On a TTY it redraws a block: a header that counts the steps by
@@ -87,6 +88,23 @@ export class LiveView {
         const partial = e.partial && missing.length > 0 ? ` (partial: it lacks ${describeSteps(missing)})` : e.partial ? ' (partial)' : '';
         return [`aggregate ${e.commit.slice(0, 10)}${partial}: ${plural(e.conflicts, 'conflict')}`];
       }
+      case 'check_started': {
+        if (e.pid !== null) return []; // the same run, its command now started
+        return [`⚙ check ${e.check} on ${describeTarget(e)}`];
+      }
+      case 'check_finished': {
+        const run = this.snapshot().checks.find((c) => c.n === e.n);
+        const icon = e.status === 'passed' ? '✔' : e.status === 'cancelled' ? '■' : '✖';
+        return [`${icon} check ${run?.check ?? ''} ${e.status.replace('_', ' ')}${e.detail ? ` (${clean(e.detail)})` : ''}`];
+      }
+      case 'culprit_found':
+        return e.outcome === 'found'
+          ? [`  ${e.check} is broken by ${listed(e.steps)}${e.steps.length > 1 ? ' together' : ''} (${plural(e.runs, 'check run')})`]
+          : [`  ${e.check}: ${e.outcome === 'base-fails' ? "it fails on the run's base too" : 'it passed when run again'}`];
+      case 'alternative_made':
+        return e.alternative
+          ? [`passing alternative ${e.alternative.commit.slice(0, 10)}: the result without ${listed(e.alternative.leftOut)}`]
+          : [];
       default:
         return [];
     }

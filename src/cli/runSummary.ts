@@ -3,13 +3,14 @@ import { runElapsedMs, type RunSnapshot, type StepSnapshot } from '../core/state
 import { commandName } from './commandName';
 import { stepCounts, stepRows, statusWord } from './stepRows';
 import { clean, displayPath, localTime, shellArg } from './words';
-import { formatDuration, plural } from '../core/util/words';
+import { formatDuration, listed, plural } from '../core/util/words';
+import { checkLines } from './checkLines';
 
 /** The run's state and how long it ran: "succeeded in 9.8s", "failed after 2.1s", "running for 12.0s". */
 export function statusPhrase(snapshot: RunSnapshot, now: number): string {
   const took = formatDuration(runElapsedMs(snapshot, now));
   if (snapshot.status === 'running') return `running for ${took}`;
-  return `${statusWord(snapshot.status)} ${snapshot.status === 'succeeded' || snapshot.status === 'conflicted' ? 'in' : 'after'} ${took}`;
+  return `${statusWord(snapshot.status)} ${['succeeded', 'conflicted', 'checks_failed'].includes(snapshot.status) ? 'in' : 'after'} ${took}`;
 }
 
 /** `Run <id> of "<workflow>", started <local time>: <state and time> (<steps by state>)`. */
@@ -68,6 +69,7 @@ export function summaryLines(snapshot: RunSnapshot, options: SummaryOptions): st
     const partial = missing.length > 0 ? ` (partial: it lacks ${describeSteps(missing)})` : snapshot.aggregate.partial ? ' (partial)' : '';
     lines.push(`Aggregate: ${snapshot.aggregate.commit}${partial}`);
   }
+  lines.push(...checkLines(snapshot, options.stateDir));
   if (snapshot.conflicts.length > 0) {
     lines.push(`${plural(snapshot.conflicts.length, 'conflict')} to resolve:`);
     for (const c of snapshot.conflicts) lines.push(`  ${clean(c.path)} (${c.kind}): ${c.steps.join(' ↔ ')}`);
@@ -109,7 +111,15 @@ function nextSteps(snapshot: RunSnapshot, repo: string | undefined, unrestored: 
   }
   if (status === 'failed' || status === 'cancelled' || status === 'interrupted')
     lines.push(`Run the steps that did not succeed again with: ${cli} resume ${id}${repoFlag}`);
-  if (aggregate && status !== 'interrupted')
+  if (status === 'checks_failed' && snapshot.alternative) {
+    lines.push(
+      `Apply the result without ${listed(snapshot.alternative.leftOut)} (it passes every check) with: ${cli} apply ${id} --alternative${repoFlag}`,
+    );
+    lines.push(`Or apply the result as it is, failing checks and all, with: ${cli} apply ${id}${repoFlag}`);
+    return lines;
+  }
+  // As the editor offers Apply: only when a step succeeded, so that the result holds some work.
+  if (aggregate && status !== 'interrupted' && snapshot.steps.some((s) => s.status === 'succeeded'))
     lines.push(`${missingSteps(snapshot).length > 0 ? 'Apply what the other steps did' : 'Apply it'} with: ${cli} apply ${id}${repoFlag}`);
   return lines;
 }

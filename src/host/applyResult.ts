@@ -13,9 +13,13 @@ const LISTED = 10;
  * and only its explicit button applies them (the CLI's `--allow-symlinks-out`). Undefined when
  * the user declined.
  */
-export async function applyWithConfirmation(repoRoot: string, runId: string): Promise<ApplyResult | undefined> {
+export async function applyWithConfirmation(
+  repoRoot: string,
+  runId: string,
+  options: { readonly alternative?: boolean } = {},
+): Promise<ApplyResult | undefined> {
   try {
-    return await engine().applyResult(repoRoot, runId);
+    return await engine().applyResult(repoRoot, runId, options);
   } catch (error) {
     // The engine's bundle has its own error classes: recognised by their code, not by instanceof.
     const links =
@@ -32,6 +36,6 @@ export async function applyWithConfirmation(repoRoot: string, runId: string): Pr
       APPLY_WITH_LINKS,
     );
     if (choice !== APPLY_WITH_LINKS) return undefined;
-    return engine().applyResult(repoRoot, runId, { allowSymlinksOut: true });
+    return engine().applyResult(repoRoot, runId, { ...options, allowSymlinksOut: true });
   }
 }

@@ -7,6 +7,7 @@ import type { RunSnapshot } from '../core/state/snapshot';
 import { applyWithConfirmation } from './applyResult';
 import { engine } from './lazyEngine';
 import { ConflictCommands } from './conflictCommands';
+import { CHECK_ACTIONS, CheckCommands } from './checkCommands';
 import { contentUri } from './contentProvider';
 import type { HostLog } from './log';
 import { runFrom, stepFrom } from './pickers';
@@ -78,6 +79,7 @@ const ACTIONS = {
   restoreMyFiles: { does: 'restore your files', trust: true },
   openChangedFile: { does: "show the step's change", trust: true },
   ...CONFLICT_ACTIONS,
+  ...CHECK_ACTIONS,
 } satisfies Readonly<Record<string, Action>>;
 
 async function fileExists(file: string): Promise<boolean> {
@@ -120,6 +122,11 @@ export function registerCommands(
   };
 
   const conflicts = new ConflictCommands(model, log);
+  /** Apply wrote these in the checkout for the user: a run of this window watching it must not take them for a step's. */
+  const userWrote = (repoRoot: string, paths: readonly string[]) => {
+    for (const e of model.list()) for (const p of paths) e.live?.noteUserWrite(path.join(repoRoot, p));
+  };
+  const checks = new CheckCommands(model, userWrote);
   return [
     conflicts,
     guard('runWorkflow', run(false)),
@@ -169,10 +176,25 @@ export function registerCommands(
         );
         if (ok !== 'Apply Partial Result') return undefined;
       }
+      if (entry.snapshot.status === 'checks_failed') {
+        const failing = listed(entry.snapshot.culprits.map((c) => c.check));
+        const choice = await vscode.window.showWarningMessage(
+          `The result of ${entry.snapshot.workflow.name} fails ${failing}. Apply it anyway?`,
+          {
+            modal: true,
+            detail: entry.snapshot.alternative
+              ? `The result without ${listed(entry.snapshot.alternative.leftOut)} passes every check.`
+              : 'No result without some of the steps passes every check.',
+          },
+          'Apply Anyway',
+          ...(entry.snapshot.alternative ? ['Apply Passing Alternative'] : []),
+        );
+        if (choice === 'Apply Passing Alternative') return checks.applyAlternative(entry.snapshot.runId);
+        if (choice !== 'Apply Anyway') return undefined;
+      }
       const result = await applyWithConfirmation(entry.repoRoot, entry.snapshot.runId);
       if (!result) return undefined;
-      // Apply wrote these in the checkout for the user: a run of this window watching it must not take them for a step's.
-      for (const e of model.list()) for (const p of result.changed) e.live?.noteUserWrite(path.join(entry.repoRoot, p));
+      userWrote(entry.repoRoot, result.changed);
       await model.reload(entry.snapshot.runId);
       const show = result.partial ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
       void show(`Tapps Flow: ${result.message}`);
@@ -309,6 +331,10 @@ export function registerCommands(
     guard('resolveEditMerged', (arg) => conflicts.editMerged(arg)),
     guard('markResolved', (arg) => conflicts.markResolved(arg)),
     guard('completeMerge', (arg) => conflicts.completeMerge(arg)),
+    guard('showCheckLog', (arg) => checks.showCheckLog(arg)),
+    guard('openCulprit', (arg) => checks.openCulprit(arg)),
+    guard('applyAlternative', (arg) => checks.applyAlternative(arg)),
+    guard('branchAlternative', (arg) => checks.branchAlternative(arg)),
     guard('openChangedFile', async (arg) => {
       const node = arg as Extract<RunsNode, { kind: 'changed' }>;
       const entry = model.get(node.runId);

@@ -6,6 +6,8 @@ import { runElapsedMs, type RunSnapshot, type StepSnapshot } from '../core/state
 import { formatDuration, listed, plural } from '../core/util/words';
 import { mergesAsText } from './conflictEditors';
 import type { RunEntry, RunsModel } from './runsModel';
+import { checkChildren, checkItem, hasChecks, stepCheckNodes, type CheckNode } from './checkNodes';
+import { escapeItem, escapesItem } from './escapeNodes';
 
 /** The nodes of the Runs tree; they carry ids only, the model holds the data. */
 export type RunsNode =
@@ -18,7 +20,8 @@ export type RunsNode =
   | { readonly kind: 'findings'; readonly runId: string }
   | { readonly kind: 'finding'; readonly runId: string; readonly index: number }
   | { readonly kind: 'escapes'; readonly runId: string }
-  | { readonly kind: 'escape'; readonly runId: string; readonly index: number };
+  | { readonly kind: 'escape'; readonly runId: string; readonly index: number }
+  | CheckNode;
 
 const STEP_ICONS: Record<StepStatus, [string, string?]> = {
   pending: ['circle-outline'],
@@ -37,6 +40,7 @@ const RUN_ICONS: Record<RunSnapshot['status'], [string, string?]> = {
   running: ['sync~spin'],
   succeeded: ['pass-filled', 'testing.iconPassed'],
   conflicted: ['warning', 'list.warningForeground'],
+  checks_failed: ['beaker', 'testing.iconFailed'],
   failed: ['error', 'testing.iconFailed'],
   cancelled: ['circle-slash'],
   interrupted: ['debug-pause', 'list.warningForeground'],
@@ -145,6 +149,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     switch (node.kind) {
       case 'run': {
         const steps: RunsNode[] = snapshot.steps.map((s) => this.node({ kind: 'step', runId, stepId: s.id }));
+        if (hasChecks(snapshot)) steps.push(this.node({ kind: 'checks', runId }));
         if (snapshot.conflicts.length > 0) steps.push(this.node({ kind: 'conflicts', runId }));
         if (resultFindings(snapshot).length > 0) steps.push(this.node({ kind: 'findings', runId }));
         // First: a write outside the worktrees is the one thing to look at before anything else.
@@ -155,7 +160,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         const step = snapshot.steps.find((s) => s.id === node.stepId);
         if (!step) return [];
         const changed: RunsNode[] = step.changed.map((p) => this.node({ kind: 'changed', runId, stepId: node.stepId, path: p }));
-        return [this.node({ kind: 'log', runId, stepId: node.stepId }), ...changed];
+        const checks = stepCheckNodes(snapshot, node.stepId, (n) => this.node(n));
+        return [this.node({ kind: 'log', runId, stepId: node.stepId }), ...checks, ...changed];
       }
       case 'conflicts':
         return snapshot.conflicts.map((_, index) => this.node({ kind: 'conflict', runId, index }));
@@ -163,6 +169,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return resultFindings(snapshot).map(([, index]) => this.node({ kind: 'finding', runId, index }));
       case 'escapes':
         return snapshot.escapes.map((_, index) => this.node({ kind: 'escape', runId, index }));
+      case 'checks':
+      case 'checkRun':
+        return checkChildren(snapshot, node, (n) => this.node(n));
       default:
         return [];
     }
@@ -175,7 +184,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'step':
       case 'conflicts':
       case 'findings':
+      case 'checks':
         return this.node({ kind: 'run', runId: node.runId });
+      case 'alternative':
+        return this.node({ kind: 'checks', runId: node.runId });
+      case 'culprit':
+        return this.checkParent(node.runId, node.check);
+      case 'checkRun':
+        return this.checkRunParent(node.runId, node.n);
       case 'log':
       case 'changed':
         return this.node({ kind: 'step', runId: node.runId, stepId: node.stepId });
@@ -274,7 +290,27 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return escapesItem(entry);
       case 'escape':
         return escapeItem(entry, node.index);
+      case 'checks':
+      case 'checkRun':
+      case 'culprit':
+      case 'alternative':
+        return checkItem(entry, node);
     }
+  }
+
+  /** The node of the aggregate's run of `check`. */
+  private checkParent(runId: string, check: string): RunsNode | undefined {
+    const runs = this.model.get(runId)?.snapshot.checks.filter((c) => c.target === 'aggregate' && c.check === check) ?? [];
+    return runs.length === 0 ? undefined : this.node({ kind: 'checkRun', runId, n: runs[runs.length - 1].n });
+  }
+
+  /** Where a check run is shown: under the Checks node, its step, or its check's aggregate run. */
+  private checkRunParent(runId: string, n: number): RunsNode | undefined {
+    const run = this.model.get(runId)?.snapshot.checks.find((c) => c.n === n);
+    if (!run) return undefined;
+    if (run.target === 'aggregate') return this.node({ kind: 'checks', runId });
+    if (run.target === 'step') return run.step === null ? undefined : this.node({ kind: 'step', runId, stepId: run.step });
+    return this.checkParent(runId, run.check);
   }
 
   private runItem(entry: RunEntry): vscode.TreeItem {
@@ -307,7 +343,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       lines.push(`Resolved: ${s.resolutions.map((r) => `${r.path} (${r.resolution.replace(/^take /, 'took ')})`).join(', ')}`);
     if (entry.readOnly) lines.push(`Read-only: ${entry.readOnly}.`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
-    if (s.status === 'running' || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
+    if (s.status === 'running' || s.status === 'checks_failed' || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
       item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
     return item;
   }
@@ -358,41 +394,4 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     this.subscription.dispose();
     this.changed.dispose();
   }
-}
-
-/**
- * The warning node of a run whose steps wrote outside their worktrees: "Restore My Files" is
- * offered on it (inline) while an escaped file is not restored yet.
- */
-function escapesItem(entry: RunEntry): vscode.TreeItem {
-  const s = entry.snapshot;
-  const n = s.escapes.length + s.escapesUnlisted;
-  const item = new vscode.TreeItem(`Wrote Outside Its Worktrees (${n})`, vscode.TreeItemCollapsibleState.Expanded);
-  item.id = `${s.runId}/escapes`;
-  item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.errorForeground'));
-  const restorable = s.escapes.some((e) => e.kind === 'file' && !e.restored && !e.ignored && e.before !== undefined);
-  item.contextValue = entry.readOnly ? 'escapes.readonly' : `escapes${restorable ? '.restorable' : ''}`;
-  item.tooltip = new vscode.MarkdownString(
-    `While this run's steps ran, something wrote into your checkout or your repository's git files (config, refs, hooks) outside the steps' worktrees. Each write is put down to the steps running at the time.${restorable ? '\n\n**Restore My Files** puts back the files as they were before (a file you changed again since is left alone unless you confirm).' : ''}\n\nConfig, refs and hooks are never changed back automatically: each one says how to undo it.`,
-  );
-  return item;
-}
-
-const ESCAPE_LABELS: Record<string, string> = { file: 'file', config: 'git config', ref: 'ref', hook: 'git hook' };
-
-function escapeItem(entry: RunEntry, index: number): vscode.TreeItem {
-  const e = entry.snapshot.escapes[index];
-  if (!e) return new vscode.TreeItem('(gone)');
-  const item = new vscode.TreeItem(e.path, vscode.TreeItemCollapsibleState.None);
-  item.id = `${entry.snapshot.runId}/escape/${e.kind}/${e.path}`;
-  item.description = [ESCAPE_LABELS[e.kind] ?? e.kind, e.change, e.steps.join(', '), e.restored ? 'restored' : '']
-    .filter(Boolean)
-    .join(' · ');
-  item.tooltip = new vscode.MarkdownString().appendText(`${e.path} (${e.change}; steps running: ${e.steps.join(', ')})\n\n${e.detail}`);
-  item.iconPath = new vscode.ThemeIcon(
-    e.restored ? 'history' : 'warning',
-    e.restored ? undefined : new vscode.ThemeColor('list.warningForeground'),
-  );
-  item.contextValue = `escape.${e.kind}`;
-  return item;
 }

@@ -1,5 +1,6 @@
 import type { Git } from '../git/git';
 import { GitError, TappsError } from '../util/errors';
+import { plural } from '../util/words';
 import { describeObstacles, findObstacles, treeChanges } from './applyPlan';
 import { targetTree } from './applyTarget';
 import { withFinishedRun, type FinishedRun } from './finishedRun';
@@ -33,6 +34,8 @@ export interface ApplyOptions {
    * @default false
    */
   readonly allowSymlinksOut?: boolean;
+  /** Apply the passing alternative (the result without the steps that broke its checks) instead. */
+  readonly alternative?: boolean;
 }
 
 /**
@@ -52,7 +55,9 @@ export interface ApplyOptions {
  * changes show as unstaged edits.
  */
 export async function applyResult(repoDir: string, runId: string, options: ApplyOptions = {}): Promise<ApplyResult> {
-  return withFinishedRun(repoDir, runId, 'applying its result', (run) => applyFinishedRun(run, options));
+  return withFinishedRun(repoDir, runId, 'applying its result', (run) => applyFinishedRun(run, options), {
+    alternative: options.alternative === true,
+  });
 }
 
 /** {@link applyResult} on a run already opened (and, where the caller holds it, locked) for the action. */
@@ -63,7 +68,7 @@ export async function applyFinishedRun(run: FinishedRun, options: ApplyOptions =
     const paths = [...new Set(snapshot.conflicts.map((c) => c.path))];
     throw new TappsError(
       'unresolved-conflicts',
-      `Run ${runId} has ${snapshot.conflicts.length} unresolved conflict(s) in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`,
+      `Run ${runId} has ${plural(snapshot.conflicts.length, 'unresolved conflict')} in: ${paths.join(', ')}. Resolve each with: tapps-flow resolve ${runId} <path> --take <step> (or --file FILE), then apply again. Nothing was changed.`,
     );
   }
   const rules = recordedMergeRules(run.dir);
@@ -95,8 +100,11 @@ export async function applyFinishedRun(run: FinishedRun, options: ApplyOptions =
     return paths;
   });
   await run.record({ type: 'applied', mode: 'apply', target: repo.root });
+  const leftOut = new Set(run.leftOut ?? []);
   const missing = snapshot.aggregate.partial
-    ? snapshot.steps.filter((s) => s.status !== 'succeeded').map((s) => ({ step: s.id, status: s.status.replace('_', ' ') }))
+    ? snapshot.steps
+        .filter((s) => s.status !== 'succeeded' || leftOut.has(s.id))
+        .map((s) => ({ step: s.id, status: leftOut.has(s.id) ? 'left out: it broke a check' : s.status.replace('_', ' ') }))
     : [];
   return {
     changed,
@@ -129,11 +137,11 @@ function applyMessage(runId: string, count: number, missing: readonly MissingSte
     ? ` This is a partial result: it lacks the changes of ${missing.map((m) => `${m.step} (${m.status})`).join(', ') || 'some steps'}.`
     : '';
   if (count === 0) return `Run ${runId}: nothing to apply, your files already match its result.${gap}`;
-  return `Applied ${partial ? 'a partial result of ' : ''}run ${runId}: ${count} path(s) changed in your working tree (your index is untouched).${gap}`;
+  return `Applied ${partial ? 'a partial result of ' : ''}run ${runId}: ${plural(count, 'path')} changed in your working tree (your index is untouched).${gap}`;
 }
 
 /**
- * Points a new branch at the run's aggregate; refuses an existing branch or an invalid name. A
+ * Points a new branch at the run's aggregate (or its passing alternative); refuses an existing branch or an invalid name. A
  * branch writes nothing in the working tree, so links out of the repository do not stop it: they
  * are returned (`symlinksOut`, against the run's base) for the caller to say so.
  */
@@ -141,21 +149,28 @@ export async function branchFromResult(
   repoDir: string,
   runId: string,
   name: string,
+  options: { readonly alternative?: boolean } = {},
 ): Promise<{ ref: string; commit: string; unresolved: number; symlinksOut: readonly SymlinkOut[] }> {
-  return withFinishedRun(repoDir, runId, 'creating a branch from its result', async (run) => {
-    const { git } = run.repo;
-    const ref = await git.line(['check-ref-format', '--branch', name]).then(
-      (n) => `refs/heads/${n}`,
-      () => {
-        throw new TappsError('bad-branch-name', `"${name}" is not a valid branch name; expected something like tapps/${runId}`);
-      },
-    );
-    const links = await symlinksOut(git, run.snapshot.base.tree, run.snapshot.aggregate.tree);
-    // An empty old value makes update-ref create the branch only if it does not exist yet.
-    await git.run(['update-ref', ref, run.snapshot.aggregate.commit, '']).catch(() => {
-      throw new TappsError('branch-exists', `Branch "${name}" already exists; choose another name.`);
-    });
-    await run.record({ type: 'applied', mode: 'branch', target: ref });
-    return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length, symlinksOut: links };
-  });
+  return withFinishedRun(
+    repoDir,
+    runId,
+    'creating a branch from its result',
+    async (run) => {
+      const { git } = run.repo;
+      const ref = await git.line(['check-ref-format', '--branch', name]).then(
+        (n) => `refs/heads/${n}`,
+        () => {
+          throw new TappsError('bad-branch-name', `"${name}" is not a valid branch name; expected something like tapps/${runId}`);
+        },
+      );
+      const links = await symlinksOut(git, run.snapshot.base.tree, run.snapshot.aggregate.tree);
+      // An empty old value makes update-ref create the branch only if it does not exist yet.
+      await git.run(['update-ref', ref, run.snapshot.aggregate.commit, '']).catch(() => {
+        throw new TappsError('branch-exists', `Branch "${name}" already exists; choose another name.`);
+      });
+      await run.record({ type: 'applied', mode: 'branch', target: ref });
+      return { ref, commit: run.snapshot.aggregate.commit, unresolved: run.snapshot.conflicts.length, symlinksOut: links };
+    },
+    { alternative: options.alternative === true },
+  );
 }

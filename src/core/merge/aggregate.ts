@@ -12,7 +12,7 @@ import type { StepSnapshot } from '../state/snapshot';
 import type { MergeRule } from '../workflow/schema';
 import { foldResults, type FoldDecision, type FoldItem } from './fold';
 import { policyMatcher } from './mergeRules';
-import { conflictsJson, conflictsMarkdown, sortFindings } from './report';
+import { conflictsJson, conflictsMarkdown, sortFindings, type CheckEntry } from './report';
 import { writeFileAtomic } from '../state/atomicWrite';
 import { crashPoint } from '../util/crashPoint';
 
@@ -24,6 +24,17 @@ export interface Aggregate {
   readonly decisions: readonly FoldDecision[];
   /** For the user's eye, not conflicts: the results' own (see `resultFindings`) and the run's, sorted. */
   readonly findings: readonly Finding[];
+  /** The fold's items (the results that succeeded, in fold order) and the tree after each. */
+  readonly items: readonly FoldItem[];
+  readonly prefixes: readonly string[];
+}
+
+/** What the checks of the aggregate found, for the reports (see src/core/checks/verify.ts). */
+export interface ReportedChecks {
+  /** Every aggregate check, in definition order, and whether the aggregate passed it. */
+  readonly results: ReadonlyArray<{ readonly name: string; readonly passed: boolean }>;
+  readonly entries: readonly CheckEntry[];
+  readonly alternative: { readonly commit: string; readonly tree: string; readonly leftOut: readonly string[] } | null;
 }
 
 export interface AggregateInput {
@@ -82,12 +93,22 @@ export async function makeAggregate(input: AggregateInput): Promise<Aggregate> {
   const commit = await repo.git.line(['commit-tree', fold.tree, '-p', base.commit, '-m', message], { env: fixedIdentityEnv(base.time) });
   await recordAggregate(repo.git, input.runId, commit);
   crashPoint('aggregate-written');
-  const aggregate: Aggregate = { commit, tree: fold.tree, partial, conflicts: fold.conflicts, decisions: fold.decisions, findings };
+  const aggregate: Aggregate = {
+    commit,
+    tree: fold.tree,
+    partial,
+    conflicts: fold.conflicts,
+    decisions: fold.decisions,
+    findings,
+    items,
+    prefixes: fold.prefixes,
+  };
   await writeReports(input, aggregate);
   return aggregate;
 }
 
-async function writeReports(input: AggregateInput, aggregate: Aggregate): Promise<void> {
+/** Writes manifest.json, conflicts.json and conflicts.md of an aggregate; again with what its checks found once they ran. */
+export async function writeReports(input: AggregateInput, aggregate: Aggregate, checks?: ReportedChecks): Promise<void> {
   const manifest = {
     version: 1,
     workflow: { id: input.workflow.id, name: input.workflow.name, file: input.workflow.file },
@@ -96,16 +117,24 @@ async function writeReports(input: AggregateInput, aggregate: Aggregate): Promis
     policies: input.rules,
     aggregate: { commit: aggregate.commit, tree: aggregate.tree, partial: aggregate.partial },
     conflicts: aggregate.conflicts.length,
+    ...(checks ? { checks: checks.results, alternative: checks.alternative } : {}),
   };
   await mkdir(input.stateDir, { recursive: true });
   await writeFileAtomic(path.join(input.stateDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeFileAtomic(
     path.join(input.stateDir, 'conflicts.json'),
-    conflictsJson(aggregate.conflicts, aggregate.decisions, aggregate.findings),
+    conflictsJson(aggregate.conflicts, aggregate.decisions, aggregate.findings, checks?.entries),
   );
   await writeFileAtomic(
     path.join(input.stateDir, 'conflicts.md'),
-    conflictsMarkdown(input.workflow.name, aggregate.conflicts, aggregate.decisions, aggregate.partial, aggregate.findings),
+    conflictsMarkdown(
+      input.workflow.name,
+      aggregate.conflicts,
+      aggregate.decisions,
+      aggregate.partial,
+      aggregate.findings,
+      checks?.entries,
+    ),
   );
 }
 

@@ -30,6 +30,8 @@ export interface FoldResult {
   readonly tree: string;
   readonly conflicts: readonly Conflict[];
   readonly decisions: readonly FoldDecision[];
+  /** The tree after each item: that of the fold of the first i + 1 items alone (see findCulprits). */
+  readonly prefixes: readonly string[];
 }
 
 export interface FoldOptions {
@@ -61,9 +63,13 @@ export async function foldResults(
   const touchedBy = new Map<string, string>();
   const conflicts: Conflict[] = [];
   const decisions: FoldDecision[] = [];
+  const prefixes: string[] = [];
 
   for (const item of items) {
-    if (item.changed.length === 0) continue;
+    if (item.changed.length === 0) {
+      prefixes.push(tree);
+      continue;
+    }
     // The merge base of `head` and the step must be the step's own parent: give `head` that parent.
     if (headParent !== item.parent) {
       head = await git.line(['commit-tree', tree, '-p', item.parent, '-m', 'Tapps Flow fold'], { env });
@@ -133,8 +139,9 @@ export async function foldResults(
     head = await git.line(['commit-tree', tree, '-p', item.parent, '-m', 'Tapps Flow fold'], { env });
     headParent = item.parent;
     for (const p of item.changed) touchedBy.set(p, item.step);
+    prefixes.push(tree);
   }
-  return { tree, conflicts: sortConflicts(conflicts), decisions };
+  return { tree, conflicts: sortConflicts(conflicts), decisions, prefixes };
 }
 
 function toEdit(entry: TreeEntry | undefined): TreeEdit {

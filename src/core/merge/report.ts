@@ -1,8 +1,41 @@
 import * as z from 'zod/mini';
-import { ConflictSchema, FindingSchema, type Conflict, type Finding } from '../state/events';
+import { CheckNameSchema, ConflictSchema, FindingSchema, IdSchema, type Conflict, type Finding } from '../state/events';
 import type { FoldDecision } from './fold';
 
 export const CONFLICT_REPORT_VERSION = 1;
+
+/**
+ * A check the aggregate failed, as the conflict report lists it: the smallest set of steps whose
+ * results, folded together over the base, still fail it (`found`), or that the base fails it too,
+ * or that it passed when run again; with the log of the run that shows the failure.
+ */
+export const CheckEntrySchema = z.object({
+  kind: z.literal('check'),
+  check: CheckNameSchema,
+  command: z.string(),
+  outcome: z.enum(['found', 'base-fails', 'not-reproduced']),
+  steps: z.array(IdSchema),
+  /** The log of the failing run, relative to the run's state folder; null when none shows it. */
+  log: z.nullable(z.string()),
+  detail: z.string(),
+});
+export type CheckEntry = z.infer<typeof CheckEntrySchema>;
+
+/** What a check entry says, for a person. */
+export function checkEntryDetail(command: string, outcome: CheckEntry['outcome'], steps: readonly string[]): string {
+  const cmd = `\`${command}\``;
+  const named = steps.map((s) => `\`${s}\``);
+  switch (outcome) {
+    case 'found':
+      return named.length === 1
+        ? `${cmd} fails once ${named[0]}'s result is folded in`
+        : `${cmd} fails when ${named.slice(0, -1).join(', ')} and ${named[named.length - 1]} are combined`;
+    case 'base-fails':
+      return `${cmd} fails on the run's base already: no step broke it`;
+    case 'not-reproduced':
+      return `${cmd} failed on the aggregate but passed when run again: it may be flaky`;
+  }
+}
 
 export const ConflictReportSchema = z.object({
   version: z.literal(CONFLICT_REPORT_VERSION),
@@ -12,6 +45,8 @@ export const ConflictReportSchema = z.object({
   ),
   /** Not conflicts, but for the user's eye (see `FindingSchema`); sorted by kind, then path. Absent in reports before findings existed. */
   findings: z._default(z.array(FindingSchema), []),
+  /** Checks the aggregate failed, with the steps that broke each (see `CheckEntrySchema`). Absent in reports before checks existed. */
+  checks: z._default(z.array(CheckEntrySchema), []),
 });
 export type ConflictReport = z.infer<typeof ConflictReportSchema>;
 
@@ -20,12 +55,14 @@ export function conflictsJson(
   conflicts: readonly Conflict[],
   decisions: readonly FoldDecision[],
   findings: readonly Finding[] = [],
+  checks: readonly CheckEntry[] = [],
 ): string {
   const report: ConflictReport = ConflictReportSchema.parse({
     version: CONFLICT_REPORT_VERSION,
     conflicts,
     decisions,
     findings: sortFindings(findings),
+    checks,
   });
   return `${JSON.stringify(report, null, 2)}\n`;
 }
@@ -37,9 +74,15 @@ export function conflictsMarkdown(
   decisions: readonly FoldDecision[],
   partial: boolean,
   findings: readonly Finding[] = [],
+  checks: readonly CheckEntry[] = [],
 ): string {
   const lines = [`# Conflicts: ${workflowName}`, ''];
   if (partial) lines.push('This is a partial aggregate: not every step succeeded.', '');
+  if (checks.length > 0) {
+    lines.push('## Checks that fail', '');
+    for (const c of checks) lines.push(`- ${c.check}: ${c.detail}${c.log ? ` (log: ${c.log})` : ''}`);
+    lines.push('');
+  }
   if (conflicts.length === 0) lines.push('No conflicts: every step result was folded in.', '');
   else {
     lines.push(

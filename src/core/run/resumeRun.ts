@@ -39,7 +39,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
     await excludeStateFolder(repo);
     await sweepScratch(repo);
     const previous = writer.snapshot;
-    const done = previous.status === 'succeeded' || previous.status === 'conflicted';
+    const done = previous.status === 'succeeded' || previous.status === 'conflicted' || previous.status === 'checks_failed';
     if (done && previous.aggregate && previous.steps.every((s) => s.status === 'succeeded')) {
       throw new TappsError(
         'nothing-to-resume',

@@ -44,6 +44,28 @@ export interface RunReport {
     readonly restored: boolean;
     readonly detail: string;
   }>;
+  /** Every check run, by number: what it checked (the steps folded in), how it ended, its log. */
+  readonly checks: ReadonlyArray<{
+    readonly n: number;
+    readonly check: string;
+    readonly target: string;
+    readonly step: string | null;
+    readonly steps: readonly string[];
+    readonly commit: string;
+    readonly status: string;
+    readonly exitCode: number | null;
+    readonly durationMs: number | null;
+    readonly log: string;
+  }>;
+  /** For each check the aggregate failed: the steps that broke it (`found`), or why none can be named. */
+  readonly culprits: ReadonlyArray<{
+    readonly check: string;
+    readonly outcome: string;
+    readonly steps: readonly string[];
+    readonly runs: number;
+  }>;
+  /** The passing aggregate without the fewest steps, when the aggregate failed a check and one passes. */
+  readonly alternative: { readonly commit: string; readonly tree: string; readonly leftOut: readonly string[] } | null;
 }
 
 /** The report of a run, steps in workflow-definition order. */
@@ -73,15 +95,29 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
     escapes: [...snapshot.escapes]
       .sort((a, b) => (a.kind === b.kind ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.kind < b.kind ? -1 : 1))
       .map((e) => ({ kind: e.kind, path: e.path, change: e.change, steps: e.steps, restored: e.restored, detail: e.detail })),
+    checks: snapshot.checks.map((c) => ({
+      n: c.n,
+      check: c.check,
+      target: c.target,
+      step: c.step,
+      steps: c.steps,
+      commit: c.commit,
+      status: c.status,
+      exitCode: c.exitCode,
+      durationMs: c.durationMs,
+      log: path.join(stateDir, c.log),
+    })),
+    culprits: snapshot.culprits.map((c) => ({ check: c.check, outcome: c.outcome, steps: c.steps, runs: c.runs })),
+    alternative: snapshot.alternative,
   };
 }
 
 /** Process exit codes of the CLI. */
-export const EXIT = { succeeded: 0, failed: 1, usage: 2, conflicted: 3, escaped: 4, cancelled: 130 } as const;
+export const EXIT = { succeeded: 0, failed: 1, usage: 2, conflicted: 3, escaped: 4, checksFailed: 5, cancelled: 130 } as const;
 
 /**
  * The exit code of a finished run: 4 when something was written outside the steps' worktrees,
- * whatever else happened (it wins over 0, 1 and 3), except that a cancelled run exits 130.
+ * whatever else happened (it wins over 0, 1, 3 and 5), except that a cancelled run exits 130.
  */
 export function exitCodeOf(snapshot: Pick<RunSnapshot, 'status' | 'escaped'>): number {
   const { status } = snapshot;
@@ -91,6 +127,8 @@ export function exitCodeOf(snapshot: Pick<RunSnapshot, 'status' | 'escaped'>): n
       return EXIT.succeeded;
     case 'conflicted':
       return EXIT.conflicted;
+    case 'checks_failed':
+      return EXIT.checksFailed;
     case 'cancelled':
       return EXIT.cancelled;
     default:
@@ -128,6 +166,7 @@ const USAGE_ERRORS = new Set([
   'state-mismatch',
   'nothing-to-resume',
   'no-aggregate',
+  'no-alternative',
   'unknown-step',
   'no-such-conflict',
   'not-in-conflict',

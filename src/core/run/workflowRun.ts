@@ -1,10 +1,8 @@
 import PQueue from 'p-queue';
 import { EscapeDetector, type EscapesFound } from '../escape/detector';
-import { escapeFindings } from '../escape/findings';
 import type { Base } from '../git/base';
 import type { Repository } from '../git/repository';
 import { Worktrees } from '../git/worktrees';
-import { makeAggregate } from '../merge/aggregate';
 import type { RunEvent } from '../state/events';
 import type { RunStore } from '../state/runStore';
 import type { RunWriter } from '../state/runWriter';
@@ -22,7 +20,9 @@ import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
 import { runStep, stepLogFile, type StepOutcome } from './stepRunner';
-import { goesOn, mayFail, outcomeEvent, skipReason, terminalStatus } from './terminal';
+import { goesOn, outcomeEvent, skipReason } from './terminal';
+import { finishRun } from './finishRun';
+import { checkedOutcome, onSteps, Verifier } from '../checks/verify';
 import { poolDisk } from '../setup/dependencyStore';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import { waitForRoom } from './loadGate';
@@ -57,6 +57,8 @@ export class WorkflowRun {
   private readonly escapes: EscapeDetector | undefined;
   /** The gate that stopped the run (see `applyGates`), which then fails. */
   private stoppedBy: string | undefined;
+  /** The workflow's checks, of step results and of the aggregate. */
+  private readonly verifier: Verifier;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -81,6 +83,20 @@ export class WorkflowRun {
       poolDisk: poolDisk(this.settings.worktreeRoot, this.settings.poolMaxMb),
     });
     this.onDidEvent = this.store.onDidAppend;
+    this.verifier = new Verifier({
+      repo: this.repo,
+      runId: this.runId,
+      settings: this.settings,
+      worktrees: this.worktrees,
+      setup: this.setup,
+      stateDir: this.stateDir,
+      append: (event) => this.store.append(event),
+      flush: () => this.store.flush(),
+      checks: this.loaded.workflow.checks,
+      base: this.base,
+      rules: this.loaded.workflow.merge,
+      maxParallel: this.settings.maxParallel,
+    });
     this.escapes =
       ctx.watch &&
       new EscapeDetector({
@@ -287,6 +303,7 @@ export class WorkflowRun {
         },
         onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
       });
+      if (outcome.status === 'succeeded' && this.verifier.has(onSteps)) outcome = await checkedOutcome(this.verifier, id, outcome, signal);
       if (outcome.status === 'succeeded') await this.repo.git.run(['update-ref', runRef(this.runId, 'steps', id), outcome.capture.commit]);
     } catch (error) {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
@@ -362,36 +379,18 @@ export class WorkflowRun {
     this.store.append({ type: 'escape_detected', escapes: [...found.escapes], count: found.count, check: found.check });
   }
 
-  private async finish(): Promise<void> {
-    await this.escapes?.finish();
-    const order = this.loaded.graph.topological;
-    const steps = [...this.snapshot.steps].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    const aggregate = await makeAggregate({
+  private finish(): Promise<void> {
+    return finishRun({
       repo: this.repo,
       runId: this.runId,
       base: this.base,
-      rules: this.loaded.workflow.merge,
-      steps,
+      loaded: this.loaded,
+      writer: this.writer,
       stateDir: this.stateDir,
-      workflow: { id: this.snapshot.workflow.id, name: this.snapshot.workflow.name, file: this.snapshot.workflow.file },
-      findings: escapeFindings(this.snapshot.escapes),
-    });
-    this.writer.assertHeld();
-    this.store.append({
-      type: 'aggregate_made',
-      commit: aggregate.commit,
-      tree: aggregate.tree,
-      partial: aggregate.partial,
-      conflicts: aggregate.conflicts.length,
-    });
-    for (const conflict of aggregate.conflicts) this.store.append({ type: 'conflict_detected', conflict });
-    for (const finding of aggregate.findings) this.store.append({ type: 'finding_detected', finding });
-    this.store.append({
-      type: 'run_finished',
-      status: terminalStatus(this.snapshot.steps, this.runController.signal.aborted, aggregate.conflicts.length, {
-        optional: new Set(this.loaded.workflow.steps.filter((s) => mayFail(s)).map((s) => s.id)),
-        gateStopped: this.stoppedBy !== undefined,
-      }),
+      escapes: this.escapes,
+      verifier: this.verifier,
+      signal: this.runController.signal,
+      gateStopped: this.stoppedBy !== undefined,
     });
   }
 }

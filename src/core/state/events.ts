@@ -20,7 +20,7 @@ export type StepStatus = (typeof STEP_STATUSES)[number];
 /** A step in one of these states will not change again in this attempt of the run. */
 export const TERMINAL_STEP_STATUSES: readonly StepStatus[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped', 'interrupted'];
 
-export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'] as const;
+export const RUN_STATUSES = ['running', 'succeeded', 'conflicted', 'checks_failed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 const Port = z.int().check(z.gte(1), z.lte(65535));
@@ -126,6 +126,20 @@ const SubmoduleWriteSchema = z
   })
   .check(z.refine((w) => w.files.every((f) => f.startsWith(`${w.submodule}/`)), "expected files inside the submodule's folder"));
 
+/** A check's name as read back from disk: the rule of a workflow file. */
+export const CheckNameSchema = idSchema('check');
+/**
+ * What a check run checked: the aggregate, the base (before a culprit search), a fold of some of
+ * the steps (the search), the alternative aggregate, or one step's result.
+ */
+export const CHECK_RUN_TARGETS = ['aggregate', 'base', 'subset', 'alternative', 'step'] as const;
+export type CheckRunTarget = (typeof CHECK_RUN_TARGETS)[number];
+export const CHECK_RUN_STATUSES = ['passed', 'failed', 'timed_out', 'cancelled', 'error'] as const;
+export type CheckRunStatus = (typeof CHECK_RUN_STATUSES)[number];
+/** At most this many check runs in one run (each is a process and a worktree): a bound on planted state too. */
+export const MAX_CHECK_RUNS = 10_000;
+const Token = z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits'));
+
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
 const step = { ...common, step: IdSchema };
 const Owner = z.object({ pid: z.int(), host: z.string(), startedAt: z.string() });
@@ -211,6 +225,61 @@ export const RunEventSchema = z.discriminatedUnion('type', [
   z.object({ ...common, type: z.literal('applied'), mode: z.enum(['apply', 'branch']), target: z.string() }),
   z.object({ ...common, type: z.literal('cancel_requested'), step: z.optional(IdSchema) }),
   z.object({ ...common, type: z.literal('run_finished'), status: z.enum(RUN_STATUSES) }),
+  /**
+   * A check run started: check `check` on `commit`, which folds `steps` over the base (the step's
+   * own result for target `step`), in a worktree of its own; its processes carry `token`. Recorded
+   * when it starts (no pid), then again once its command has started, with its process.
+   */
+  z.object({
+    ...common,
+    type: z.literal('check_started'),
+    n: z.int().check(z.positive(), z.lte(MAX_CHECK_RUNS)),
+    check: CheckNameSchema,
+    target: z.enum(CHECK_RUN_TARGETS),
+    step: z.optional(IdSchema),
+    steps: z.array(IdSchema).check(z.maxLength(1000)),
+    commit: Sha,
+    tree: Sha,
+    worktree: z.string(),
+    pid: z.nullable(z.int()),
+    identity: z.optional(z.nullable(z.string())),
+    token: Token,
+  }),
+  z.object({
+    ...common,
+    type: z.literal('check_finished'),
+    n: z.int().check(z.positive(), z.lte(MAX_CHECK_RUNS)),
+    status: z.enum(CHECK_RUN_STATUSES),
+    exitCode: z.nullable(z.int()),
+    durationMs: z.number().check(z.nonnegative()),
+    lastLines: z.array(z.string()).check(z.maxLength(200)),
+    /** Why it could not run, or how it was stopped, for the user. */
+    detail: z.optional(z.string().check(z.maxLength(4000))),
+  }),
+  /**
+   * What the search for the steps that broke check `check` on the aggregate found: the smallest
+   * set whose fold fails it, or that the base fails it too, or that it passed when run again.
+   * `runs` counts the check runs the search spent (the base's included).
+   */
+  z.object({
+    ...common,
+    type: z.literal('culprit_found'),
+    check: CheckNameSchema,
+    outcome: z.enum(['found', 'base-fails', 'not-reproduced']),
+    steps: z.array(IdSchema).check(z.maxLength(1000)),
+    runs: z.int().check(z.nonnegative(), z.lte(MAX_CHECK_RUNS)),
+    /** The tree checked by the run whose log shows `steps` failing together (see `checkLogPathOf`). */
+    evidence: z.nullable(Sha),
+  }),
+  /**
+   * The aggregate that leaves out the fewest steps (later ones first) and passes every check, kept
+   * under the run's `alternative` ref for apply and branch; null when none passes.
+   */
+  z.object({
+    ...common,
+    type: z.literal('alternative_made'),
+    alternative: z.nullable(z.object({ commit: Sha, tree: Sha, leftOut: z.array(IdSchema).check(z.minLength(1), z.maxLength(1000)) })),
+  }),
   /** Another process found the run `running` with its owner gone. */
   z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),
   /** `resume` took the run over: steps that had not succeeded run again. */

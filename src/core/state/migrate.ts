@@ -63,5 +63,8 @@ export function migrateSnapshot(raw: unknown, repo: string): RunSnapshot {
     activeSince: null,
     lastEventAt: v1.finishedAt ?? v1.startedAt,
     lastSeq: -1,
+    checks: [],
+    culprits: [],
+    alternative: null,
   };
 }

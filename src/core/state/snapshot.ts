@@ -1,4 +1,6 @@
 import type { SubmoduleWrite } from '../git/submoduleWrites';
+import { reduceCheckEvent, type CheckRun, type Culprit } from './checkRuns';
+export type { CheckRun, Culprit } from './checkRuns';
 import type { Conflict, Escape, Finding, RunEvent, RunStatus, StepStatus } from './events';
 
 export const SNAPSHOT_VERSION = 2;
@@ -70,6 +72,12 @@ export interface RunSnapshot {
   /** The time of the latest event: where an interrupted run's running time ends. */
   readonly lastEventAt: string;
   readonly lastSeq: number;
+  /** Every check run of this attempt of the run, by number (see `CheckRun`). */
+  readonly checks: readonly CheckRun[];
+  /** What each culprit search found, in the order the checks are declared. */
+  readonly culprits: readonly Culprit[];
+  /** The passing aggregate that leaves out the fewest steps, when the aggregate failed a check; null otherwise. */
+  readonly alternative: { readonly commit: string; readonly tree: string; readonly leftOut: readonly string[] } | null;
 }
 
 /** A conflict the user resolved: its path and how (`take <step>`, or `merged by hand`). */
@@ -163,6 +171,9 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       activeSince: event.time,
       lastEventAt: event.time,
       lastSeq: event.seq,
+      checks: [],
+      culprits: [],
+      alternative: null,
     };
   }
   if (!snapshot) throw new Error(`event ${event.seq} (${event.type}) comes before run_started`);
@@ -173,6 +184,11 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
   });
   const ended = { finishedAt: event.time, pid: null, waiting: null };
   switch (event.type) {
+    case 'check_started':
+    case 'check_finished':
+    case 'culprit_found':
+    case 'alternative_made':
+      return reduceCheckEvent(next, event);
     case 'step_queued':
       return step(event.step, { status: 'queued', waiting: null });
     case 'step_waiting':
@@ -254,6 +270,9 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         // Found after the engine died: its running time ends with the last thing it recorded.
         activeMs: next.activeMs + msBetween(next.activeSince, snapshot.lastEventAt),
         activeSince: null,
+        checks: next.checks.map((c) =>
+          c.status === 'running' ? { ...c, status: 'error', pid: null, finishedAt: event.time, detail: event.reason } : c,
+        ),
         // A step that was running is interrupted (its work was never captured); one that was only
         // queued never started, and is pending again.
         steps: next.steps.map((s) =>
@@ -274,6 +293,9 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
         conflicts: [],
         findings: [],
         resolutions: [],
+        checks: [],
+        culprits: [],
+        alternative: null,
         activeSince: event.time,
         cancelRequested: false,
         steps: next.steps.map((s) => (s.status === 'succeeded' ? s : { ...newStep(s.id, s.dependencies) })),

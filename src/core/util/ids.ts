@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 
 /** What an id names, for messages: a step of a workflow or a run. */
-export type IdKind = 'step' | 'run';
+export type IdKind = 'step' | 'run' | 'check';
 
 /** The longest id accepted, in characters. */
 export const ID_MAX_LENGTH = 80;

@@ -135,6 +135,25 @@ export const SetupSchema = z.strictObject({
 });
 export type SetupDefinition = z.infer<typeof SetupSchema>;
 
+/** Where a check runs: on the aggregate (the default), on each step's result, or both. */
+export const CHECK_TARGETS = ['aggregate', 'steps', 'both'] as const;
+export type CheckTarget = (typeof CHECK_TARGETS)[number];
+/** At most this many checks in a workflow. */
+export const MAX_CHECKS = 32;
+
+/**
+ * A check of the results (tests, lint, a type check): a command run by `sh -c` in a worktree of the
+ * commit checked, set up like a step's. Exit code 0 passes.
+ */
+export const CheckSchema = z.strictObject({
+  name: idSchema('check'),
+  run: ArgText.check(z.refine((v) => v.trim() !== '', 'expected a command to run, got an empty text')),
+  timeout_seconds: z.optional(Seconds),
+  on: z._default(z.enum(CHECK_TARGETS, `expected one of ${CHECK_TARGETS.join(', ')}`), 'aggregate'),
+  env: z.optional(EnvSchema),
+});
+export type Check = z.infer<typeof CheckSchema>;
+
 /** Run settings. The TappsCodingAgents keys are accepted so their files load as they are. */
 export const SettingsSchema = z.strictObject({
   max_parallel: z.optional(z.int(PARALLEL).check(z.gte(1, PARALLEL), z.lte(8, `${PARALLEL} (at most 8 steps run at once)`))),
@@ -277,6 +296,26 @@ export const WorkflowSchema = z.strictObject({
   agents: z._default(z.record(AgentNameSchema, AgentSchema), {}),
   merge: z._default(z.array(MergeRuleSchema), []),
   setup: z.optional(SetupSchema),
+  checks: z._default(
+    z.array(CheckSchema, 'expected a list of checks, each with a name and a run command').check(
+      z.maxLength(MAX_CHECKS, `expected at most ${MAX_CHECKS} checks`),
+      z.superRefine((checks, ctx) => {
+        const seen = new Set<string>();
+        checks.forEach((c, i) => {
+          const key = c.name.toLowerCase();
+          if (seen.has(key))
+            ctx.addIssue({
+              code: 'custom',
+              message: `duplicate check name "${c.name}"; expected each check named once (names are compared without case)`,
+              input: c.name,
+              path: [i, 'name'],
+            });
+          seen.add(key);
+        });
+      }),
+    ),
+    [],
+  ),
   steps: z
     .array(StepSchema)
     .check(z.minLength(1, 'expected at least one step'), z.maxLength(MAX_STEPS, `expected at most ${MAX_STEPS} steps`)),

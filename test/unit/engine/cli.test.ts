@@ -60,6 +60,9 @@ describe('engine: the CLI contract', function () {
       'findings',
       'escaped',
       'escapes',
+      'checks',
+      'culprits',
+      'alternative',
     ]);
     assert.equal(report.runId, 'ok');
     // A workflow file outside the repository is named by its absolute path (inside, by its repository path).

@@ -28,6 +28,8 @@ export interface WorkflowSpec {
   readonly merge?: ReadonlyArray<{ readonly paths: readonly string[]; readonly policy: string }>;
   /** The workflow's own setup of each step's worktree. */
   readonly setup?: Readonly<Record<string, unknown>>;
+  /** Checks of the results: name, run, and where (`on`). */
+  readonly checks?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly steps: readonly StepSpec[];
 }
 
@@ -39,6 +41,7 @@ export function workflowYaml(spec: WorkflowSpec): string {
     ...(spec.settings ? { settings: spec.settings } : {}),
     ...(spec.merge ? { merge: spec.merge } : {}),
     ...(spec.setup ? { setup: spec.setup } : {}),
+    ...(spec.checks ? { checks: spec.checks } : {}),
     steps: spec.steps.map((s) => ({ agent: 'shell', ...s })),
   };
   return stringify({ workflow }, { lineWidth: 0 });

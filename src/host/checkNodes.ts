@@ -1,0 +1,178 @@
+import * as vscode from 'vscode';
+import type { CheckRun, Culprit, RunSnapshot } from '../core/state/snapshot';
+import { formatDuration, listed, plural } from '../core/util/words';
+import type { RunEntry } from './runsModel';
+
+/** The nodes of a run's checks in the Runs tree (see RunsNode). */
+export type CheckNode =
+  | { readonly kind: 'checks'; readonly runId: string }
+  | { readonly kind: 'checkRun'; readonly runId: string; readonly n: number }
+  | { readonly kind: 'culprit'; readonly runId: string; readonly check: string }
+  | { readonly kind: 'alternative'; readonly runId: string };
+
+/** The latest run of each check on the aggregate, in the order they started (definition order). */
+export function aggregateChecks(s: RunSnapshot): CheckRun[] {
+  const latest = new Map<string, CheckRun>();
+  for (const c of s.checks) if (c.target === 'aggregate') latest.set(c.check, c);
+  return [...latest.values()].sort((a, b) => a.n - b.n);
+}
+
+/** The runs a culprit search made for `check` (the base, folds of some steps, the alternative). */
+function searchRuns(s: RunSnapshot, check: string): CheckRun[] {
+  return s.checks.filter((c) => c.check === check && (c.target === 'base' || c.target === 'subset' || c.target === 'alternative'));
+}
+
+/** Whether the run has a Checks node: a check ran on its aggregate. */
+export function hasChecks(s: RunSnapshot): boolean {
+  return s.checks.some((c) => c.target === 'aggregate');
+}
+
+/** The children of a check node, given the tree's one-object-per-node factory. */
+export function checkChildren(s: RunSnapshot, node: CheckNode, make: <T extends CheckNode>(n: T) => T): CheckNode[] {
+  const runId = s.runId;
+  switch (node.kind) {
+    case 'checks': {
+      const nodes: CheckNode[] = aggregateChecks(s).map((c) => make({ kind: 'checkRun', runId, n: c.n }));
+      if (s.alternative) nodes.push(make({ kind: 'alternative', runId }));
+      return nodes;
+    }
+    case 'checkRun': {
+      const run = s.checks.find((c) => c.n === node.n);
+      if (!run || run.target !== 'aggregate') return [];
+      const culprit = s.culprits.find((c) => c.check === run.check);
+      return [
+        ...(culprit ? [make({ kind: 'culprit', runId, check: run.check })] : []),
+        ...searchRuns(s, run.check).map((c) => make({ kind: 'checkRun', runId, n: c.n })),
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The step-level check runs of a step, as nodes under it. */
+export function stepCheckNodes(s: RunSnapshot, stepId: string, make: <T extends CheckNode>(n: T) => T): CheckNode[] {
+  return s.checks.filter((c) => c.target === 'step' && c.step === stepId).map((c) => make({ kind: 'checkRun', runId: s.runId, n: c.n }));
+}
+
+const STATUS_ICONS: Record<CheckRun['status'], [string, string?]> = {
+  running: ['loading~spin'],
+  passed: ['pass', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  timed_out: ['watch', 'testing.iconFailed'],
+  cancelled: ['circle-slash', 'disabledForeground'],
+  error: ['warning', 'list.warningForeground'],
+};
+
+/** What a check run checked, as its row says it. */
+function targetWords(c: CheckRun): string {
+  switch (c.target) {
+    case 'aggregate':
+      return c.check;
+    case 'step':
+      return `check ${c.check}`;
+    case 'base':
+      return 'on the base';
+    case 'alternative':
+      return `without the culprits (${plural(c.steps.length, 'step')})`;
+    case 'subset':
+      return `with ${listed([...c.steps])}`;
+  }
+}
+
+/** What a culprit search found, in words. */
+export function culpritWords(c: Culprit): string {
+  switch (c.outcome) {
+    case 'found':
+      return c.steps.length === 1 ? `broken by ${c.steps[0]}` : `broken by ${listed([...c.steps])} together`;
+    case 'base-fails':
+      return 'fails on the base too: no step broke it';
+    case 'not-reproduced':
+      return 'passed when run again: it may be flaky';
+  }
+}
+
+export function checkItem(entry: RunEntry, node: CheckNode): vscode.TreeItem {
+  const s = entry.snapshot;
+  switch (node.kind) {
+    case 'checks': {
+      const runs = aggregateChecks(s);
+      const failed = runs.filter((c) => c.status !== 'passed' && c.status !== 'running').length;
+      const item = new vscode.TreeItem(
+        `Checks (${runs.length - failed} of ${runs.length} passed)`,
+        failed > 0 || runs.some((c) => c.status === 'running')
+          ? vscode.TreeItemCollapsibleState.Expanded
+          : vscode.TreeItemCollapsibleState.Collapsed,
+      );
+      item.id = `${s.runId}/checks`;
+      item.iconPath = new vscode.ThemeIcon('beaker', failed > 0 ? new vscode.ThemeColor('testing.iconFailed') : undefined);
+      item.contextValue = 'checks';
+      item.tooltip =
+        "The workflow's checks, run on the aggregate. When one fails, the smallest set of steps that still fails it is found, and the result without them is offered as an alternative.";
+      return item;
+    }
+    case 'checkRun': {
+      const c = s.checks.find((x) => x.n === node.n);
+      if (!c) return new vscode.TreeItem('(gone)');
+      const culprit = c.target === 'aggregate' ? s.culprits.find((x) => x.check === c.check) : undefined;
+      const searching = c.target === 'aggregate' && c.status === 'failed' && !culprit && s.status === 'running';
+      const children = c.target === 'aggregate' && (culprit !== undefined || searchRuns(s, c.check).length > 0);
+      const item = new vscode.TreeItem(
+        targetWords(c),
+        children ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+      );
+      item.id = `${s.runId}/check/${c.n}`;
+      item.description = [
+        c.status === 'running' ? 'running' : c.status.replace('_', ' '),
+        c.durationMs !== null ? formatDuration(c.durationMs) : '',
+        culprit ? culpritWords(culprit) : searching ? 'finding the steps that broke it…' : '',
+      ]
+        .filter(Boolean)
+        .join(' · ');
+      item.iconPath = icon(STATUS_ICONS[c.status]);
+      item.contextValue = 'checkRun';
+      const lines = [`**${c.check}** — ${c.status.replace('_', ' ')}`, `On \`${c.commit.slice(0, 10)}\`: ${targetWords(c)}`];
+      if (c.detail) lines.push(c.detail);
+      if (c.lastLines.length > 0) lines.push(`\`\`\`\n${c.lastLines.slice(-8).join('\n')}\n\`\`\``);
+      item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
+      item.command = { command: 'tappsFlow.showCheckLog', title: 'Show Check Log', arguments: [node] };
+      return item;
+    }
+    case 'culprit': {
+      const c = s.culprits.find((x) => x.check === node.check);
+      if (!c) return new vscode.TreeItem('(gone)');
+      const item = new vscode.TreeItem(
+        c.outcome === 'found' ? listed([...c.steps]) : culpritWords(c),
+        vscode.TreeItemCollapsibleState.None,
+      );
+      item.id = `${s.runId}/culprit/${c.check}`;
+      item.description = c.outcome === 'found' ? `${culpritWords(c)} · ${plural(c.runs, 'check run')}` : plural(c.runs, 'check run');
+      item.iconPath = new vscode.ThemeIcon('debug-breakpoint-log', new vscode.ThemeColor('testing.iconFailed'));
+      item.contextValue = c.outcome === 'found' ? 'culprit' : 'culprit.none';
+      item.tooltip = new vscode.MarkdownString(
+        c.outcome === 'found'
+          ? `**${c.check}** fails with ${listed([...c.steps])} folded in over the base, and passes without any one of them. Click to open the check's log and the changes of ${c.steps[c.steps.length - 1]}.`
+          : `**${c.check}** ${culpritWords(c)}.`,
+      );
+      item.command = { command: 'tappsFlow.openCulprit', title: 'Open Check Log and Changes', arguments: [node] };
+      return item;
+    }
+    case 'alternative': {
+      const a = s.alternative;
+      if (!a) return new vscode.TreeItem('(gone)');
+      const item = new vscode.TreeItem('Passing Alternative', vscode.TreeItemCollapsibleState.None);
+      item.id = `${s.runId}/alternative`;
+      item.description = `without ${listed([...a.leftOut])}`;
+      item.iconPath = new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+      item.contextValue = entry.readOnly ? 'alternative.readonly' : 'alternative';
+      item.tooltip = new vscode.MarkdownString(
+        `The aggregate without ${listed([...a.leftOut])} (\`${a.commit.slice(0, 10)}\`) passes every check. Apply it or create a branch from it from this row's menu.`,
+      );
+      return item;
+    }
+  }
+}
+
+function icon([id, color]: [string, string?]): vscode.ThemeIcon {
+  return new vscode.ThemeIcon(id, color ? new vscode.ThemeColor(color) : undefined);
+}
