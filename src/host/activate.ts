@@ -4,6 +4,7 @@ import { engine } from './lazyEngine';
 import { locateRepository } from '../core/git/locate';
 import { openRepository } from '../core/git/repository';
 import type { RunsLocation } from '../core/state/runLocation';
+import { plural } from '../core/util/words';
 import { watchGitPath } from './gitPath';
 import { registerCommands } from './commands';
 import { ContentProvider, SCHEME } from './contentProvider';
@@ -83,7 +84,9 @@ async function sweepOrphans(locations: readonly RunsLocation[], log: HostLog): P
     try {
       const repo = await openRepository(location.root);
       for (const swept of await engine().sweepOrphans(repo))
-        log.info(`stopped the processes that step(s) ${swept.steps.join(', ')} of interrupted run ${swept.runId} left running`);
+        log.info(
+          `stopped the processes that ${plural(swept.steps.length, 'step')} of interrupted run ${swept.runId} left running: ${swept.steps.join(', ')}`,
+        );
     } catch (error) {
       log.info(`${location.root}: could not stop leftover step processes: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -14,22 +14,96 @@ const EDITOR_ADVICE: Readonly<Record<string, string>> = {
   'not-a-repository': 'Open a folder that is inside a git repository.',
   'symlinks-out': "Look at them in the run's conflict report.",
   'run-exists': 'Start the run again.',
+  'invalid-setting': "Change it in the workflow's settings or in the editor's Tapps Flow settings, then try again.",
 };
 
-/** A sentence that tells the user to type a command: `tapps-flow resolve …`, `--take`, `--repo DIR`. */
-const COMMAND_LINE = /\btapps-flow [a-z]|(^|[\s(])--[a-z]/;
+/**
+ * The options of the `tapps-flow` command line (see its usage text). Other programs' options, such
+ * as git's in `git config --global --add safe.directory DIR`, are advice the editor keeps.
+ */
+export const CLI_OPTIONS: readonly string[] = [
+  'allow-symlinks-out',
+  'alternative',
+  'dry-run',
+  'explain',
+  'file',
+  'force',
+  'help',
+  'isolation',
+  'json',
+  'keep',
+  'max-parallel',
+  'older-than',
+  'path',
+  'repo',
+  'run-id',
+  'sequential',
+  'setup',
+  'step',
+  'take',
+  'version',
+];
+
+/** An option of the command line with its value, if it has one: `--repo DIR`, `--take <step>`, `--keep=3`. */
+const OPTION = `--(?:${CLI_OPTIONS.join('|')})(?![\\w-])(?:=\\S+| <[^>]*>| [A-Z][A-Z_]*\\b)?`;
+/** A parenthesis that holds an option: `(or pass --repo DIR)`, `(max_parallel, tappsFlow.maxParallel, --max-parallel)`. */
+const OPTION_IN_PARENTHESES = new RegExp(`\\s?\\(([^()]*?(?<=[\\s,(])${OPTION}[^()]*)\\)`, 'g');
+/** An option given as an alternative: `, or --isolation`, ` or --file FILE`. */
+const OPTION_AS_ALTERNATIVE = new RegExp(`,? or (?:pass )?${OPTION}`, 'g');
+/** Command-line syntax left in a sentence: a `tapps-flow` command, or an option. */
+const COMMAND_LINE = new RegExp(`\\btapps-flow [a-z]|(?:^|[\\s(])${OPTION}`);
+
+/** `sentence` without the command line's options that are only part of it; see `editorMessage`. */
+function withoutOptions(sentence: string): string {
+  const option = new RegExp(`^${OPTION}$`);
+  return sentence
+    .replace(OPTION_IN_PARENTHESES, (whole: string, inside: string) => {
+      const items = inside.split(/,\s*/);
+      const others = items.filter((item) => !option.test(item.trim()));
+      // A list of names that holds an option too keeps the names; any other parenthesis goes whole.
+      return items.length > 1 && others.length > 0 && others.length < items.length
+        ? whole.replace(`(${inside})`, `(${others.join(', ')})`)
+        : '';
+    })
+    .replace(OPTION_AS_ALTERNATIVE, '');
+}
+
+/** The part of `sentence` before its command-line syntax, cut at a clause (`Wait for it to finish, or …`), if any. */
+function beforeCommandLine(sentence: string): string | undefined {
+  const at = sentence.search(COMMAND_LINE);
+  const head = sentence.slice(0, at);
+  const cut = Math.max(head.lastIndexOf(', or '), head.lastIndexOf('; '));
+  return cut > 0 ? `${head.slice(0, cut)}.` : undefined;
+}
 
 /**
- * An engine message as the editor shows it: the sentences that give command-line syntax are
- * left out, and the editor's own way to do the same is said instead.
+ * An engine message as the editor shows it, without command-line syntax: an option that is only
+ * part of a sentence is taken out of it (`(or pass --repo DIR)`, the `--max-parallel` of a list of
+ * names); a sentence that tells the user to type a command is said the editor's way (the advice for
+ * the error's code) or, without advice, cut before the command or left out. The first sentence,
+ * which says what happened, is always kept.
  */
 export function editorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const sentences = message.split(/(?<=[.!?])\s+(?=[A-Z])/);
   if (!sentences.some((s) => COMMAND_LINE.test(s))) return message;
-  const kept = sentences.filter((s) => !COMMAND_LINE.test(s));
   const advice = TappsError.is(error) ? EDITOR_ADVICE[error.code] : undefined;
-  return [kept[0], advice, ...kept.slice(1)].filter((x): x is string => Boolean(x)).join(' ');
+  let advised = false;
+  const kept = sentences.flatMap((sentence, i): string[] => {
+    if (!COMMAND_LINE.test(sentence)) return [sentence];
+    const stripped = withoutOptions(sentence);
+    if (i === 0) return [COMMAND_LINE.test(stripped) ? (beforeCommandLine(stripped) ?? stripped) : stripped];
+    if (advice) {
+      // The advice says once what the sentences of command-line syntax said.
+      if (advised) return [];
+      advised = true;
+      return [advice];
+    }
+    if (!COMMAND_LINE.test(stripped)) return [stripped];
+    const before = beforeCommandLine(stripped);
+    return before ? [before] : [];
+  });
+  return kept.join(' ');
 }
 
 /**

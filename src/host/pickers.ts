@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { StepSnapshot } from '../core/state/snapshot';
 import type { RunEntry, RunsModel } from './runsModel';
-import type { RunsNode } from './runsTree';
+import { liveCounts, runState, startTime, type RunsNode } from './runsTree';
 
 /**
  * A command's target run: from the tree node or a run id it was given, else asked with a quick
@@ -30,10 +30,17 @@ export async function runFrom(
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    candidates.map((e) => ({ label: e.snapshot.workflow.name, description: `${e.snapshot.status} · ${e.snapshot.runId}`, entry: e })),
+    // As the Runs tree shows them: the start time tells runs of the same workflow apart.
+    candidates.map((e) => ({ label: e.snapshot.workflow.name, description: runDescription(e), entry: e })),
     { title: `Tapps Flow: ${title}`, placeHolder: 'Pick a run' },
   );
   return picked?.entry;
+}
+
+/** A run's state and start time, in the words of its row in the Runs tree. */
+function runDescription(entry: RunEntry): string {
+  const s = entry.snapshot;
+  return [s.escaped ? 'escaped' : '', s.status === 'running' ? liveCounts(s) : runState(s), startTime(s)].filter(Boolean).join(' · ');
 }
 
 /** A command's target step, likewise. */

@@ -114,7 +114,11 @@ export function effectiveSettings(
     const value = JSON.stringify((settings as Record<string, unknown>)[key]);
     throw new TappsError(
       'invalid-setting',
-      `The setting ${SETTING_NAMES[key] ?? key} is ${value}: ${issue?.message ?? 'out of range'}. Change it and try again.`,
+      `The setting ${SETTING_NAMES[key] ?? key} is ${value}: ${issue?.message ?? 'out of range'}. ${
+        Object.hasOwn(SETTING_OPTIONS, key)
+          ? `Change it, or give ${SETTING_OPTIONS[key]} a valid value, and try again.`
+          : 'Change it and try again.'
+      }`,
     );
   }
   return parsed.data;
@@ -136,21 +140,28 @@ export function withSandboxSupport(settings: EffectiveSettings, support: Sandbox
 
 /** How the user knows each setting: its key in a workflow's settings and in the editor. */
 const SETTING_NAMES: Record<string, string> = {
-  maxParallel: 'max parallel (max_parallel, tappsFlow.maxParallel, --max-parallel)',
+  maxParallel: 'max parallel (max_parallel, tappsFlow.maxParallel)',
   timeoutSeconds: 'step timeout (timeout_seconds, tappsFlow.stepTimeoutSeconds)',
   killGraceSeconds: 'kill grace (kill_grace_seconds, tappsFlow.killGraceSeconds)',
   logMaxBytes: 'log size cap (log_max_bytes, tappsFlow.logMaxBytes)',
   keepWorktrees: 'keep worktrees (keep_worktrees, tappsFlow.keepWorktrees)',
   worktreeRoot: 'worktree folder (tappsFlow.worktreeRoot)',
-  isolation: 'isolation (isolation, tappsFlow.isolation, --isolation)',
+  isolation: 'isolation (isolation, tappsFlow.isolation)',
   sandboxWritable: 'sandbox writable folders (sandbox_writable, tappsFlow.sandboxWritable)',
-  setup: 'setup (setup, tappsFlow.setup, --setup)',
+  setup: 'setup (setup, tappsFlow.setup)',
   portsPerStep: 'ports per step (ports_per_step, tappsFlow.portsPerStep)',
   poolSize: 'worktree pool size (pool_size, tappsFlow.poolSize)',
   poolMaxMb: 'worktree pool disk cap (pool_max_mb, tappsFlow.poolMaxMb)',
   dependencySharing: 'dependency sharing (dependency_sharing, tappsFlow.dependencySharing)',
   minFreeMemoryMb: 'free memory to keep (min_free_memory_mb, tappsFlow.minFreeMemoryMb)',
   maxLoadPerCpu: 'load per CPU (max_load_per_cpu, tappsFlow.maxLoadPerCpu)',
+};
+
+/** The command line's option of a setting, where it has one (said in a sentence of its own, which the editor leaves out). */
+const SETTING_OPTIONS: Record<string, string> = {
+  maxParallel: '--max-parallel',
+  isolation: '--isolation',
+  setup: '--setup',
 };
 
 /**

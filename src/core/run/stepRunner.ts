@@ -162,13 +162,11 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       `step ${step.id}: ${step.agent === SHELL_AGENT ? `sh -c ${JSON.stringify(step.run)}` : invocation.argv.map((a) => JSON.stringify(a)).join(' ')} in ${wt.dir}`,
     );
     const unavailable = missingCommand(invocation.argv[0], wt.dir, (env as NodeJS.ProcessEnv).PATH);
-    if (unavailable)
-      return (outcome = {
-        status: 'failed',
-        error: `could not start the agent: ${unavailable}. Install it, or change the command of agent "${step.agent}".`,
-        exitCode: null,
-        lastLines: [],
-      });
+    if (unavailable) {
+      const error = `could not start the agent: ${unavailable}. Install it, or change the command of agent "${step.agent}".`;
+      log.note(error);
+      return (outcome = { status: 'failed', error, exitCode: null, lastLines: [] });
+    }
     const timeoutMs = (step.timeout_seconds ?? settings.timeoutSeconds) * 1000;
     const agent = await runStepProcess(processes, invocation.argv, {
       stdin: invocation.stdin,
@@ -176,13 +174,11 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
       onStarted: (started) => ctx.onStarted({ worktree: wt.dir, token: tag.token, port, ...started }),
     });
     const { end } = agent;
-    if (end.kind === 'not_started')
-      return (outcome = {
-        status: 'failed',
-        error: `could not start the agent: ${end.reason}. Install it, or change the command of agent "${step.agent}".`,
-        exitCode: null,
-        lastLines: [],
-      });
+    if (end.kind === 'not_started') {
+      const error = `could not start the agent: ${end.reason}. Install it, or change the command of agent "${step.agent}".`;
+      log.note(error);
+      return (outcome = { status: 'failed', error, exitCode: null, lastLines: [] });
+    }
     if (end.kind === 'timed_out')
       return (outcome = {
         status: 'timed_out',

@@ -5,6 +5,7 @@ import { stepWorktreePath } from '../git/worktrees';
 import { RunEventSchema, type RunEvent } from './events';
 import { migrateSnapshot } from './migrate';
 import { reduce, type RunSnapshot, type StepSnapshot } from './snapshot';
+import { plural } from '../util/words';
 
 export interface LoadedRun {
   readonly dir: string;
@@ -51,7 +52,7 @@ export async function readRun(dir: string, options: ReadOptions = {}): Promise<L
     const complete = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
     if (complete < text.length) {
       warnings.push(
-        `events.jsonl ended in a torn line (its writer stopped mid-write); the ${text.length - complete} byte(s) after the last complete event were ignored`,
+        `events.jsonl ended in a torn line (its writer stopped mid-write); the ${plural(text.length - complete, 'byte')} after the last complete event ${text.length - complete === 1 ? 'was' : 'were'} ignored`,
       );
       if (options.repair) await truncate(eventsFile, Buffer.byteLength(text.slice(0, complete)));
     }

@@ -1,5 +1,6 @@
 import { quoted } from './describeIssue';
-import { StepSchema, WorkflowSchema } from './schema';
+import { SettingsSchema, StepSchema, WorkflowSchema } from './schema';
+import { typoOfKey } from './schemaIssues';
 
 /** A path into parsed YAML data: mapping keys and list indexes. */
 export type DataPath = readonly PropertyKey[];
@@ -17,9 +18,12 @@ export interface Layout {
   readonly data: unknown;
   /** Where a path of `data` is in the file. */
   readonly pathInFile: (path: DataPath) => DataPath;
-  /** Keys beside `workflow:` that are kept but not used. */
+  /**
+   * Keys that are kept but not used: those beside `workflow:`, the workflow's own unknown keys,
+   * and under `settings` a mapping of the unknown keys of its `settings:`.
+   */
   readonly workflowExtra?: Record<string, unknown>;
-  /** Keys of `sequence:` steps that are kept but not used, by step index. */
+  /** Unknown keys of steps (and keys of `sequence:` steps that are kept but not used), by step index. */
   readonly stepExtras: ReadonlyMap<number, Record<string, unknown>>;
   /** Warnings, at paths of the file. */
   readonly warnings: readonly LayoutNote[];
@@ -27,7 +31,42 @@ export interface Layout {
   readonly problems: readonly LayoutNote[];
 }
 
-const STEP_KEYS = new Set(Object.keys(StepSchema.shape));
+/** The keys of one level of a workflow (the workflow, a step, its settings), as the schema knows them. */
+interface Level {
+  readonly keys: readonly string[];
+  readonly known: ReadonlySet<string>;
+  /** The characters of each key, lowercased, by key. */
+  readonly characters: ReadonlyMap<string, ReadonlySet<string>>;
+}
+function level(shape: object): Level {
+  const keys = Object.keys(shape);
+  return { keys, known: new Set(keys), characters: new Map(keys.map((k) => [k, new Set(k.toLowerCase())])) };
+}
+const WORKFLOW_LEVEL = level(WorkflowSchema.shape);
+const STEP_LEVEL = level(StepSchema.shape);
+const SETTINGS_LEVEL = level(SettingsSchema.shape);
+
+/**
+ * What a key of a mapping at `at` is: known there; a setting (a key of `settings:`) out of its
+ * place; a likely typo of a key known there; or unknown. A setting out of place and a typo are
+ * errors (the user meant it to change the run); an unknown key is kept, with a warning.
+ */
+function keyKind(key: string, at: Level): 'known' | 'setting' | 'typo' | 'unknown' {
+  if (at.known.has(key)) return 'known';
+  if (at !== SETTINGS_LEVEL && SETTINGS_LEVEL.known.has(key)) return 'setting';
+  // A typo is within max(1, ⌊length / 3⌋) edits of its key (see `typoOfKey`). Each character of the
+  // key that a candidate lacks takes an edit, so the candidates that lack more are left out first,
+  // cheaply: 50,000 unknown keys would otherwise take a second.
+  const word = [...key.toLowerCase()];
+  const limit = Math.max(1, Math.floor(key.length / 3));
+  const near = at.keys.filter((candidate) => {
+    const has = at.characters.get(candidate)!;
+    let lacking = 0;
+    for (const c of word) if (!has.has(c) && ++lacking > limit) return false;
+    return true;
+  });
+  return near.length === 0 || typoOfKey(key, near) === undefined ? 'unknown' : 'typo';
+}
 
 /**
  * Brings the layouts of TappsCodingAgents workflow files to the canonical one:
@@ -39,18 +78,19 @@ const STEP_KEYS = new Set(Object.keys(StepSchema.shape));
  *   step names in `requires` becoming `needs`;
  * - `gates:` beside `workflow:`: the workflow's gates.
  * Their parser reads only `workflow:` and ignores every other key beside it; here they are kept
- * (`workflowExtra`), each with a warning. A file that is none of these is passed on as it is, for
- * the schema to say what it expected. Keys are copied as plain properties: `readYaml` has refused
- * a `__proto__` key already.
+ * (`workflowExtra`), each with a warning. Unknown keys of the workflow, of its steps and of its
+ * `settings:` are kept too, with a warning (see `setAsideUnknownKeys`). A file that is none of these
+ * is passed on as it is, for the schema to say what it expected. Keys are copied as plain
+ * properties: `readYaml` has refused a `__proto__` key already.
  */
 export function fileLayout(data: unknown): Layout {
   const top = asRecord(data);
   const none = { workflowExtra: undefined, stepExtras: new Map<number, Record<string, unknown>>(), warnings: [], problems: [] };
   if (!top) return { data, pathInFile: (p) => p, ...none };
   if (!Object.hasOwn(top, 'workflow') && (Object.hasOwn(top, 'id') || Object.hasOwn(top, 'steps'))) {
-    return { data: { workflow: top }, pathInFile: (p) => (p[0] === 'workflow' ? p.slice(1) : p), ...none };
+    return setAsideUnknownKeys({ data: { workflow: top }, pathInFile: (p) => (p[0] === 'workflow' ? p.slice(1) : p), ...none });
   }
-  return wrapped(top);
+  return setAsideUnknownKeys(wrapped(top));
 }
 
 function wrapped(top: Record<string, unknown>): Layout {
@@ -143,7 +183,8 @@ function sequenceSteps(sequence: unknown, warnings: LayoutNote[]): SequenceSteps
     const renamed = !Object.hasOwn(raw, 'id') && Object.hasOwn(raw, 'step');
     for (const [key, value] of Object.entries(raw)) {
       if (renamed && key === 'step') step.id = value;
-      else if (STEP_KEYS.has(key)) step[key] = value;
+      // A likely typo or a setting stays for `setAsideUnknownKeys` to report as an error.
+      else if (keyKind(key, STEP_LEVEL) !== 'unknown') step[key] = value;
       else {
         extra[key] = value;
         const seen = unused.get(key);
@@ -192,6 +233,123 @@ function sequenceSteps(sequence: unknown, warnings: LayoutNote[]): SequenceSteps
     return rest;
   };
   return { steps, extras, pathInStep };
+}
+
+/** A mapping's keys split: what the schema checks (known keys and likely typos), unknown keys, settings out of place. */
+interface SplitKeys {
+  readonly checked: Record<string, unknown>;
+  readonly unknown: Record<string, unknown>;
+  readonly settings: readonly string[];
+}
+
+function splitKeys(map: Record<string, unknown>, at: Level): SplitKeys {
+  const checked: Record<string, unknown> = {};
+  const unknown: Record<string, unknown> = {};
+  const settings: string[] = [];
+  for (const [key, value] of Object.entries(map)) {
+    const kind = keyKind(key, at);
+    if (kind === 'unknown') unknown[key] = value;
+    else if (kind === 'setting') settings.push(key);
+    else checked[key] = value;
+  }
+  return { checked, unknown, settings };
+}
+
+const KEPT = 'is not used by Tapps Flow; it is kept as it is';
+
+/**
+ * Sets aside the unknown keys of the workflow, of its steps and of its `settings:` (TappsCodingAgents
+ * files carry keys of their own): each is kept, the workflow's in `workflowExtra`, the settings' in
+ * `workflowExtra.settings`, a step's in its extras, with a warning at the key (for steps, one per
+ * key, at its first use). A likely typo of a known key stays for the schema, which rejects it and
+ * names the key meant; a setting out of its place is an error here. Paths of `layout` are canonical.
+ */
+function setAsideUnknownKeys(layout: Layout): Layout {
+  const workflow = asRecord(asRecord(layout.data)?.workflow);
+  if (!workflow) return layout;
+  const warnings = [...layout.warnings];
+  const problems = [...layout.problems];
+  const note = (list: LayoutNote[], path: DataPath, key: string, message: string) =>
+    list.push({ path: layout.pathInFile(path), key, message });
+  const own = splitKeys(workflow, WORKFLOW_LEVEL);
+  for (const key of own.settings)
+    note(problems, ['workflow'], key, `${quoted(key)} is a setting: Tapps Flow reads it only under "settings:"; move it there`);
+  const copy = own.checked;
+  const extra: Record<string, unknown> = { ...layout.workflowExtra };
+  const keep = (key: string, value: unknown, notKept: string) => {
+    const beside = warnings.findIndex((n) => n.path.length === 0 && n.key === key);
+    if (Object.hasOwn(extra, key) && beside >= 0) warnings[beside] = { ...warnings[beside], message: notKept };
+    extra[key] = value;
+  };
+  for (const [key, value] of Object.entries(own.unknown)) {
+    note(warnings, ['workflow'], key, `key ${quoted(key)} ${KEPT}`);
+    keep(
+      key,
+      value,
+      `${quoted(key)} beside "workflow:" is not kept, because the key of the same name under "workflow:" is; remove one of them`,
+    );
+  }
+  const settings = asRecord(copy.settings);
+  if (settings) {
+    const split = splitKeys(settings, SETTINGS_LEVEL);
+    copy.settings = split.checked;
+    for (const key of Object.keys(split.unknown)) note(warnings, ['workflow', 'settings'], key, `settings: key ${quoted(key)} ${KEPT}`);
+    if (Object.keys(split.unknown).length > 0)
+      keep(
+        'settings',
+        split.unknown,
+        '"settings" beside "workflow:" is not kept, because the unknown keys of the workflow\'s "settings:" are kept under that name; move what it holds under "workflow:"',
+      );
+  }
+  const stepExtras = new Map(layout.stepExtras);
+  if (Array.isArray(copy.steps)) copy.steps = stepsWithoutUnknownKeys(copy.steps, stepExtras, warnings, problems, note);
+  return {
+    ...layout,
+    data: { workflow: copy },
+    workflowExtra: Object.keys(extra).length > 0 ? extra : undefined,
+    stepExtras,
+    warnings,
+    problems,
+  };
+}
+
+/** The steps without their unknown keys, which go to `extras`; see `setAsideUnknownKeys`. */
+function stepsWithoutUnknownKeys(
+  steps: readonly unknown[],
+  extras: Map<number, Record<string, unknown>>,
+  warnings: LayoutNote[],
+  problems: LayoutNote[],
+  note: (list: LayoutNote[], path: DataPath, key: string, message: string) => void,
+): unknown[] {
+  const firstUse = new Map<string, { index: number; who: string; count: number }>();
+  const result = steps.map((item, index) => {
+    const raw = asRecord(item);
+    if (!raw) return item;
+    const split = splitKeys(raw, STEP_LEVEL);
+    const who = typeof raw.id === 'string' ? `step ${quoted(raw.id)}: ` : '';
+    for (const key of split.settings)
+      note(
+        problems,
+        ['workflow', 'steps', index],
+        key,
+        `${who}${quoted(key)} is a setting of the whole run, not of a step; move it under the workflow's "settings:"`,
+      );
+    const unknown = Object.keys(split.unknown);
+    if (unknown.length === 0) return split.settings.length === 0 ? raw : split.checked;
+    for (const key of unknown) {
+      const seen = firstUse.get(key);
+      if (seen) seen.count++;
+      else firstUse.set(key, { index, who, count: 1 });
+    }
+    const before = extras.get(index);
+    extras.set(index, before ? { ...before, ...split.unknown } : split.unknown);
+    return split.checked;
+  });
+  for (const [key, { index, who, count }] of firstUse) {
+    const others = count > 1 ? ` (${count - 1} more step${count > 2 ? 's have' : ' has'} it)` : '';
+    note(warnings, ['workflow', 'steps', index], key, `${who}key ${quoted(key)} ${KEPT}${others}`);
+  }
+  return result;
 }
 
 /** The id a `sequence:` item gives its step (`id`, else `step`), as a list of none or one. */

@@ -1,10 +1,20 @@
 import type * as z from 'zod/mini';
-import { didYouMean } from '../util/didYouMean';
+import { closest } from '../util/didYouMean';
 import type { WorkflowIssue } from '../util/errors';
 import { describeIssue } from './describeIssue';
 import type { IssueAt } from './issues';
 import { MAX_REPORTED_ISSUES } from './limits';
-import { AgentSchema, MergeRuleSchema, SettingsSchema, StepGateSchema, StepSchema, WorkflowFileSchema, WorkflowSchema } from './schema';
+import {
+  AgentSchema,
+  CheckSchema,
+  MergeRuleSchema,
+  SettingsSchema,
+  SetupSchema,
+  StepGateSchema,
+  StepSchema,
+  WorkflowFileSchema,
+  WorkflowSchema,
+} from './schema';
 import type { Positions } from './yamlPositions';
 
 /**
@@ -36,7 +46,7 @@ export function schemaIssues(
       issue(
         at,
         i <= MAX_REPORTED_ISSUES
-          ? `${where}unknown key "${key}"${didYouMean(key, allowed)}; expected one of: ${allowed.join(', ')}`
+          ? `${where}unknown key "${key}"${didYouMeanKey(key, allowed)}; expected one of: ${allowed.join(', ')}`
           : `${where}unknown key "${key}"`,
       ),
     );
@@ -70,8 +80,35 @@ function keysAt(path: readonly PropertyKey[]): string[] {
               ? MergeRuleSchema.shape
               : p[1] === 'agents'
                 ? AgentSchema.shape
-                : {};
+                : p[1] === 'setup'
+                  ? SetupSchema.shape
+                  : p[1] === 'checks'
+                    ? CheckSchema.shape
+                    : {};
   return Object.keys(shape);
+}
+
+/**
+ * The known key that `key` is a likely typo of, if any: one `closest` finds, or one with two
+ * neighbouring characters swapped (`agnet`, which is two edits from `agent`).
+ */
+export function typoOfKey(key: string, candidates: readonly string[]): string | undefined {
+  const found = closest(key, candidates);
+  if (found !== undefined) return found;
+  const lower = key.toLowerCase();
+  for (let i = 0; i + 1 < lower.length; i++) {
+    if (lower[i] === lower[i + 1]) continue;
+    const swapped = `${lower.slice(0, i)}${lower[i + 1]}${lower[i]}${lower.slice(i + 2)}`;
+    const match = candidates.find((c) => c.toLowerCase() === swapped);
+    if (match !== undefined) return match;
+  }
+  return undefined;
+}
+
+/** ` (did you mean "x"?)` for a likely typo of a known key, or the empty string. */
+function didYouMeanKey(key: string, candidates: readonly string[]): string {
+  const match = typoOfKey(key, candidates);
+  return match === undefined ? '' : ` (did you mean "${match}"?)`;
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {

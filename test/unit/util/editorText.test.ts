@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { effectiveSettings } from '../../../src/core/run/settings';
 import { TappsError } from '../../../src/core/util/errors';
-import { editorMessage, outcomeMessage } from '../../../src/host/editorText';
+import { CLI_OPTIONS, editorMessage, outcomeMessage } from '../../../src/host/editorText';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { runWorkflow } from '../helpers/workflowRun';
 
@@ -28,6 +31,68 @@ describe("the editor's words for engine errors", () => {
       editorMessage(new TappsError('no-aggregate', 'Run r has no result yet (status failed). Resume it with: tapps-flow resume r')),
     ])
       assert.doesNotMatch(m, /tapps-flow|--/);
+  });
+
+  it('an invalid setting keeps what is wrong and where, and says where to change it in the editor', () => {
+    const error = (() => {
+      try {
+        effectiveSettings({}, { maxParallel: 9 }, {}, '/tmp/worktrees');
+      } catch (e) {
+        return e;
+      }
+      assert.fail('a max parallel of 9 was accepted');
+    })();
+    // The command line's message names the option.
+    assert.match((error as Error).message, /^The setting max parallel \(max_parallel, tappsFlow\.maxParallel\) is 9: .*--max-parallel/);
+    const shown = editorMessage(error);
+    assert.match(shown, /^The setting max parallel \(max_parallel, tappsFlow\.maxParallel\) is 9: expected /);
+    assert.match(shown, /Change it in the workflow's settings or in the editor's Tapps Flow settings, then try again\.$/);
+    assert.doesNotMatch(shown, /--/);
+  });
+
+  it('takes out only the option of a sentence, and keeps the first sentence', () => {
+    assert.equal(
+      editorMessage(new TappsError('x', 'The setting a (a, tappsFlow.a, --max-parallel) is 9: too big. Change it and try again.')),
+      'The setting a (a, tappsFlow.a) is 9: too big. Change it and try again.',
+    );
+    assert.equal(
+      editorMessage(new TappsError('x', 'Pick a mode. Set it with tappsFlow.isolation or --isolation.')),
+      'Pick a mode. Set it with tappsFlow.isolation.',
+    );
+    assert.equal(editorMessage(new TappsError('x', 'Stopped (pass --repo DIR to choose). Try again.')), 'Stopped. Try again.');
+    // A first sentence of command-line syntax stays: it says what happened.
+    assert.equal(
+      editorMessage(new TappsError('x', 'Run it with tapps-flow run x. Then wait.')),
+      'Run it with tapps-flow run x. Then wait.',
+    );
+    // Without advice, a sentence is cut before its command, or left out when nothing is left of it.
+    assert.equal(
+      editorMessage(
+        new TappsError('run-in-use', 'Run r is in use by process 12. Wait for it to finish, or cancel it with: tapps-flow cancel r'),
+      ),
+      'Run r is in use by process 12. Wait for it to finish.',
+    );
+    assert.equal(
+      editorMessage(new TappsError('run-not-found', 'No run "r" in /r. List runs with: tapps-flow status')),
+      'No run "r" in /r.',
+    );
+  });
+
+  it("keeps other programs' options: git's advice is the user's next step", () => {
+    for (const message of [
+      'git refuses to work in /x: it is owned by another user. If you trust it, run: git config --global --add safe.directory /x',
+      'Tapps Flow needs git 2.38 or newer (for merge-tree --write-tree); "git" is "2.30". Update git, or point TAPPS_GIT at a newer one.',
+      'the index changed. Check it with git status and git diff --cached; git restore --staged <path> unstages a path.',
+    ])
+      assert.equal(editorMessage(new TappsError('unsafe-repository', message)), message);
+  });
+
+  it('knows every option of the command line', () => {
+    const usage = readFileSync(path.join(__dirname, '../../../src/cli.ts'), 'utf8');
+    const start = usage.indexOf('const USAGE');
+    const options = new Set([...usage.slice(start, usage.indexOf('`;', start)).matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]));
+    assert.ok(options.size > 10, `only ${options.size} options found in the usage text`);
+    for (const option of options) assert.ok(CLI_OPTIONS.includes(option), `--${option} is missing from CLI_OPTIONS`);
   });
 });
 
