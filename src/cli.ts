@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, branchCommand, cancelCommand, cleanupCommand, resolveCommand, statusCommand } from './cli/followUpCommands';
+import { pickCommand } from './cli/pickCommand';
 import { restoreCommand } from './cli/restoreCommand';
 import { resumeCommand, runCommand } from './cli/runCommand';
 import { validateCommand } from './cli/validateCommand';
@@ -28,6 +29,7 @@ const USAGE = `Usage:
   tapps-flow apply <run-id> [--alternative] [--allow-symlinks-out] [--repo DIR]
   tapps-flow branch <run-id> <name> [--alternative] [--repo DIR]
   tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
+  tapps-flow pick <run-id> <step> <candidate> [--repo DIR]
   tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
   tapps-flow restore <run-id> [--path P]... [--force] [--dry-run] [--repo DIR]
 
@@ -142,6 +144,10 @@ async function main(argv: string[]): Promise<number> {
       const [runId, name] = needArgs(2, 'a run id and a branch name');
       return branchCommand(repo, runId, name, values.alternative);
     }
+    case 'pick': {
+      const [runId, step, candidate] = needArgs(3, 'a run id, a step id and a candidate number');
+      return pickCommand(values.repo, runId, step, candidate);
+    }
     case 'resolve': {
       const [runId, file] = needArgs(2, 'a run id and a path');
       return resolveCommand(values.repo, runId, file, values.take, values.file);
@@ -215,7 +221,7 @@ function asTyped(message: string): string {
   const name = commandName();
   if (name === 'tapps-flow') return message;
   return message.replace(
-    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|setup|status|resume|cancel|apply|branch|resolve|cleanup|restore)\b)/g,
+    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|setup|status|resume|cancel|apply|branch|resolve|pick|cleanup|restore)\b)/g,
     (all, before: string, npx: string | undefined) => (npx ? all : `${before}${name} `),
   );
 }

@@ -122,6 +122,24 @@ export function stepRows(snapshot: RunSnapshot, stateDir: string, now: number): 
       .filter(Boolean)
       .join('  ');
     const row = `  ${ICONS[s.status] ?? '?'} ${s.id.padEnd(width)}  ${statusWord(s.status).padEnd(11)} ${stepElapsed(s, now).padStart(7)}  ${detail}`;
-    return [row.trimEnd(), ...failureDetail(s, stateDir, '      ')];
+    return [row.trimEnd(), ...candidateRows(s, stateDir), ...failureDetail(s, stateDir, '      ')];
+  });
+}
+
+/**
+ * The rows of a candidate step's attempts, under its own: "candidate 2 (codex)  succeeded  checks
+ * 2/2 · 14 lines changed · picked", a failed one with its log.
+ */
+export function candidateRows(step: StepSnapshot, stateDir: string): string[] {
+  return (step.candidates ?? []).flatMap((c) => {
+    const facts = [
+      c.checksRun > 0 ? `checks ${c.checksPassed}/${c.checksRun}` : '',
+      c.score !== null ? `score ${c.score}` : c.diffSize !== null ? `${plural(c.diffSize, 'line')} changed` : '',
+      step.picked === c.n ? 'picked' : '',
+    ].filter(Boolean);
+    const state = c.status === 'running' ? 'running' : statusWord(c.status);
+    const row = `      candidate ${c.n} (${clean(c.agent)})  ${state}${facts.length > 0 ? `  ${facts.join(' · ')}` : ''}`;
+    const failed = c.status === 'failed' || c.status === 'timed_out';
+    return failed ? [row, `        ${clean(c.error ?? '')}; log: ${displayPath(path.join(stateDir, c.log))}`] : [row];
   });
 }

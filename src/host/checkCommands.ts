@@ -16,7 +16,12 @@ export const CHECK_ACTIONS = {
   openCulprit: { does: "show the check's log and the step's changes", trust: true },
   applyAlternative: { does: 'apply the passing alternative', trust: true },
   branchAlternative: { does: 'create the branch', trust: true },
+  compareCandidates: { does: 'compare the candidates', trust: true },
+  useCandidate: { does: 'use the candidate', trust: true },
 } as const;
+
+/** A file's versions in two commits, as a row of the multi-file diff. */
+type Row = readonly [vscode.Uri, vscode.Uri, vscode.Uri];
 
 /** Opens a check run's log, read-only, beside the others. */
 async function showLog(entry: RunEntry, run: CheckRun, preserveFocus = false): Promise<void> {
@@ -30,6 +35,37 @@ let multiDiff: Promise<boolean> | undefined;
 function hasMultiDiff(): Promise<boolean> {
   multiDiff ??= Promise.resolve(vscode.commands.getCommands(false)).then((all) => all.includes('vscode.changes'));
   return multiDiff;
+}
+
+/** The rows of a diff of `files` between two commits of the repository (null: the run's base side is absent). */
+async function rows(
+  repoRoot: string,
+  files: readonly string[],
+  left: { readonly commit: string; readonly label: string },
+  right: { readonly commit: string; readonly label: string },
+): Promise<Row[]> {
+  const git = new Git(repoRoot);
+  const blobAt = (commit: string, file: string) => git.line(['rev-parse', '--verify', '--quiet', `${commit}:${file}`]).catch(() => null);
+  return Promise.all(
+    files.map(async (file): Promise<Row> => {
+      const [before, after] = await Promise.all([blobAt(left.commit, file), blobAt(right.commit, file)]);
+      return [
+        contentUri(`${right.label}/${file}`, { type: 'blob', repo: repoRoot, blob: after, label: right.label }),
+        contentUri(`${left.label}/${file}`, { type: 'blob', repo: repoRoot, blob: before, label: left.label }),
+        contentUri(`${right.label}/${file}`, { type: 'blob', repo: repoRoot, blob: after, label: right.label }),
+      ];
+    }),
+  );
+}
+
+/** Opens rows in the multi-file diff, or the first of them in a diff where the editor has none. */
+async function openRows(title: string, list: readonly Row[]): Promise<void> {
+  if (list.length === 0) {
+    void vscode.window.showInformationMessage(`Tapps Flow: ${title}: no file differs.`);
+    return;
+  }
+  if (await hasMultiDiff()) await vscode.commands.executeCommand('vscode.changes', title, list);
+  else await vscode.commands.executeCommand('vscode.diff', list[0][1], list[0][2], title);
 }
 
 export class CheckCommands {
@@ -88,6 +124,74 @@ export class CheckCommands {
     return entry && run ? { entry, run } : undefined;
   }
 
+  private candidateStep(arg: unknown) {
+    const node = arg as Partial<Extract<CheckNode, { kind: 'candidate' }>> & { stepId?: string };
+    const entry = node?.runId === undefined ? undefined : this.model.get(node.runId);
+    const step = entry?.snapshot.steps.find((x) => x.id === node.stepId);
+    return entry && step ? { entry, step, n: node.kind === 'candidate' ? node.n : undefined } : undefined;
+  }
+
+  /**
+   * Compare Candidates: on a candidate, its changes against the step's base; on the step, a choice
+   * of any candidate against the base, or two candidates side by side.
+   */
+  async compareCandidates(arg: unknown): Promise<void> {
+    const found = this.candidateStep(arg);
+    if (!found?.step.base) return;
+    const { entry, step } = found;
+    const base = { commit: step.base!, label: 'base' };
+    const done = (step.candidates ?? []).filter((c) => c.result !== null);
+    const side = (c: (typeof done)[number]) => ({ commit: c.result!, label: `candidate ${c.n} (${c.agent})` });
+    let pair: [ReturnType<typeof side> | typeof base, ReturnType<typeof side>, readonly string[]] | undefined;
+    const own = done.find((c) => c.n === found.n);
+    if (own) pair = [base, side(own), own.changed];
+    else {
+      const choices = [
+        ...done.map((c) => ({ label: `Candidate ${c.n} (${c.agent}) ↔ base`, value: [base, side(c), c.changed] as const })),
+        ...done.flatMap((a, i) =>
+          done.slice(i + 1).map((b) => ({
+            label: `Candidate ${a.n} (${a.agent}) ↔ candidate ${b.n} (${b.agent})`,
+            value: [side(a), side(b), [...new Set([...a.changed, ...b.changed])].sort()] as const,
+          })),
+        ),
+      ];
+      const picked = await vscode.window.showQuickPick(choices, { title: `Tapps Flow: Compare Candidates of ${step.id}` });
+      if (!picked) return;
+      pair = [picked.value[0], picked.value[1], picked.value[2]];
+    }
+    const [left, right, files] = pair;
+    await openRows(`${step.id}: ${left.label} ↔ ${right.label}`, await rows(entry.repoRoot, files, left, right));
+  }
+
+  /** Use This Candidate: the step's result becomes the candidate's, and the aggregate is folded again. */
+  async useCandidate(arg: unknown): Promise<void> {
+    const found = this.candidateStep(arg);
+    const c = found?.step.candidates?.find((x) => x.n === found.n);
+    if (!found || !c) return;
+    const { entry, step } = found;
+    const resolved = entry.snapshot.resolutions.length;
+    const ok = await vscode.window.showWarningMessage(
+      `Use candidate ${c.n} (${c.agent}) as the result of ${step.id}?`,
+      {
+        modal: true,
+        detail: [
+          "The run's result is folded again with it.",
+          resolved > 0 ? `Your ${resolved === 1 ? 'resolved conflict is' : `${resolved} resolved conflicts are`} dropped.` : '',
+          entry.snapshot.checks.some((x) => x.target !== 'step') ? "The workflow's checks are not run on the new result." : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+      },
+      'Use This Candidate',
+    );
+    if (ok !== 'Use This Candidate') return;
+    const picked = await engine().pickCandidate(entry.repoRoot, entry.snapshot.runId, step.id, c.n);
+    await this.model.reload(entry.snapshot.runId);
+    void vscode.window.showInformationMessage(
+      `Tapps Flow: ${step.id} now uses candidate ${c.n}; the result was folded again${picked.conflicts > 0 ? ` with ${picked.conflicts === 1 ? 'a conflict' : `${picked.conflicts} conflicts`} to resolve` : ''}.`,
+    );
+  }
+
   /** Show Check Log: the log of the check run the row shows. */
   async showCheckLog(arg: unknown): Promise<void> {
     const found = this.checkRunOf(arg);
@@ -112,20 +216,10 @@ export class CheckCommands {
     const last = culprit.steps[culprit.steps.length - 1];
     const step = s.steps.find((x) => x.id === last);
     if (!step?.result || !step.base || step.changed.length === 0) return;
-    const git = new Git(entry.repoRoot);
-    const blobAt = (commit: string, file: string) => git.line(['rev-parse', '--verify', '--quiet', `${commit}:${file}`]).catch(() => null);
-    const pairs = await Promise.all(
-      step.changed.map(async (file) => {
-        const [before, after] = await Promise.all([blobAt(step.base!, file), blobAt(step.result!, file)]);
-        return [
-          vscode.Uri.file(path.join(entry.repoRoot, file)),
-          contentUri(`base/${file}`, { type: 'blob', repo: entry.repoRoot, blob: before, label: 'base' }),
-          contentUri(`${step.id}/${file}`, { type: 'blob', repo: entry.repoRoot, blob: after, label: step.id }),
-        ] as const;
-      }),
-    );
     const title = `${step.id}'s changes (${culprit.check} fails with ${listed(culprit.steps)})`;
-    if (await hasMultiDiff()) await vscode.commands.executeCommand('vscode.changes', title, pairs);
-    else await vscode.commands.executeCommand('vscode.diff', pairs[0][1], pairs[0][2], `${step.changed[0]}: base ↔ ${step.id}`);
+    await openRows(
+      title,
+      await rows(entry.repoRoot, step.changed, { commit: step.base, label: 'base' }, { commit: step.result, label: step.id }),
+    );
   }
 }

@@ -8,7 +8,14 @@ export type CheckNode =
   | { readonly kind: 'checks'; readonly runId: string }
   | { readonly kind: 'checkRun'; readonly runId: string; readonly n: number }
   | { readonly kind: 'culprit'; readonly runId: string; readonly check: string }
-  | { readonly kind: 'alternative'; readonly runId: string };
+  | { readonly kind: 'alternative'; readonly runId: string }
+  | { readonly kind: 'candidate'; readonly runId: string; readonly stepId: string; readonly n: number };
+
+/** The nodes of the Runs tree a check node is shown under. */
+type OwnerNode =
+  { readonly kind: 'run'; readonly runId: string } | { readonly kind: 'step'; readonly runId: string; readonly stepId: string };
+/** The tree's factory of one object per node. */
+type Make = <T extends CheckNode | OwnerNode>(n: T) => T;
 
 /** The latest run of each check on the aggregate, in the order they started (definition order). */
 export function aggregateChecks(s: RunSnapshot): CheckRun[] {
@@ -28,7 +35,7 @@ export function hasChecks(s: RunSnapshot): boolean {
 }
 
 /** The children of a check node, given the tree's one-object-per-node factory. */
-export function checkChildren(s: RunSnapshot, node: CheckNode, make: <T extends CheckNode>(n: T) => T): CheckNode[] {
+export function checkChildren(s: RunSnapshot, node: CheckNode, make: Make): CheckNode[] {
   const runId = s.runId;
   switch (node.kind) {
     case 'checks': {
@@ -36,6 +43,10 @@ export function checkChildren(s: RunSnapshot, node: CheckNode, make: <T extends 
       if (s.alternative) nodes.push(make({ kind: 'alternative', runId }));
       return nodes;
     }
+    case 'candidate':
+      return s.checks
+        .filter((c) => c.target === 'step' && c.step === node.stepId && c.candidate === node.n)
+        .map((c) => make({ kind: 'checkRun', runId, n: c.n }));
     case 'checkRun': {
       const run = s.checks.find((c) => c.n === node.n);
       if (!run || run.target !== 'aggregate') return [];
@@ -50,9 +61,41 @@ export function checkChildren(s: RunSnapshot, node: CheckNode, make: <T extends 
   }
 }
 
-/** The step-level check runs of a step, as nodes under it. */
-export function stepCheckNodes(s: RunSnapshot, stepId: string, make: <T extends CheckNode>(n: T) => T): CheckNode[] {
-  return s.checks.filter((c) => c.target === 'step' && c.step === stepId).map((c) => make({ kind: 'checkRun', runId: s.runId, n: c.n }));
+/** What is shown under a step of its own verification: its candidates, else the step-level check runs of its result. */
+export function stepCheckNodes(s: RunSnapshot, stepId: string, make: Make): CheckNode[] {
+  const candidates = s.steps.find((x) => x.id === stepId)?.candidates ?? [];
+  if (candidates.length > 0) return candidates.map((c) => make({ kind: 'candidate', runId: s.runId, stepId, n: c.n }));
+  return s.checks
+    .filter((c) => c.target === 'step' && c.step === stepId && c.candidate === null)
+    .map((c) => make({ kind: 'checkRun', runId: s.runId, n: c.n }));
+}
+
+/** Where a node of the checks is shown: under the run, its Checks node, a step, a candidate, or its check's aggregate run. */
+export function checkParent(s: RunSnapshot, node: CheckNode, make: Make): CheckNode | OwnerNode | undefined {
+  const runId = s.runId;
+  const aggregateRun = (check: string) => {
+    const runs = s.checks.filter((c) => c.target === 'aggregate' && c.check === check);
+    return runs.length === 0 ? undefined : make({ kind: 'checkRun', runId, n: runs[runs.length - 1].n });
+  };
+  switch (node.kind) {
+    case 'checks':
+      return make({ kind: 'run', runId });
+    case 'alternative':
+      return make({ kind: 'checks', runId });
+    case 'candidate':
+      return make({ kind: 'step', runId, stepId: node.stepId });
+    case 'culprit':
+      return aggregateRun(node.check);
+    case 'checkRun': {
+      const run = s.checks.find((c) => c.n === node.n);
+      if (!run) return undefined;
+      if (run.target === 'aggregate') return make({ kind: 'checks', runId });
+      if (run.target !== 'step' || run.step === null) return aggregateRun(run.check);
+      return run.candidate === null
+        ? make({ kind: 'step', runId, stepId: run.step })
+        : make({ kind: 'candidate', runId, stepId: run.step, n: run.candidate });
+    }
+  }
 }
 
 const STATUS_ICONS: Record<CheckRun['status'], [string, string?]> = {
@@ -95,6 +138,8 @@ export function culpritWords(c: Culprit): string {
 export function checkItem(entry: RunEntry, node: CheckNode): vscode.TreeItem {
   const s = entry.snapshot;
   switch (node.kind) {
+    case 'candidate':
+      return candidateItem(entry, node);
     case 'checks': {
       const runs = aggregateChecks(s);
       const failed = runs.filter((c) => c.status !== 'passed' && c.status !== 'running').length;
@@ -171,6 +216,43 @@ export function checkItem(entry: RunEntry, node: CheckNode): vscode.TreeItem {
       return item;
     }
   }
+}
+
+function candidateItem(entry: RunEntry, node: Extract<CheckNode, { kind: 'candidate' }>): vscode.TreeItem {
+  const step = entry.snapshot.steps.find((x) => x.id === node.stepId);
+  const c = step?.candidates?.find((x) => x.n === node.n);
+  if (!step || !c) return new vscode.TreeItem('(gone)');
+  const checks = entry.snapshot.checks.some((x) => x.step === step.id && x.candidate === c.n);
+  const item = new vscode.TreeItem(
+    `candidate ${c.n}`,
+    checks ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+  );
+  item.id = `${entry.snapshot.runId}/step/${step.id}/candidate/${c.n}`;
+  const picked = step.picked === c.n;
+  item.description = [
+    c.agent,
+    c.status === 'running' ? 'running' : c.status.replace('_', ' '),
+    c.checksRun > 0 ? `checks ${c.checksPassed}/${c.checksRun}` : '',
+    c.score !== null ? `score ${c.score}` : c.diffSize !== null ? `${plural(c.diffSize, 'line')} changed` : '',
+    picked ? 'picked' : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  item.iconPath = picked
+    ? new vscode.ThemeIcon('star-full', new vscode.ThemeColor('testing.iconPassed'))
+    : icon(
+        STATUS_ICONS[
+          c.status === 'succeeded' ? 'passed' : c.status === 'running' ? 'running' : c.status === 'cancelled' ? 'cancelled' : 'failed'
+        ],
+      );
+  const usable = c.status === 'succeeded' && !picked && !entry.readOnly && entry.snapshot.status !== 'running';
+  item.contextValue = `candidate${usable ? '.usable' : ''}${c.result ? '.result' : ''}`;
+  const lines = [`**${step.id}**, candidate ${c.n} (${c.agent}) — ${c.status.replace('_', ' ')}${picked ? ', picked' : ''}`];
+  if (c.error) lines.push(c.error);
+  if (c.result) lines.push(`Result \`${c.result.slice(0, 10)}\`: ${plural(c.changed.length, 'file')} changed. Click to see its changes.`);
+  item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
+  if (c.result) item.command = { command: 'tappsFlow.compareCandidates', title: 'Compare Candidates', arguments: [node] };
+  return item;
 }
 
 function icon([id, color]: [string, string?]): vscode.ThemeIcon {

@@ -335,6 +335,8 @@ export function registerCommands(
     guard('openCulprit', (arg) => checks.openCulprit(arg)),
     guard('applyAlternative', (arg) => checks.applyAlternative(arg)),
     guard('branchAlternative', (arg) => checks.branchAlternative(arg)),
+    guard('compareCandidates', (arg) => checks.compareCandidates(arg)),
+    guard('useCandidate', (arg) => checks.useCandidate(arg)),
     guard('openChangedFile', async (arg) => {
       const node = arg as Extract<RunsNode, { kind: 'changed' }>;
       const entry = model.get(node.runId);

@@ -4,6 +4,7 @@
 // the host imports the engine through it lazily, and nothing else imports it.
 export { applyResult, branchFromResult } from '../core/apply/applyResult';
 export { resolveConflict } from '../core/apply/resolveConflict';
+export { pickCandidate } from '../core/apply/pickCandidate';
 export { cleanup, deleteRun, keptWorktrees, removeKeptWorktree } from '../core/cleanup/cleanup';
 export { restoreEscapes } from '../core/escape/restore';
 export { WorkflowRun } from '../core/run/workflowRun';

@@ -6,7 +6,7 @@ import { runElapsedMs, type RunSnapshot, type StepSnapshot } from '../core/state
 import { formatDuration, listed, plural } from '../core/util/words';
 import { mergesAsText } from './conflictEditors';
 import type { RunEntry, RunsModel } from './runsModel';
-import { checkChildren, checkItem, hasChecks, stepCheckNodes, type CheckNode } from './checkNodes';
+import { checkChildren, checkItem, checkParent, hasChecks, stepCheckNodes, type CheckNode } from './checkNodes';
 import { escapeItem, escapesItem } from './escapeNodes';
 
 /** The nodes of the Runs tree; they carry ids only, the model holds the data. */
@@ -171,6 +171,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return snapshot.escapes.map((_, index) => this.node({ kind: 'escape', runId, index }));
       case 'checks':
       case 'checkRun':
+      case 'candidate':
         return checkChildren(snapshot, node, (n) => this.node(n));
       default:
         return [];
@@ -184,14 +185,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'step':
       case 'conflicts':
       case 'findings':
-      case 'checks':
         return this.node({ kind: 'run', runId: node.runId });
+      case 'checks':
       case 'alternative':
-        return this.node({ kind: 'checks', runId: node.runId });
       case 'culprit':
-        return this.checkParent(node.runId, node.check);
       case 'checkRun':
-        return this.checkRunParent(node.runId, node.n);
+      case 'candidate': {
+        const snapshot = this.model.get(node.runId)?.snapshot;
+        return snapshot && checkParent(snapshot, node, (n) => this.node(n));
+      }
       case 'log':
       case 'changed':
         return this.node({ kind: 'step', runId: node.runId, stepId: node.stepId });
@@ -294,23 +296,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       case 'checkRun':
       case 'culprit':
       case 'alternative':
+      case 'candidate':
         return checkItem(entry, node);
     }
-  }
-
-  /** The node of the aggregate's run of `check`. */
-  private checkParent(runId: string, check: string): RunsNode | undefined {
-    const runs = this.model.get(runId)?.snapshot.checks.filter((c) => c.target === 'aggregate' && c.check === check) ?? [];
-    return runs.length === 0 ? undefined : this.node({ kind: 'checkRun', runId, n: runs[runs.length - 1].n });
-  }
-
-  /** Where a check run is shown: under the Checks node, its step, or its check's aggregate run. */
-  private checkRunParent(runId: string, n: number): RunsNode | undefined {
-    const run = this.model.get(runId)?.snapshot.checks.find((c) => c.n === n);
-    if (!run) return undefined;
-    if (run.target === 'aggregate') return this.node({ kind: 'checks', runId });
-    if (run.target === 'step') return run.step === null ? undefined : this.node({ kind: 'step', runId, stepId: run.step });
-    return this.checkParent(runId, run.check);
   }
 
   private runItem(entry: RunEntry): vscode.TreeItem {
@@ -376,7 +364,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.iconPath = icon(STEP_ICONS[step.status]);
     item.contextValue = entry.readOnly
       ? `step.readonly.${step.status}`
-      : `step.${step.status}${worktree ? '.worktree' : ''}${kept ? '.kept' : ''}`;
+      : `step.${step.status}${worktree ? '.worktree' : ''}${kept ? '.kept' : ''}${step.candidates?.length ? '.candidates' : ''}`;
     const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
     if (step.error) lines.push(`\n${step.status === 'skipped' ? `Skipped: ${step.error}` : step.error}`);
     if (kept) lines.push(`\nWorktree kept: \`${step.worktree}\``);

@@ -18,6 +18,8 @@ export interface FinishedRun {
   readonly leftOut?: readonly string[];
   /** Records one event of the follow-up action. */
   record(event: Parameters<RunWriter['append']>[0]): Promise<void>;
+  /** The run's state with what the action recorded so far. */
+  current(): RunSnapshot;
 }
 
 export interface FinishedRunOptions {
@@ -67,6 +69,7 @@ export async function withFinishedRun<T>(
         ? { ...snapshot, aggregate: { commit: alternative.commit, tree: alternative.tree, partial: true }, conflicts: [] }
         : snapshot) as FinishedRun['snapshot'],
       ...(alternative ? { leftOut: alternative.leftOut } : {}),
+      current: () => writer.snapshot,
       record: async (event) => {
         writer.append(event);
         await writer.store.flush();

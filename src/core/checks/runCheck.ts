@@ -37,6 +37,8 @@ export interface CheckTarget {
   readonly check: Check;
   readonly target: CheckRunTarget;
   readonly step?: string;
+  /** For target `step` of a candidate step: the candidate whose result it is. */
+  readonly candidate?: number;
   /** The steps folded into `commit`, in fold order. */
   readonly steps: readonly string[];
   readonly commit: string;
@@ -47,6 +49,8 @@ export interface CheckTarget {
 export interface CheckVerdict {
   readonly status: CheckRunStatus;
   readonly exitCode: number | null;
+  /** The last lines of its output (a score command's number is read from them). */
+  readonly lastLines?: readonly string[];
 }
 
 /**
@@ -70,6 +74,7 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
       check: what.check.name,
       target: what.target,
       ...(what.step === undefined ? {} : { step: what.step }),
+      ...(what.candidate === undefined ? {} : { candidate: what.candidate }),
       steps: [...what.steps],
       commit: what.commit,
       tree: what.tree,
@@ -78,7 +83,8 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
       identity,
       token: tag.token,
     });
-  let verdict: CheckVerdict = { status: 'error', exitCode: null };
+  // The object returned: its last lines are added in `finally`, after the return value is chosen.
+  let verdict: { status: CheckRunStatus; exitCode: number | null; lastLines?: readonly string[] } = { status: 'error', exitCode: null };
   let detail: string | undefined;
   let ports: PortLease | undefined;
   let made = false;
@@ -148,6 +154,7 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
     if (verdict.status === 'cancelled') detail ??= 'cancelled';
     log.note(`check ${what.check.name}: ${verdict.status}${detail ? ` (${detail})` : ''}`);
     const lastLines = log.lastLines();
+    verdict.lastLines = lastLines;
     await log.close();
     await ports?.release().catch(() => undefined);
     if (made) ctx.worktrees.remove(key);
@@ -168,6 +175,7 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
 export function describeTarget(what: {
   readonly target: CheckTarget['target'];
   readonly step?: string;
+  readonly candidate?: number;
   readonly steps: readonly string[];
 }): string {
   switch (what.target) {
@@ -178,7 +186,7 @@ export function describeTarget(what: {
     case 'base':
       return "the run's base";
     case 'step':
-      return `the result of step ${what.step ?? ''}`;
+      return `the result of ${what.candidate === undefined ? 'step' : `candidate ${what.candidate} of`} ${what.step ?? ''}`;
     case 'subset':
       return `the base with ${listed(what.steps)} folded in`;
   }

@@ -11,6 +11,8 @@ import { checkLogPathOf } from '../state/checkRuns';
 import type { StepOutcome } from '../run/stepRunner';
 import type { Check, MergeRule } from '../workflow/schema';
 import { findCulprits, inOrder, type CulpritSearch } from './culprit';
+import { scoreOf } from './candidates';
+import { SCORE_CHECK } from '../state/events';
 import { runCheck, type CheckContext, type CheckTarget, type CheckVerdict } from './runCheck';
 
 export interface VerifyContext extends CheckContext {
@@ -54,7 +56,7 @@ export class Verifier {
   }
 
   private verdict(what: CheckTarget, signal: AbortSignal): { verdict: Promise<CheckVerdict>; fresh: boolean } {
-    const key = `${what.check.name}\0${what.tree}`;
+    const key = `${what.check.name}\0${what.check.run}\0${what.tree}`;
     const known = this.verdicts.get(key);
     if (known) return { verdict: known, fresh: false };
     const verdict = runCheck(this.ctx, ++this.n, what, signal);
@@ -73,6 +75,28 @@ export class Verifier {
         return { check, verdict, log: path.join(this.ctx.stateDir, checkLogPathOf(check.name, result.tree)) };
     }
     return undefined;
+  }
+
+  /**
+   * Runs every step-level check on one candidate's result, one after another (a candidate is
+   * ranked by how many pass); how many passed, of how many.
+   */
+  async checkCandidate(step: string, candidate: number, result: { commit: string; tree: string }, signal: AbortSignal) {
+    const checks = this.ctx.checks.filter(onSteps);
+    let passed = 0;
+    for (const check of checks) {
+      const verdict = await this.verdict({ check, target: 'step', step, candidate, steps: [step], ...result }, signal).verdict;
+      if (verdict.status === 'cancelled') return undefined;
+      if (verdict.status === 'passed') passed++;
+    }
+    return { passed, run: checks.length };
+  }
+
+  /** Runs a candidate step's score command on one candidate's result: the last number it printed, or null. */
+  async score(step: string, candidate: number, command: string, result: { commit: string; tree: string }, signal: AbortSignal) {
+    const check = { name: SCORE_CHECK, run: command, on: 'steps' as const };
+    const verdict = await this.verdict({ check, target: 'step', step, candidate, steps: [step], ...result }, signal).verdict;
+    return verdict.status === 'passed' ? scoreOf(verdict.lastLines ?? []) : null;
   }
 
   /**

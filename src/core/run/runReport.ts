@@ -64,6 +64,20 @@ export interface RunReport {
     readonly steps: readonly string[];
     readonly runs: number;
   }>;
+  /** Every attempt of the candidate steps (best-of-N), by step then number, and which one each step picked. */
+  readonly candidates: ReadonlyArray<{
+    readonly step: string;
+    readonly candidate: number;
+    readonly agent: string;
+    readonly status: string;
+    readonly result: string | null;
+    readonly checksPassed: number;
+    readonly checksRun: number;
+    readonly score: number | null;
+    readonly diffSize: number | null;
+    readonly picked: boolean;
+    readonly log: string;
+  }>;
   /** The passing aggregate without the fewest steps, when the aggregate failed a check and one passes. */
   readonly alternative: { readonly commit: string; readonly tree: string; readonly leftOut: readonly string[] } | null;
 }
@@ -109,6 +123,21 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
     })),
     culprits: snapshot.culprits.map((c) => ({ check: c.check, outcome: c.outcome, steps: c.steps, runs: c.runs })),
     alternative: snapshot.alternative,
+    candidates: snapshot.steps.flatMap((s) =>
+      (s.candidates ?? []).map((c) => ({
+        step: s.id,
+        candidate: c.n,
+        agent: c.agent,
+        status: c.status,
+        result: c.result,
+        checksPassed: c.checksPassed,
+        checksRun: c.checksRun,
+        score: c.score,
+        diffSize: c.diffSize,
+        picked: s.picked === c.n,
+        log: path.join(stateDir, c.log),
+      })),
+    ),
   };
 }
 
@@ -168,6 +197,9 @@ const USAGE_ERRORS = new Set([
   'no-aggregate',
   'no-alternative',
   'unknown-step',
+  'unknown-candidate',
+  'candidate-failed',
+  'candidate-has-dependents',
   'no-such-conflict',
   'not-in-conflict',
   'unresolved-conflicts',

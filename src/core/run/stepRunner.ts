@@ -39,6 +39,8 @@ export interface StepContext {
   readonly runId: string;
   readonly workflow: Workflow;
   readonly step: Step;
+  /** The name of its worktree and process tag when it is not the step's id (a candidate's, see candidateWorktreeKey). */
+  readonly worktreeKey?: string;
   readonly stepBase: { readonly commit: string; readonly tree: string; readonly time: number };
   readonly worktrees: Worktrees;
   readonly settings: EffectiveSettings;
@@ -74,6 +76,7 @@ export interface StepStart extends Started {
 /** Runs one step in its own worktree: create it, set it up, run the agent, capture what it changed. */
 export async function runStep(ctx: StepContext): Promise<StepOutcome> {
   const { step, settings } = ctx;
+  const key = ctx.worktreeKey ?? step.id;
   const cancelled = (): StepOutcome => ({
     status: 'cancelled',
     reason: ctx.signal.reason === 'step' ? 'cancelled by the user' : 'the run was cancelled',
@@ -100,8 +103,8 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     return note;
   };
   try {
-    const key = await sharingKey(ctx.repo, ctx.setup.plan, ctx.stepBase, settings.dependencySharing);
-    const wt = await ctx.worktrees.add(step.id, ctx.stepBase.commit, ctx.signal, key).catch((error: unknown) => {
+    const sharing = await sharingKey(ctx.repo, ctx.setup.plan, ctx.stepBase, settings.dependencySharing);
+    const wt = await ctx.worktrees.add(key, ctx.stepBase.commit, ctx.signal, sharing).catch((error: unknown) => {
       if (ctx.signal.aborted) return undefined;
       throw error;
     });
@@ -117,10 +120,10 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     // token of this start: the tag by which it is found wherever it went, and by which a later
     // engine recognises it (and never signals anything else). No variable that redirects git is
     // passed on: a step's `git add` must not reach the index of a hook that started the editor.
-    const tag = newStepTag(ctx.runId, step.id);
+    const tag = newStepTag(ctx.runId, key);
     // A block of ports of its own, for the dev servers of its setup and agent (Conductor's scripts
     // read CONDUCTOR_PORT).
-    ports = await leasePorts(ctx.runId, step.id, settings.portsPerStep);
+    ports = await leasePorts(ctx.runId, key, settings.portsPerStep);
     const env = {
       ...withoutGitRedirects(process.env),
       ...invocation.env,
@@ -148,7 +151,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
         }),
     });
     if (setup.status === 'done') {
-      if (setup.keep) ctx.worktrees.keep(step.id, setup.keep);
+      if (setup.keep) ctx.worktrees.keep(key, setup.keep);
       linked = setup.linked;
     }
     if (setup.status === 'cancelled') return (outcome = cancelled());
@@ -248,7 +251,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     await log.close();
     await ports?.release().catch(() => undefined);
     const keep = settings.keepWorktrees === 'always' || (settings.keepWorktrees === 'on_failure' && outcome?.status !== 'succeeded');
-    if (!keep) ctx.worktrees.remove(step.id);
+    if (!keep) ctx.worktrees.remove(key);
   }
 }
 

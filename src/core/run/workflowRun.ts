@@ -3,7 +3,7 @@ import { EscapeDetector, type EscapesFound } from '../escape/detector';
 import type { Base } from '../git/base';
 import type { Repository } from '../git/repository';
 import { Worktrees } from '../git/worktrees';
-import type { RunEvent } from '../state/events';
+import type { NewRunEvent, RunEvent } from '../state/events';
 import type { RunStore } from '../state/runStore';
 import type { RunWriter } from '../state/runWriter';
 import type { RunSnapshot, StepSnapshot } from '../state/snapshot';
@@ -19,8 +19,11 @@ import { startRun, type RunContext } from './runContext';
 import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
-import { runStep, stepLogFile, type StepOutcome } from './stepRunner';
-import { goesOn, outcomeEvent, skipReason } from './terminal';
+import { runStep, stepLogFile, type StepContext, type StepOutcome } from './stepRunner';
+import { CandidateGroup } from './candidateRunner';
+import { candidateAgents } from '../checks/candidates';
+import { outcomeEvent } from './terminal';
+import { applyGates, dependenciesMet, goOnAfter, type StepFlow } from './stepFlow';
 import { finishRun } from './finishRun';
 import { checkedOutcome, onSteps, Verifier } from '../checks/verify';
 import { poolDisk } from '../setup/dependencyStore';
@@ -59,6 +62,8 @@ export class WorkflowRun {
   private stoppedBy: string | undefined;
   /** The workflow's checks, of step results and of the aggregate. */
   private readonly verifier: Verifier;
+  /** What comes after a step ends (see stepFlow.ts). */
+  private readonly flow: StepFlow;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -83,20 +88,23 @@ export class WorkflowRun {
       poolDisk: poolDisk(this.settings.worktreeRoot, this.settings.poolMaxMb),
     });
     this.onDidEvent = this.store.onDidAppend;
+    const append = (event: NewRunEvent) => this.store.append(event);
+    const { checks, merge } = this.loaded.workflow;
     this.verifier = new Verifier({
-      repo: this.repo,
-      runId: this.runId,
-      settings: this.settings,
-      worktrees: this.worktrees,
-      setup: this.setup,
-      stateDir: this.stateDir,
-      append: (event) => this.store.append(event),
-      flush: () => this.store.flush(),
-      checks: this.loaded.workflow.checks,
-      base: this.base,
-      rules: this.loaded.workflow.merge,
-      maxParallel: this.settings.maxParallel,
+      ...ctx,
+      ...{ worktrees: this.worktrees, stateDir: this.stateDir, append, flush: () => this.store.flush() },
+      ...{ checks, rules: merge, maxParallel: this.settings.maxParallel },
     });
+    this.flow = {
+      graph: this.loaded.graph,
+      steps: this.steps,
+      stepOf: (id) => this.stepOf(id),
+      snapshot: () => this.snapshot,
+      append,
+      abort: (id, reason) => this.controllerOf(id).abort(reason),
+      enqueue: (id) => this.enqueue(id),
+      stopped: (gate) => (this.stoppedBy ??= gate),
+    };
     this.escapes =
       ctx.watch &&
       new EscapeDetector({
@@ -170,7 +178,7 @@ export class WorkflowRun {
     this.controllerOf(stepId).abort('step');
     if (s.status !== 'running' && s.status !== 'setting_up') {
       this.store.append({ type: 'step_cancelled', step: stepId, reason: 'cancelled by the user before it started' });
-      this.goOnAfter(stepId);
+      goOnAfter(this.flow, stepId);
     }
   }
 
@@ -185,8 +193,8 @@ export class WorkflowRun {
       if (this.escapes && this.writer.previous) await this.escapes.resume(this.writer.previous.snapshot);
       // On resume, the steps that had succeeded keep their results; the rest start again.
       // A resumed run's kept results meet their gates again: a gate that stopped the run still does.
-      for (const id of this.loaded.graph.topological) if (this.stepOf(id).status === 'succeeded') this.applyGates(id);
-      const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && this.dependenciesMet(id));
+      for (const id of this.loaded.graph.topological) if (this.stepOf(id).status === 'succeeded') applyGates(this.flow, id);
+      const ready = this.loaded.graph.ids.filter((id) => this.stepOf(id).status === 'pending' && dependenciesMet(this.flow, id));
       for (const id of ready) this.enqueue(id);
       await this.queue.onIdle();
       if (this.fault) throw this.fault;
@@ -243,20 +251,79 @@ export class WorkflowRun {
     return this.snapshot.steps.find((s) => s.id === id)!;
   }
 
-  private dependenciesOf(id: string): readonly string[] {
-    return this.loaded.graph.dependencies.get(id)!;
-  }
-
   private enqueue(id: string): void {
     if (this.runController.signal.aborted || this.stepOf(id).status !== 'pending') return;
     this.store.append({ type: 'step_queued', step: id });
     const priority = -this.loaded.graph.topological.indexOf(id);
-    // runOne records its own failures; what escapes it (the state can no longer be written) ends the run.
-    void this.queue
-      .add(() => this.runOne(id), { priority })
-      .catch((error: unknown) => {
+    // A task records its own failures; what escapes it (the state can no longer be written) ends the run.
+    const add = (task: () => Promise<void>) =>
+      void this.queue.add(task, { priority }).catch((error: unknown) => {
         this.abandon(error instanceof Error ? error : new Error(String(error)));
       });
+    const step = this.steps.get(id)!;
+    const agents = candidateAgents(step);
+    if (agents.length === 0) return add(() => this.runOne(id));
+    const signal = this.controllerOf(id).signal;
+    const group = new CandidateGroup(
+      {
+        context: (s, stepBase) => this.contextOf(s, stepBase, signal),
+        stateDir: this.stateDir,
+        verifier: this.verifier,
+        append: (event) => this.store.append(event),
+        flush: () => this.store.flush(),
+        ended: () => ['cancelled', 'skipped'].includes(this.stepOf(id).status),
+        admit: (admitting) => this.admit(id, admitting),
+        release: () => (this.going -= 1),
+      },
+      step,
+      agents,
+      () => this.stepBaseOf(id),
+      signal,
+      (outcome) =>
+        void this.ended(id, outcome).catch((error: unknown) => this.abandon(error instanceof Error ? error : new Error(String(error)))),
+    );
+    // Each candidate is a task of its own: they run side by side within the run's bound.
+    agents.forEach((_, i) =>
+      add(async () => {
+        this.escapes?.stepStarted(id);
+        await group.run(i + 1).finally(() => this.escapes?.stepEnded(id));
+      }),
+    );
+  }
+
+  /** Its turn has come; the machine may still be too loaded for one more (never for the only one). */
+  private admit(id: string, signal: AbortSignal): Promise<boolean> {
+    return waitForRoom(
+      this.settings,
+      { going: () => this.going, admit: () => (this.going += 1) },
+      (reason) => this.store.append({ type: 'step_waiting', step: id, reason }),
+      signal,
+    );
+  }
+
+  /** The commit a step starts from (see `stepBaseOf`). */
+  private stepBaseOf(id: string): Promise<{ commit: string; tree: string; time: number }> {
+    const order = this.loaded.graph.topological;
+    const dependencies = [...this.loaded.graph.dependencies.get(id)!]
+      .sort((a, b) => order.indexOf(a) - order.indexOf(b))
+      .map((d) => this.stepOf(d));
+    return stepBaseOf(this.repo, this.base, dependencies, this.loaded.workflow.merge);
+  }
+
+  /** What running `step` needs of this run. */
+  private contextOf(step: Step, stepBase: StepContext['stepBase'], signal: AbortSignal) {
+    return {
+      repo: this.repo,
+      runId: this.runId,
+      workflow: this.loaded.workflow,
+      step,
+      stepBase,
+      worktrees: this.worktrees,
+      settings: this.settings,
+      configuredAgents: this.options.defaults?.agents ?? {},
+      signal,
+      setup: this.setup,
+    };
   }
 
   private async runOne(id: string): Promise<void> {
@@ -265,29 +332,12 @@ export class WorkflowRun {
     let admitted = false;
     try {
       if (this.stepOf(id).status !== 'queued') return; // cancelled while queued
-      // Its turn has come; the machine may still be too loaded for one more (never for the only one).
-      admitted = await waitForRoom(
-        this.settings,
-        { going: () => this.going, admit: () => (this.going += 1) },
-        (reason) => this.store.append({ type: 'step_waiting', step: id, reason }),
-        signal,
-      );
+      admitted = await this.admit(id, signal);
       this.escapes?.stepStarted(id);
-      const order = this.loaded.graph.topological;
-      const dependencies = [...this.dependenciesOf(id)].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((d) => this.stepOf(d));
-      const stepBase = await stepBaseOf(this.repo, this.base, dependencies, this.loaded.workflow.merge);
+      const stepBase = await this.stepBaseOf(id);
       outcome = await runStep({
-        repo: this.repo,
-        runId: this.runId,
-        workflow: this.loaded.workflow,
-        step: this.steps.get(id)!,
-        stepBase,
-        worktrees: this.worktrees,
-        settings: this.settings,
+        ...this.contextOf(this.steps.get(id)!, stepBase, signal),
         logFile: stepLogFile(this.stateDir, id),
-        configuredAgents: this.options.defaults?.agents ?? {},
-        signal,
-        setup: this.setup,
         onSettingUp: (setting) => {
           if (this.stepOf(id).status === 'skipped') return;
           this.store.append({ type: 'step_setting_up', step: id, ...setting });
@@ -304,65 +354,30 @@ export class WorkflowRun {
         onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
       });
       if (outcome.status === 'succeeded' && this.verifier.has(onSteps)) outcome = await checkedOutcome(this.verifier, id, outcome, signal);
-      if (outcome.status === 'succeeded') await this.repo.git.run(['update-ref', runRef(this.runId, 'steps', id), outcome.capture.commit]);
     } catch (error) {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
     if (admitted) this.going -= 1;
     this.escapes?.stepEnded(id);
+    await this.ended(id, outcome);
+  }
+
+  /** A step ended (its one attempt, or its last candidate): its result kept and recorded, then what comes after it. */
+  private async ended(id: string, outcome: StepOutcome): Promise<void> {
+    if (outcome.status === 'succeeded')
+      outcome = await this.repo.git.run(['update-ref', runRef(this.runId, 'steps', id), outcome.capture.commit]).then(
+        () => outcome,
+        (error: unknown): StepOutcome => ({ status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] }),
+      );
     if (this.stepOf(id).status === 'skipped') return; // a gate stopped the run while it was set up
     this.record(id, outcome);
     if (outcome.status === 'succeeded') void crashPointAfter('step-recorded', () => this.store.flush()).catch(() => undefined);
     // Dependents are queued before this task returns, so the queue picks by priority among them.
-    this.goOnAfter(id);
-  }
-
-  /** After a step ended: its gates, then the steps after it are queued (when all they need is met) or skipped. */
-  private goOnAfter(id: string): void {
-    this.applyGates(id);
-    if (this.met(id)) {
-      for (const d of this.loaded.graph.dependents.get(id)!) if (this.dependenciesMet(d)) this.enqueue(d);
-    } else {
-      this.skipDependents(id);
-    }
-  }
-
-  /** Whether the steps after `id` may go on (see `goesOn`). */
-  private met(id: string): boolean {
-    return goesOn(this.steps.get(id)!, this.stepOf(id).status);
-  }
-
-  private dependenciesMet(id: string): boolean {
-    return this.dependenciesOf(id).every((d) => this.met(d));
-  }
-
-  /**
-   * A step's gates (`continueIf`, from a workflow's `gates:`): when it ended otherwise than a gate
-   * needs, the run goes no further: the steps not started yet are skipped, naming the gate.
-   */
-  private applyGates(id: string): void {
-    const ended = this.stepOf(id).status === 'succeeded' ? 'succeeded' : 'failed';
-    const gate = this.steps.get(id)!.continueIf.find((g) => g.status !== ended);
-    if (!gate) return;
-    this.stoppedBy ??= gate.name;
-    for (const s of this.snapshot.steps) {
-      if (s.status !== 'pending' && s.status !== 'queued') continue;
-      this.store.append({ type: 'step_skipped', step: s.id, reason: `gate "${gate.name}" stopped the run after "${id}": ${gate.message}` });
-      // One that left the queue is being set up: its signal stops it before (or as) it starts.
-      this.controllerOf(s.id).abort('gate');
-    }
+    goOnAfter(this.flow, id);
   }
 
   private record(id: string, outcome: StepOutcome): void {
     if (this.stepOf(id).status !== 'cancelled') this.store.append(outcomeEvent(id, outcome));
-  }
-
-  private skipDependents(id: string): void {
-    for (const d of this.loaded.graph.dependents.get(id)!) {
-      if (this.stepOf(d).status !== 'pending') continue;
-      this.store.append({ type: 'step_skipped', step: d, reason: skipReason(id, this.stepOf(id).status) });
-      this.skipDependents(d);
-    }
   }
 
   /**

@@ -126,8 +126,10 @@ const SubmoduleWriteSchema = z
   })
   .check(z.refine((w) => w.files.every((f) => f.startsWith(`${w.submodule}/`)), "expected files inside the submodule's folder"));
 
-/** A check's name as read back from disk: the rule of a workflow file. */
-export const CheckNameSchema = idSchema('check');
+/** The name the score command of a candidate step runs under, as a check (no check of a file can be named so). */
+export const SCORE_CHECK = '@score';
+/** A check's name as read back from disk: the rule of a workflow file, or the score command's. */
+export const CheckNameSchema = z.union([idSchema('check'), z.literal(SCORE_CHECK)]);
 /**
  * What a check run checked: the aggregate, the base (before a culprit search), a fold of some of
  * the steps (the search), the alternative aggregate, or one step's result.
@@ -138,6 +140,8 @@ export const CHECK_RUN_STATUSES = ['passed', 'failed', 'timed_out', 'cancelled',
 export type CheckRunStatus = (typeof CHECK_RUN_STATUSES)[number];
 /** At most this many check runs in one run (each is a process and a worktree): a bound on planted state too. */
 export const MAX_CHECK_RUNS = 10_000;
+/** A candidate's number, from 1, in definition order (see MAX_CANDIDATES). */
+const CandidateNumber = z.int().check(z.gte(1), z.lte(8));
 const Token = z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits'));
 
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
@@ -237,6 +241,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     check: CheckNameSchema,
     target: z.enum(CHECK_RUN_TARGETS),
     step: z.optional(IdSchema),
+    /** For a check of one candidate of a candidate step: its number. */
+    candidate: z.optional(CandidateNumber),
     steps: z.array(IdSchema).check(z.maxLength(1000)),
     commit: Sha,
     tree: Sha,
@@ -279,6 +285,50 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     ...common,
     type: z.literal('alternative_made'),
     alternative: z.nullable(z.object({ commit: Sha, tree: Sha, leftOut: z.array(IdSchema).check(z.minLength(1), z.maxLength(1000)) })),
+  }),
+  /**
+   * A candidate of a candidate step (best-of-N) began: its worktree is being set up (no pid), then
+   * again once its agent started, with its process; its processes carry `token`.
+   */
+  z.object({
+    ...step,
+    type: z.literal('candidate_started'),
+    candidate: CandidateNumber,
+    agent: z.string().check(z.maxLength(200)),
+    worktree: z.string(),
+    pid: z.nullable(z.int()),
+    identity: z.optional(z.nullable(z.string())),
+    token: Token,
+    base: Sha,
+  }),
+  /** How a candidate ended, and what it is ranked by (see `rankCandidates`). */
+  z.object({
+    ...step,
+    type: z.literal('candidate_finished'),
+    candidate: CandidateNumber,
+    agent: z.string().check(z.maxLength(200)),
+    status: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
+    result: z.nullable(Sha),
+    tree: z.nullable(Sha),
+    changed: z.array(z.string()),
+    undeclared: z.array(z.string()),
+    error: z.nullable(z.string().check(z.maxLength(10_000))),
+    checksPassed: z.int().check(z.nonnegative()),
+    checksRun: z.int().check(z.nonnegative()),
+    score: z.nullable(z.number()),
+    diffSize: z.nullable(z.int().check(z.nonnegative())),
+  }),
+  /**
+   * The candidate whose result is the step's: the best of the ranking (`by: ranking`), or the one
+   * the user chose (`by: user`, "Use This Candidate"; the aggregate is then folded again).
+   */
+  z.object({
+    ...step,
+    type: z.literal('candidate_picked'),
+    candidate: CandidateNumber,
+    ranking: z.array(CandidateNumber).check(z.maxLength(8)),
+    reason: z.string().check(z.maxLength(1000)),
+    by: z.enum(['ranking', 'user']),
   }),
   /** Another process found the run `running` with its owner gone. */
   z.object({ ...common, type: z.literal('run_interrupted'), reason: z.string() }),

@@ -10,7 +10,7 @@ import { identityOfThisBoot, stopProcessesOf, taggedProcesses, ticksOfIdentity }
 import { runDir, runsDir, STATE_TRASH_PREFIX, stateFolderProblem } from '../run/stateDir';
 import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
-import { checkWorktreeKey } from './checkRuns';
+import { candidateWorktreeKey, checkWorktreeKey } from './checkRuns';
 import { readRun, type LoadedRun } from './readRun';
 import { runLockPath, worktreeRoots, type RunsLocation } from './runLocation';
 import { newestFirst, reduce, type RunSnapshot } from './snapshot';
@@ -207,7 +207,7 @@ export async function stopStepProcesses(run: LoadedRun, graceMs = 1_000): Promis
 
 /**
  * Every recorded start of a step's processes, its setup commands' and its agent's (a resumed run
- * may have started a step more than once), and of the checks' commands.
+ * may have started a step more than once), of its candidates' and of the checks' commands.
  */
 function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; identity: string | null; token?: string }> {
   return run.events.flatMap((e) => {
@@ -216,6 +216,9 @@ function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; i
     // A check's processes carry the tag of its worktree key (see runCheck).
     if (e.type === 'check_started' && e.pid !== null)
       return [{ step: checkWorktreeKey(e.n), pid: e.pid, identity: e.identity ?? null, token: e.token }];
+    // A candidate's processes carry the tag of its worktree key (see CandidateGroup).
+    if (e.type === 'candidate_started' && e.pid !== null)
+      return [{ step: candidateWorktreeKey(e.step, e.candidate), pid: e.pid, identity: e.identity ?? null, token: e.token }];
     return [];
   });
 }

@@ -1,6 +1,6 @@
 import type { SubmoduleWrite } from '../git/submoduleWrites';
-import { reduceCheckEvent, type CheckRun, type Culprit } from './checkRuns';
-export type { CheckRun, Culprit } from './checkRuns';
+import { reduceCheckEvent, type Candidate, type CheckRun, type Culprit } from './checkRuns';
+export type { Candidate, CheckRun, Culprit } from './checkRuns';
 import type { Conflict, Escape, Finding, RunEvent, RunStatus, StepStatus } from './events';
 
 export const SNAPSHOT_VERSION = 2;
@@ -37,6 +37,10 @@ export interface StepSnapshot {
   readonly port?: number | null;
   /** What a queued step waits for before it starts (load-aware start); null or absent otherwise. */
   readonly waiting?: 'memory' | 'cpu' | null;
+  /** A candidate step's attempts (best-of-N), by number; absent for a step that makes one. */
+  readonly candidates?: readonly Candidate[];
+  /** The candidate whose result is the step's; null or absent until one is picked. */
+  readonly picked?: number | null;
 }
 
 /** `state.json`: everything known about a run, derived from its events alone. */
@@ -188,6 +192,9 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
     case 'check_finished':
     case 'culprit_found':
     case 'alternative_made':
+    case 'candidate_started':
+    case 'candidate_finished':
+    case 'candidate_picked':
       return reduceCheckEvent(next, event);
     case 'step_queued':
       return step(event.step, { status: 'queued', waiting: null });

@@ -323,8 +323,9 @@ function stepsWithoutUnknownKeys(
 ): unknown[] {
   const firstUse = new Map<string, { index: number; who: string; count: number }>();
   const result = steps.map((item, index) => {
-    const raw = asRecord(item);
-    if (!raw) return item;
+    const found = asRecord(item);
+    if (!found) return item;
+    const raw = withFirstAgent(found);
     const split = splitKeys(raw, STEP_LEVEL);
     const who = typeof raw.id === 'string' ? `step ${quoted(raw.id)}: ` : '';
     for (const key of split.settings)
@@ -350,6 +351,12 @@ function stepsWithoutUnknownKeys(
     note(warnings, ['workflow', 'steps', index], key, `${who}key ${quoted(key)} ${KEPT}${others}`);
   }
   return result;
+}
+
+/** A step that names its candidates' agents (`agents:`) and no `agent:` has the first of them as its agent. */
+function withFirstAgent(step: Record<string, unknown>): Record<string, unknown> {
+  if (Object.hasOwn(step, 'agent') || !Array.isArray(step.agents) || typeof step.agents[0] !== 'string') return step;
+  return { ...step, agent: step.agents[0] };
 }
 
 /** The id a `sequence:` item gives its step (`id`, else `step`), as a list of none or one. */

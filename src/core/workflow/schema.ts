@@ -216,6 +216,27 @@ export const StepGateSchema = z.strictObject({
 });
 export type StepGate = z.infer<typeof StepGateSchema>;
 
+/** At most this many candidates of one step (each is an attempt in a worktree of its own, within the bound of 8). */
+export const MAX_CANDIDATES = 8;
+const CANDIDATES = `expected a whole number of attempts from 1 to ${MAX_CANDIDATES}`;
+
+/**
+ * How a candidate step's attempts are told apart after their step-level checks: a command run on
+ * each result that prints a number (its last number printed counts), higher better unless
+ * `better: lower`. Without one, the smaller change wins (lines added and removed).
+ */
+export const ScoreSchema = z.union(
+  [
+    ArgText.check(z.refine((v) => v.trim() !== '', 'expected a command that prints a number')),
+    z.strictObject({
+      run: ArgText.check(z.refine((v) => v.trim() !== '', 'expected a command that prints a number')),
+      better: z._default(z.enum(['higher', 'lower'], 'expected "higher" or "lower"'), 'higher'),
+    }),
+  ],
+  'expected a command that prints a number, or { run: <command>, better: higher | lower }',
+);
+export type Score = z.infer<typeof ScoreSchema>;
+
 export const StepSchema = z.strictObject({
   id: StepIdSchema,
   name: z.optional(LineText),
@@ -230,6 +251,17 @@ export const StepSchema = z.strictObject({
   next: z._default(z.pipe(StringList, z.array(StepIdSchema)), []),
   timeout_seconds: z.optional(Seconds),
   env: z.optional(EnvSchema),
+  /** Best-of-N: this many attempts of the step's agent, or one attempt per agent of `agents`. */
+  candidates: z.optional(z.int(CANDIDATES).check(z.gte(1, CANDIDATES), z.lte(MAX_CANDIDATES, CANDIDATES))),
+  agents: z.optional(
+    z
+      .array(z.string().check(z.minLength(1, 'expected the name of an agent')), 'expected a list of agent names')
+      .check(
+        z.minLength(1, 'expected at least one agent'),
+        z.maxLength(MAX_CANDIDATES, `expected at most ${MAX_CANDIDATES} agents (one attempt each)`),
+      ),
+  ),
+  score: z.optional(ScoreSchema),
   // TappsCodingAgents keys. `condition` and `gate` have a meaning here (see `tappsMeaning.ts`); the
   // others are accepted and kept, not acted on by Tapps Flow.
   context_tier: z.optional(ContextTier),

@@ -39,6 +39,24 @@ export function agentProblems(
         issue(stepAt(i, 'agent'), `step "${step.id}": the shell agent needs a command; expected a "run:" key with the command to run`),
       );
     }
+    if (step.agents !== undefined && step.candidates !== undefined) {
+      problems.push(
+        issue(
+          stepAt(i, 'candidates'),
+          `step "${step.id}": "candidates" and "agents" both say how many attempts to make; expected one of them (agents: one attempt per agent)`,
+        ),
+      );
+    }
+    step.agents?.forEach((name, a) => {
+      if (known.has(name)) return;
+      const hint = agents.length <= SUGGESTED_FROM ? didYouMean(name, agents) : '';
+      problems.push(
+        issue(
+          stepAt(i, 'agents', a),
+          `step "${step.id}": unknown agent "${name}"${hint}; expected "shell" or an agent defined under "agents:"`,
+        ),
+      );
+    });
     if (step.agent !== SHELL_AGENT && step.run !== undefined) {
       problems.push(
         issue(

@@ -19,6 +19,10 @@ export interface StepSpec {
   readonly timeout_seconds?: number;
   /** `optional`: its failure does not stop the steps after it (TappsCodingAgents' `condition`). */
   readonly condition?: string;
+  /** Best-of-N: attempts of the step's agent, or one per agent of `agents`, ranked by `score`. */
+  readonly candidates?: number;
+  readonly agents?: readonly string[];
+  readonly score?: string | { readonly run: string; readonly better: 'higher' | 'lower' };
 }
 
 export interface WorkflowSpec {
@@ -28,6 +32,8 @@ export interface WorkflowSpec {
   readonly merge?: ReadonlyArray<{ readonly paths: readonly string[]; readonly policy: string }>;
   /** The workflow's own setup of each step's worktree. */
   readonly setup?: Readonly<Record<string, unknown>>;
+  /** Agents of the workflow, by name. */
+  readonly agents?: Readonly<Record<string, unknown>>;
   /** Checks of the results: name, run, and where (`on`). */
   readonly checks?: ReadonlyArray<Readonly<Record<string, unknown>>>;
   readonly steps: readonly StepSpec[];
@@ -42,7 +48,8 @@ export function workflowYaml(spec: WorkflowSpec): string {
     ...(spec.merge ? { merge: spec.merge } : {}),
     ...(spec.setup ? { setup: spec.setup } : {}),
     ...(spec.checks ? { checks: spec.checks } : {}),
-    steps: spec.steps.map((s) => ({ agent: 'shell', ...s })),
+    ...(spec.agents ? { agents: spec.agents } : {}),
+    steps: spec.steps.map((s) => (s.agents ? s : { agent: 'shell', ...s })),
   };
   return stringify({ workflow }, { lineWidth: 0 });
 }
