@@ -9,6 +9,7 @@ import type { RunEntry, RunsModel } from './runsModel';
 import { applyWithConfirmation } from './applyResult';
 import { engine } from './lazyEngine';
 import { runFrom } from './pickers';
+import type { Picked } from '../core/apply/pickCandidate';
 
 /** The check commands (see checkNodes.ts): what each does, in the words of its failure. */
 export const CHECK_ACTIONS = {
@@ -164,32 +165,30 @@ export class CheckCommands {
   }
 
   /** Use This Candidate: the step's result becomes the candidate's, and the aggregate is folded again. */
-  async useCandidate(arg: unknown): Promise<void> {
+  async useCandidate(arg: unknown): Promise<Picked | undefined> {
     const found = this.candidateStep(arg);
     const c = found?.step.candidates?.find((x) => x.n === found.n);
-    if (!found || !c) return;
+    if (!found || !c) return undefined;
     const { entry, step } = found;
+    // Asked only when something would be lost: another candidate can be taken back any time.
     const resolved = entry.snapshot.resolutions.length;
-    const ok = await vscode.window.showWarningMessage(
-      `Use candidate ${c.n} (${c.agent}) as the result of ${step.id}?`,
-      {
-        modal: true,
-        detail: [
-          "The run's result is folded again with it.",
-          resolved > 0 ? `Your ${resolved === 1 ? 'resolved conflict is' : `${resolved} resolved conflicts are`} dropped.` : '',
-          entry.snapshot.checks.some((x) => x.target !== 'step') ? "The workflow's checks are not run on the new result." : '',
-        ]
-          .filter(Boolean)
-          .join(' '),
-      },
-      'Use This Candidate',
-    );
-    if (ok !== 'Use This Candidate') return;
+    if (resolved > 0) {
+      const ok = await vscode.window.showWarningMessage(
+        `Use candidate ${c.n} (${c.agent}) as the result of ${step.id}?`,
+        {
+          modal: true,
+          detail: `The run's result is folded again with it, and your ${resolved === 1 ? 'resolved conflict is' : `${resolved} resolved conflicts are`} dropped.`,
+        },
+        'Use This Candidate',
+      );
+      if (ok !== 'Use This Candidate') return undefined;
+    }
     const picked = await engine().pickCandidate(entry.repoRoot, entry.snapshot.runId, step.id, c.n);
     await this.model.reload(entry.snapshot.runId);
     void vscode.window.showInformationMessage(
-      `Tapps Flow: ${step.id} now uses candidate ${c.n}; the result was folded again${picked.conflicts > 0 ? ` with ${picked.conflicts === 1 ? 'a conflict' : `${picked.conflicts} conflicts`} to resolve` : ''}.`,
+      `Tapps Flow: ${step.id} now uses candidate ${c.n}; the result was folded again${picked.conflicts > 0 ? ` with ${picked.conflicts === 1 ? 'a conflict' : `${picked.conflicts} conflicts`} to resolve` : ''}.${picked.checksDropped ? " The workflow's checks were not run on it." : ''}`,
     );
+    return picked;
   }
 
   /** Show Check Log: the log of the check run the row shows. */

@@ -79,7 +79,7 @@ export function describeRun(view: RunView | undefined): string {
   return `${view.label} [${view.description}] ${view.steps.map((s) => `${s.stepId}=${s.status}`).join(', ')}`;
 }
 
-export const TERMINAL_RUN_STATUSES = ['succeeded', 'conflicted', 'failed', 'cancelled', 'interrupted'];
+export const TERMINAL_RUN_STATUSES = ['succeeded', 'conflicted', 'checks_failed', 'failed', 'cancelled', 'interrupted'];
 
 /** Runs a workflow file the way the palette does, through the command; returns the new run's id. */
 export async function runWorkflow(uri: vscode.Uri): Promise<string> {
