@@ -4,7 +4,7 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git,locks,apply,detect,containment,setup,pool   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,checks,apply,detect,containment,setup,pool   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
@@ -33,6 +33,7 @@ import { DETECT_SECTION, detectStudy, type DetectStudy } from './scenarios/detec
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
 import { LOCKS_SECTION, lockStudy, type LockStudy } from './scenarios/locks';
+import { CHECKS_SECTION, checksStudy, type ChecksStudy } from './scenarios/checks';
 import { storeStudy, type StoreStudy } from './scenarios/runStore';
 import {
   interleavedRounds,
@@ -63,6 +64,7 @@ const SECTION_ORDER = [
   'state store (10,000 step_progress)',
   'engine git call',
   LOCKS_SECTION,
+  CHECKS_SECTION,
   APPLY_SECTION,
   DETECT_SECTION,
   CONTAINMENT_SECTION,
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
     fold?: FoldStudy;
     store?: StoreStudy;
     locks?: LockStudy;
+    checks?: ChecksStudy;
     apply?: ApplyStudy;
     detect?: DetectStudy;
     containment?: ContainmentStudy;
@@ -161,6 +164,10 @@ async function main(): Promise<void> {
     if (want('store')) {
       const r = await section(() => storeStudy(repo, path.join(workDir, 'store')));
       results.store = r.study;
+    }
+    if (want('checks')) {
+      const r = await section(() => checksStudy(workDir));
+      results.checks = r.study;
     }
     if (want('locks')) {
       const r = await section(() => lockStudy(workDir));
