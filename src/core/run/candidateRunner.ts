@@ -3,6 +3,7 @@ import { pickReason, rankCandidates, type CandidateScore } from '../checks/candi
 import type { Verifier } from '../checks/verify';
 import { candidateLogPathOf, candidateWorktreeKey } from '../state/checkRuns';
 import type { NewRunEvent } from '../state/events';
+import { crashPointAfter } from '../util/crashPoint';
 import { errorMessage } from '../util/errors';
 import { listed } from '../util/words';
 import type { Step } from '../workflow/schema';
@@ -87,6 +88,7 @@ export class CandidateGroup {
       score: score?.score ?? null,
       diffSize: score?.diffSize ?? null,
     });
+    await crashPointAfter('candidate-finished', host.flush);
     if (--this.remaining === 0) this.done(this.pick());
   }
 

@@ -12,6 +12,8 @@ export type CrashPoint =
   | 'steps-done'
   /** The aggregate commit and ref exist; its reports and events do not. */
   | 'aggregate-written'
+  /** A candidate's end is on disk; the step's other candidates may still run, none is picked. */
+  | 'candidate-finished'
   /** A check run's end is on disk; the run's other checks (or its culprit search) go on. */
   | 'check-finished'
   /** `run_finished` is on disk; removed worktrees are not deleted yet. */
