@@ -55,15 +55,20 @@ export class Verifier {
     return this.ctx.checks.some(which);
   }
 
-  private verdict(what: CheckTarget, signal: AbortSignal): { verdict: Promise<CheckVerdict>; fresh: boolean } {
-    const key = `${what.check.name}\0${what.check.run}\0${what.tree}`;
+  /**
+   * The verdict of a check on a tree: run once, then reused, among the runs of a step's result and
+   * among those of the folds (the aggregate, the base, the search's, the alternative) apart, so
+   * that the aggregate's own run is recorded even when a step's result has the same tree.
+   */
+  private verdict(what: CheckTarget, signal: AbortSignal): { verdict: Promise<CheckVerdict> } {
+    const key = `${what.target === 'step' ? 'step' : 'fold'}\0${what.check.name}\0${what.check.run}\0${what.tree}`;
     const known = this.verdicts.get(key);
-    if (known) return { verdict: known, fresh: false };
+    if (known) return { verdict: known };
     const verdict = runCheck(this.ctx, ++this.n, what, signal);
     this.verdicts.set(key, verdict);
     // A cancelled run is not a verdict on the tree: a later ask runs it again.
     void verdict.then((v) => v.status === 'cancelled' && this.verdicts.delete(key));
-    return { verdict, fresh: true };
+    return { verdict };
   }
 
   /** Runs the step-level checks on a step's result, one after another; the first that fails, if any. */

@@ -93,6 +93,22 @@ describe('checks: the aggregate verified, the steps that broke it, and the alter
     ]);
   });
 
+  it("a check on both runs on the step's result and on the aggregate, each recorded, even where their trees are the same", async () => {
+    const { snapshot } = await runWorkflow(repo, {
+      checks: [{ name: 'lint', run: 'test -e parts/only.txt', on: 'both' }],
+      steps: [{ id: 'only', run: 'mkdir -p parts && echo 1 > parts/only.txt' }],
+    });
+    assert.equal(snapshot.status, 'succeeded');
+    assert.equal(snapshot.aggregate?.tree, snapshot.steps[0].tree, 'one step: the aggregate is its result');
+    assert.deepEqual(
+      snapshot.checks.map((c) => [c.target, c.status]),
+      [
+        ['step', 'passed'],
+        ['aggregate', 'passed'],
+      ],
+    );
+  });
+
   it("a step-level check that fails on a step's result fails that step, naming the check; the others are folded", async () => {
     const { snapshot } = await runWorkflow(repo, {
       checks: [{ name: 'no-secrets', run: '! grep -rq SECRET parts', on: 'steps' }],
