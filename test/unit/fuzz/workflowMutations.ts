@@ -151,6 +151,27 @@ outputs:
   reports: [{ type: json, path: reports/a.json }]
 metadata: { author: fuzz }
 `,
+  `# verified results: checks on the aggregate and the steps, candidates, a score
+workflow:
+  id: verified
+  agents:
+    claude: { preset: claude-code }
+    codex: { preset: codex }
+  checks:
+    - { name: test, run: npm test, timeout_seconds: 600 }
+    - { name: lint, run: npx eslint ., on: both, env: { CI: "1" } }
+  steps:
+    - id: auth-rename
+      agent: claude
+      candidates: 3
+      prompt: Rename the auth module's functions
+      score: { run: "echo 1", better: lower }
+    - id: docs
+      agents: [claude, codex]
+      prompt: Write the docs
+      score: wc -l < docs.md
+      needs: [auth-rename]
+`,
 ];
 
 /** Values that are wrong somewhere or everywhere: types, bounds, YAML features, characters. */
