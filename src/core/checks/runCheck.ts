@@ -62,7 +62,7 @@ export interface CheckVerdict {
 export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, signal: AbortSignal): Promise<CheckVerdict> {
   const key = checkWorktreeKey(n);
   const { settings } = ctx;
-  const logFile = path.join(ctx.stateDir, checkLogPathOf(what.check.name, what.tree));
+  const logFile = path.join(ctx.stateDir, checkLogPathOf(what.check.name, what.tree, what.target));
   await rm(logFile, { force: true }); // a resumed run checks again from a clean log
   const log = await StepLog.open(logFile, { maxBytes: settings.logMaxBytes, secrets: ctx.setup.secretValues });
   const tag = newStepTag(ctx.runId, key);
@@ -111,7 +111,14 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
       processes,
       ctx.setup.plan,
       { tree: what.tree },
-      { onPhase: () => undefined, onCommand: () => undefined },
+      {
+        onPhase: () => undefined,
+        // Each setup command's process is recorded as the check's, so a later engine finds its orphans.
+        onCommand: (_, s) => {
+          started(wt.dir, s.pid, s.identity);
+          void ctx.flush().catch(() => undefined);
+        },
+      },
     );
     if (setup.status === 'done') {
       if (setup.keep) ctx.worktrees.keep(key, setup.keep);

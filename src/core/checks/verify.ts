@@ -77,7 +77,7 @@ export class Verifier {
       const what: CheckTarget = { check, target: 'step', step, steps: [step], ...result };
       const verdict = await this.verdict(what, signal).verdict;
       if (verdict.status !== 'passed')
-        return { check, verdict, log: path.join(this.ctx.stateDir, checkLogPathOf(check.name, result.tree)) };
+        return { check, verdict, log: path.join(this.ctx.stateDir, checkLogPathOf(check.name, result.tree, 'step')) };
     }
     return undefined;
   }

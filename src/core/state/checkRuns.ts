@@ -46,9 +46,10 @@ export function checkWorktreeKey(n: number): string {
 /**
  * The log of check `check` on `tree`, relative to the run's state folder: named by what was
  * checked, not by when, so that a report naming it is the same whatever order the runs went in.
+ * A step's (or candidate's) result and a fold of the same tree are checked apart (see Verifier).
  */
-export function checkLogPathOf(check: string, tree: string): string {
-  return `checks/${check}/${tree}.log`;
+export function checkLogPathOf(check: string, tree: string, target: CheckRunTarget = 'aggregate'): string {
+  return `checks/${check}/${tree}${target === 'step' ? '.step' : ''}.log`;
 }
 
 /** One attempt of a candidate step (best-of-N), and what it is ranked by. */
@@ -124,7 +125,7 @@ export function reduceCheckEvent(next: RunSnapshot, event: CheckEvent): RunSnaps
         detail: null,
         startedAt: event.time,
         finishedAt: null,
-        log: checkLogPathOf(event.check, event.tree),
+        log: checkLogPathOf(event.check, event.tree, event.target),
         worktree: event.worktree,
         pid: event.pid,
         identity: event.identity ?? null,

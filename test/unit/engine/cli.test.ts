@@ -63,6 +63,7 @@ describe('engine: the CLI contract', function () {
       'checks',
       'culprits',
       'alternative',
+      'candidates',
     ]);
     assert.equal(report.runId, 'ok');
     // A workflow file outside the repository is named by its absolute path (inside, by its repository path).

@@ -124,7 +124,7 @@ describe('engine: workflow validation', () => {
       one(
         7,
         7,
-        'workflow.steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, context_tier, condition, scoring, gate, notes, consults, optional_steps, repeats, metadata',
+        'workflow.steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, candidates, agents, score, context_tier, condition, scoring, gate, notes, consults, optional_steps, repeats, metadata',
       ),
     );
     assert.deepEqual(

@@ -187,7 +187,7 @@ describe('TappsCodingAgents workflow files: what was rejected before', () => {
     assert.deepEqual(loaded.workflow, parseWorkflow(workflowDoc(shellStep('a')), 'wf.yaml').workflow);
     const broken = 'id: w\nsteps:\n  - id: a\n    agent: shell\n    run: echo\n    creats: [x]\n    needs: [b]\n';
     assert.deepEqual(described(broken), [
-      '6:5 steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, context_tier, condition, scoring, gate, notes, consults, optional_steps, repeats, metadata',
+      '6:5 steps[0]: unknown key "creats" (did you mean "creates"?); expected one of: id, name, description, agent, action, prompt, run, requires, creates, needs, next, timeout_seconds, env, candidates, agents, score, context_tier, condition, scoring, gate, notes, consults, optional_steps, repeats, metadata',
       '7:13 step "a": unknown step "b" (did you mean "a"?); expected one of: a',
     ]);
     // A key the workflow does not have is kept, with a warning at it, as under "workflow:".
