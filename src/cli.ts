@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'branch': {
       const [runId, name] = needArgs(2, 'a run id and a branch name');
-      return branchCommand(repo, runId, name, values.alternative);
+      return branchCommand(values.repo, runId, name, values.alternative);
     }
     case 'pick': {
       const [runId, step, candidate] = needArgs(3, 'a run id, a step id and a candidate number');

@@ -145,7 +145,8 @@ export async function applyCommand(
   const alternative = options.alternative ? before?.snapshot.alternative : undefined;
   if (alternative) print(`Applying the result without ${listed(alternative.leftOut)}, which passes every check.`);
   else if (missing.length > 0) print(`The result lacks ${describeSteps(missing)}; applying what the other steps did.`);
-  if (!options.alternative && before?.snapshot.status === 'checks_failed') warn(failsChecksWarning(before.snapshot, runId, repoFlag));
+  if (!options.alternative && before?.snapshot.status === 'checks_failed')
+    warn(failsChecksWarning(before.snapshot, runId, repoFlag, 'apply'));
   const result = await applyResult(repoDir, runId, options);
   const paths = plural(result.changed.length, 'path');
   if (result.changed.length === 0) print(`Run ${runId}: nothing to apply, your files already match its result.`);
@@ -158,9 +159,16 @@ export async function applyCommand(
   return EXIT.succeeded;
 }
 
-export async function branchCommand(repoDir: string, runId: string, name: string, alternative = false): Promise<number> {
+export async function branchCommand(repoFlag: string | undefined, runId: string, name: string, alternative = false): Promise<number> {
+  const repoDir = repoFlag ?? process.cwd();
   const result = await branchFromResult(repoDir, runId, name, { alternative });
   print(`Created branch ${name} at ${result.commit}.`);
+  if (!alternative) {
+    const run = await openRepository(repoDir)
+      .then((repo) => loadRun(repo, runId))
+      .catch(() => undefined);
+    if (run?.snapshot.status === 'checks_failed') warn(failsChecksWarning(run.snapshot, runId, repoFlag, { branch: `${name}-passing` }));
+  }
   if (result.symlinksOut.length > 0)
     warn(
       `warning: the branch holds ${result.symlinksOut.length === 1 ? 'a symbolic link' : `${result.symlinksOut.length} symbolic links`} pointing outside the repository: ${describeLinks(result.symlinksOut)}. Nothing was written in your working tree; checking the branch out writes them.`,
@@ -250,11 +258,17 @@ async function findRun(repo: Awaited<ReturnType<typeof openRepository>>, runId: 
   });
 }
 
-/** The warning before a result that fails a check is applied: which, and how to apply the passing alternative. */
-function failsChecksWarning(snapshot: RunSnapshot, runId: string, repoFlag: string | undefined): string {
+/** The warning when a result that fails a check is applied or branched: which, and how to take the passing alternative. */
+function failsChecksWarning(
+  snapshot: RunSnapshot,
+  runId: string,
+  repoFlag: string | undefined,
+  action: 'apply' | { readonly branch: string },
+): string {
   const failing = listed(snapshot.culprits.map((c) => c.check));
   const flag = repoFlag === undefined ? '' : ` --repo ${shellArg(repoFlag)}`;
-  return snapshot.alternative
-    ? `warning: the result fails ${failing}; applying it anyway. The result without ${listed(snapshot.alternative.leftOut)} passes: ${commandName()} apply ${runId} --alternative${flag}`
-    : `warning: the result fails ${failing}; applying it anyway.`;
+  const said = `warning: the result fails ${failing}; ${action === 'apply' ? 'applying it anyway' : 'the branch holds it'}.`;
+  if (!snapshot.alternative) return said;
+  const command = action === 'apply' ? `apply ${runId} --alternative` : `branch ${runId} ${shellArg(action.branch)} --alternative`;
+  return `${said} The result without ${listed(snapshot.alternative.leftOut)} passes: ${commandName()} ${command}${flag}`;
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { SCORE_CHECK } from '../core/state/checkRuns';
 import type { CheckRun, Culprit, RunSnapshot } from '../core/state/snapshot';
 import { formatDuration, listed, plural } from '../core/util/words';
 import type { RunEntry } from './runsModel';
@@ -113,7 +114,7 @@ function targetWords(c: CheckRun): string {
     case 'aggregate':
       return c.check;
     case 'step':
-      return `check ${c.check}`;
+      return c.check === SCORE_CHECK ? 'score' : `check ${c.check}`;
     case 'base':
       return 'on the base';
     case 'alternative':

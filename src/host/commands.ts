@@ -213,6 +213,10 @@ export function registerCommands(
       void vscode.window.showInformationMessage(
         `Tapps Flow: created branch ${name}${result.unresolved > 0 ? ` (${plural(result.unresolved, 'conflict')} unresolved: the first step's versions are in it)` : ''}.`,
       );
+      if (entry.snapshot.status === 'checks_failed')
+        void vscode.window.showWarningMessage(
+          `Tapps Flow: branch ${name} holds a result that fails ${listed(entry.snapshot.culprits.map((c) => c.check))}.${entry.snapshot.alternative ? ` Create Branch from Passing Alternative makes one without ${listed(entry.snapshot.alternative.leftOut)}.` : ''}`,
+        );
       const links = result.symlinksOut.map((l) => `${l.path} → ${l.target}`);
       if (links.length > 0)
         void vscode.window.showWarningMessage(

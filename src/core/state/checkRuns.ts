@@ -38,6 +38,9 @@ export interface Culprit {
   readonly evidence: string | null;
 }
 
+/** The name the score command of a candidate step runs under, as a check (no check of a file can be named so). */
+export const SCORE_CHECK = '@score';
+
 /** The name of a check run's worktree and process tag: never a step id (those start with a letter or digit). */
 export function checkWorktreeKey(n: number): string {
   return `@check-${n}`;

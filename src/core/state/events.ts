@@ -3,6 +3,8 @@ import * as z from 'zod/mini';
 import { SUBMODULE_WRITE_LIMITS } from '../git/submoduleWrites';
 import { idSchema } from '../util/ids';
 import { isGitFolderName } from '../workflow/repoPath';
+import { SCORE_CHECK } from './checkRuns';
+export { SCORE_CHECK } from './checkRuns';
 
 export const STEP_STATUSES = [
   'pending',
@@ -126,8 +128,6 @@ const SubmoduleWriteSchema = z
   })
   .check(z.refine((w) => w.files.every((f) => f.startsWith(`${w.submodule}/`)), "expected files inside the submodule's folder"));
 
-/** The name the score command of a candidate step runs under, as a check (no check of a file can be named so). */
-export const SCORE_CHECK = '@score';
 /** A check's name as read back from disk: the rule of a workflow file, or the score command's. */
 export const CheckNameSchema = z.union([idSchema('check'), z.literal(SCORE_CHECK)]);
 /**

@@ -61,8 +61,15 @@ describe('checks: the CLI', function () {
   });
 
   it('branch --alternative points at the passing alternative; apply --alternative applies it, without the steps left out', async () => {
+    const failing = await cli(['branch', 'checked', 'failing', '--repo', repo.dir]);
+    assert.equal(failing.code, 0, failing.stderr);
+    assert.match(
+      failing.stderr,
+      /warning: the result fails test; the branch holds it\. The result without c passes: .*branch checked failing-passing --alternative --repo/,
+    );
     const branch = await cli(['branch', 'checked', 'passing', '--alternative', '--repo', repo.dir]);
     assert.equal(branch.code, 0, branch.stderr);
+    assert.equal(branch.stderr, '');
     assert.equal(repo.git(['ls-tree', '--name-only', 'passing']), 'README.md\na.txt\nb.txt');
     const apply = await cli(['apply', 'checked', '--alternative', '--repo', repo.dir]);
     assert.equal(apply.code, 0, apply.stderr);
