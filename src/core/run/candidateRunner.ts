@@ -47,8 +47,12 @@ export class CandidateGroup {
     private readonly agents: readonly string[],
     private readonly stepBase: () => Promise<StepContext['stepBase']>,
     private readonly signal: AbortSignal,
-    /** The step's outcome: the winner's result (or why there is none), once every attempt ended. */
-    private readonly done: (outcome: StepOutcome) => void,
+    /**
+     * The step's outcome: the winner's result (or why there is none), once every attempt ended.
+     * Awaited inside the last attempt's task, so that the run's queue is not idle before the steps
+     * after this one are queued.
+     */
+    private readonly done: (outcome: StepOutcome) => Promise<void>,
   ) {
     this.remaining = agents.length;
   }
@@ -89,7 +93,7 @@ export class CandidateGroup {
       diffSize: score?.diffSize ?? null,
     });
     await crashPointAfter('candidate-finished', host.flush);
-    if (--this.remaining === 0) this.done(this.pick());
+    if (--this.remaining === 0) await this.done(this.pick());
   }
 
   /** One attempt: the step with this candidate's agent, in a worktree of its own, its events the candidate's. */

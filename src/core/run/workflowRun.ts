@@ -279,8 +279,7 @@ export class WorkflowRun {
       agents,
       () => this.stepBaseOf(id),
       signal,
-      (outcome) =>
-        void this.ended(id, outcome).catch((error: unknown) => this.abandon(error instanceof Error ? error : new Error(String(error)))),
+      (outcome) => this.ended(id, outcome),
     );
     // Each candidate is a task of its own: they run side by side within the run's bound.
     agents.forEach((_, i) =>

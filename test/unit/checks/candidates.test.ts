@@ -19,9 +19,14 @@ describe('checks: candidates (best-of-N)', function () {
   it("the candidate that passes the step's checks wins over one that fails them; among those that pass, the smaller change", async () => {
     const { snapshot, events } = await runWorkflow(repo, {
       checks: [{ name: 'good', run: 'grep -q good out.txt', on: 'steps' }],
-      steps: [candidateStep('write', ['echo bad > out.txt', 'echo good > out.txt', "printf 'good\\nand\\nmore\\n' > out.txt"])],
+      steps: [
+        candidateStep('write', ['echo bad > out.txt', 'echo good > out.txt', "printf 'good\\nand\\nmore\\n' > out.txt"]),
+        { id: 'after', run: 'cp out.txt seen.txt', needs: ['write'] },
+      ],
     });
     assert.equal(snapshot.status, 'succeeded');
+    assert.equal(stepOf(snapshot, 'after').status, 'succeeded', 'the step after a candidate step runs, before the run ends');
+    assert.equal(repo.show(snapshot.aggregate!.commit, 'seen.txt'), 'good\n', "it started from the winner's result");
     const step = stepOf(snapshot, 'write');
     assert.equal(step.picked, 2);
     assert.deepEqual(

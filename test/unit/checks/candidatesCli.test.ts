@@ -27,8 +27,18 @@ describe('checks: candidates in the CLI (status, --json, pick)', function () {
         { id: 'later', run: 'cat w.txt > copy.txt', needs: ['write'] },
       ],
     });
-    const run = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'best']);
+    const run = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'best', '--json']);
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
+    const steps = (JSON.parse(run.stdout) as { steps: Array<{ id: string; status: string }> }).steps;
+    assert.deepEqual(
+      steps.map((s) => [s.id, s.status]),
+      [
+        ['write', 'succeeded'],
+        ['other', 'succeeded'],
+        ['later', 'succeeded'],
+      ],
+      'the step after the candidate step ran, before the run ended',
+    );
   });
   after(() => repo.cleanup());
 
