@@ -331,7 +331,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       lines.push(`Resolved: ${s.resolutions.map((r) => `${r.path} (${r.resolution.replace(/^take /, 'took ')})`).join(', ')}`);
     if (entry.readOnly) lines.push(`Read-only: ${entry.readOnly}.`);
     item.tooltip = new vscode.MarkdownString(lines.join('\n\n'));
-    if (s.status === 'running' || s.status === 'checks_failed' || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
+    // What needs the user's eye is shown open: a run going on, or one that failed, or left something to look at.
+    if (['running', 'failed', 'checks_failed'].includes(s.status) || s.conflicts.length > 0 || resultFindings(s).length > 0 || s.escaped)
       item.collapsibleState = vscode.TreeItemCollapsibleState.Expanded;
     return item;
   }
