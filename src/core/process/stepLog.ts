@@ -38,6 +38,8 @@ export class StepLog {
   private written = 0;
   private truncated = false;
   private partial = '';
+  /** The last text scanned ended in "\r": the "\r" ended its line, and a "\n" next is part of that line end. */
+  private afterCr = false;
   private readonly tail: string[] = [];
   /** Output arrives in chunks that can split a UTF-8 character; the decoder holds the split bytes. */
   private readonly decoder = new StringDecoder('utf8');
@@ -120,8 +122,20 @@ export class StepLog {
     });
   }
 
-  private scanLines(text: string): void {
-    const lines = (this.partial + text).split(/\r?\n/);
+  private scanLines(chunk: string): void {
+    // A line ends at "\n", at "\r\n" (Windows), at "\r\r\n" (a CRLF translated twice), or at a
+    // bare "\r" (a progress bar drawing over its line): each run of "\r" with at most one "\n"
+    // after it ends one line. A "\r" at the end of a chunk ends its line at once, so that a progress
+    // line is reported when it arrives; the rest of its line end, if the next chunk starts with
+    // it, is dropped, so that output reads the same however it is cut into chunks.
+    let text = chunk;
+    if (this.afterCr) {
+      text = chunk.replace(/^\r*\n?/, '');
+      if (chunk.slice(0, chunk.length - text.length).endsWith('\n')) this.afterCr = false;
+    }
+    if (text === '') return;
+    this.afterCr = text.endsWith('\r');
+    const lines = (this.partial + text).split(/\r+\n?|\n/);
     this.partial = lines.pop() ?? '';
     if (this.partial.length > 8192) this.partial = this.partial.slice(-8192);
     for (const line of lines) {

@@ -23,7 +23,12 @@ export function sizeIssue(file: string, bytes: number | undefined): WorkflowIssu
  * over the size limit, nesting past `MAX_YAML_NESTING`, syntax errors, duplicate or unusable keys,
  * aliases without an anchor, alias bombs, and anything the parser throws instead of reporting.
  */
-export function readYaml(text: string, file: string): ReadYaml {
+export function readYaml(fileText: string, file: string): ReadYaml {
+  // A byte order mark (which Windows editors write first) is not part of the text: the YAML
+  // library skips it, but counts it in the offsets, so every position on the first line would be
+  // one column to the right of where an editor shows it. (CRLF needs nothing: the library reads
+  // "\r\n" as a line break, in block scalars too, and the positions count lines by "\n".)
+  const text = fileText.startsWith('\uFEFF') ? fileText.slice(1) : fileText;
   const issue = issuesOf(file);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_WORKFLOW_BYTES) throw workflowError([sizeIssue(file, bytes)]);
