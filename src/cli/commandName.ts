@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { shellArg } from './words';
+import { displayPath, shellArg } from './words';
 
 const BIN = 'tapps-flow';
 
@@ -37,9 +37,7 @@ export function commandName(context: CommandContext = {}): string {
   if (target !== undefined && pathTarget(env) === target) name = BIN;
   else if (target !== undefined && npxTarget(cwd) === target) name = `npx --no -- ${BIN}`;
   else {
-    const relative = path.relative(cwd, script);
-    const shown = relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? script : relative;
-    name = `node ${shellArg(shown)}`;
+    name = `node ${shellArg(displayPath(script, cwd))}`;
   }
   if (own) cached = name;
   return name;

@@ -3,6 +3,7 @@ import { EXIT } from '../core/run/runReport';
 import { commandName } from './commandName';
 import { shellArg } from './words';
 import { plural } from '../core/util/words';
+import { samePath } from '../core/util/paths';
 
 const print = (text: string) => process.stdout.write(`${text}\n`);
 
@@ -24,7 +25,7 @@ export async function restoreCommand(repoDir: string, runId: string, options: Re
     result.restored,
   );
   list(`${would}${would ? 'delete' : 'Deleted'} ${plural(result.removed.length, 'file')} the escape created:`, result.removed);
-  const repoFlag = repoDir === process.cwd() ? '' : ` --repo ${shellArg(repoDir)}`;
+  const repoFlag = samePath(repoDir, process.cwd()) ? '' : ` --repo ${shellArg(repoDir)}`;
   list(
     `Left alone: changed again since the escape (restore them anyway with: ${commandName()} restore ${runId} --force${repoFlag}):`,
     result.changedSince,

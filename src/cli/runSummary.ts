@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { runElapsedMs, type RunSnapshot, type StepSnapshot } from '../core/state/snapshot';
 import { commandName } from './commandName';
 import { stepCounts, stepRows, statusWord } from './stepRows';
 import { clean, displayPath, localTime, shellArg } from './words';
 import { formatDuration, listed, plural } from '../core/util/words';
 import { checkLines } from './checkLines';
+import { relativeInside } from '../core/util/paths';
 
 /** The run's state and how long it ran: "succeeded in 9.8s", "failed after 2.1s", "running for 12.0s". */
 export function statusPhrase(snapshot: RunSnapshot, now: number): string {
@@ -56,8 +56,7 @@ export interface SummaryOptions {
  */
 export function repoOption(given: string | undefined, root: string, cwd = process.cwd()): string | undefined {
   if (given !== undefined) return given;
-  const relative = path.relative(root, cwd);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? displayPath(root, cwd) : undefined;
+  return relativeInside(root, cwd) === undefined ? displayPath(root, cwd) : undefined;
 }
 
 /** What `run`, `resume` and `status <run-id>` print about a run: its state, steps, result and what to do next. */

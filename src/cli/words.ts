@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { relativeInside } from '../core/util/paths';
 
 /**
  * The user's locale for dates, as a BCP 47 tag. Node does not read the POSIX locale variables (its
@@ -49,6 +50,6 @@ export function shellArg(value: string): string {
 
 /** A path as the user can use it from the current folder: relative when inside it, else absolute. */
 export function displayPath(file: string, cwd = process.cwd()): string {
-  const relative = path.relative(cwd, file);
-  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  const relative = relativeInside(cwd, file);
+  return relative ? path.normalize(relative) : file;
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Resolution } from '../core/apply/resolveConflict';
 import { hasConflictMarkers } from '../core/merge/mergeFile';
+import { samePath } from '../core/util/paths';
 import { plural } from '../core/util/words';
 import {
   activeMergeEditorResult,
@@ -164,7 +165,7 @@ export class ConflictCommands implements vscode.Disposable {
       return;
     }
     const file = mergeFilePath(found.entry, found.conflict);
-    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === file);
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && samePath(d.uri.fsPath, file));
     if (doc?.isDirty) await doc.save();
     await this.resolveWithFile(found, 'file');
   }

@@ -5,6 +5,7 @@ import type { Conflict } from '../core/state/events';
 import { conflictOfUri, contentUri } from './contentProvider';
 import { readRegularFile } from './mergedFile';
 import type { RunEntry } from './runsModel';
+import { samePath } from '../core/util/paths';
 import { plural } from '../core/util/words';
 
 /**
@@ -52,7 +53,7 @@ export function tabUris(tab: vscode.Tab): vscode.Uri[] {
 export function conflictTabs(runId: string, path: string, mergeFile: string): vscode.Tab[] {
   const belongs = (uri: vscode.Uri) => {
     const of = conflictOfUri(uri);
-    return of ? of.run === runId && of.path === path : uri.scheme === 'file' && uri.fsPath === mergeFile;
+    return of ? of.run === runId && of.path === path : uri.scheme === 'file' && samePath(uri.fsPath, mergeFile);
   };
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs.filter((tab) => tabUris(tab).some(belongs)));
 }

@@ -1,6 +1,6 @@
-import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Conflict } from '../core/state/events';
+import { comparablePath } from '../core/util/paths';
 import { mergeFilePath } from './mergedFile';
 import type { RunEntry, RunsModel } from './runsModel';
 
@@ -23,9 +23,9 @@ export function conflictOf(model: RunsModel, arg: unknown): Found | undefined {
 
 /** The first conflict whose merged file this is (a path resolves all of its conflicts at once). */
 export function conflictOfMergeFile(model: RunsModel, file: string): Found | undefined {
-  const resolved = path.resolve(file);
+  const wanted = comparablePath(file);
   for (const entry of model.list()) {
-    const conflict = entry.snapshot.conflicts.find((c) => mergeFilePath(entry, c) === resolved);
+    const conflict = entry.snapshot.conflicts.find((c) => comparablePath(mergeFilePath(entry, c)) === wanted);
     if (conflict) return { entry, conflict };
   }
   return undefined;

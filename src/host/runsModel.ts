@@ -7,6 +7,7 @@ import { runsDir, STATE_TRASH_PREFIX } from '../core/run/stateDir';
 import type { RunsLocation } from '../core/state/runLocation';
 import type { RunView } from '../core/state/runs';
 import { newestFirst, type RunSnapshot } from '../core/state/snapshot';
+import { samePath } from '../core/util/paths';
 import { engine } from './lazyEngine';
 import type { HostLog } from './log';
 
@@ -133,14 +134,14 @@ export class RunsModel implements vscode.Disposable {
 
   /** Where a repository's runs are, for the engine's readers and writers. */
   locationOf(repoRoot: string): RunsLocation | undefined {
-    return this.locations.find((l) => l.root === repoRoot);
+    return this.locations.find((l) => samePath(l.root, repoRoot));
   }
 
   /** Re-reads runs from disk (after apply, resolve, cleanup by another process). */
   async reload(runId?: string): Promise<void> {
     if (runId !== undefined) {
       const entry = this.entries.get(runId);
-      const location = this.locations.find((l) => l.root === entry?.repoRoot);
+      const location = entry && this.locations.find((l) => samePath(l.root, entry.repoRoot));
       if (location) await this.reloadNow(location, runId);
       return;
     }

@@ -1,4 +1,4 @@
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { archiveRef, archiveUncaptured } from '../git/archive';
 import { excludeStateFolder, openRepository, type Repository } from '../git/repository';
@@ -15,6 +15,7 @@ import { runLockPath, worktreeRoots } from '../state/runLocation';
 import { listRuns, loadRun, trackedRunIds, type RunView } from '../state/runs';
 import { RunWriter } from '../state/runWriter';
 import { TappsError } from '../util/errors';
+import { removeRetrying, renameRetrying } from '../util/paths';
 
 export interface CleanupOptions {
   /** Only runs that finished more than this many days ago. */
@@ -132,7 +133,7 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
         report.orphanedWorktrees.push(w);
         await dispose(runId, w);
       }
-      if (!dryRun) await rm(path.join(root, runId), { recursive: true, force: true });
+      if (!dryRun) await removeRetrying(path.join(root, runId), { recursive: true, force: true });
     }
     const pool = new WorktreePool(repo, root, 0);
     report.pooledWorktrees.push(...(dryRun ? await pool.list() : await pool.trim()));
@@ -240,7 +241,7 @@ async function removeRun(
     for (const w of folders) await dispose(runId, w);
     if (!dryRun) {
       if (refs.length > 0) await repo.git.run(['update-ref', '--stdin'], { input: refs.map((r) => `delete ${r}\n`).join('') });
-      for (const root of roots) await rm(path.join(root, runId), { recursive: true, force: true });
+      for (const root of roots) await removeRetrying(path.join(root, runId), { recursive: true, force: true });
       await deleteStateFolder(repo, runId);
     }
     return { runId, status: run.snapshot.status, worktrees: folders, refs };
@@ -256,12 +257,12 @@ async function removeRun(
  */
 async function deleteStateFolder(repo: Repository, runId: string): Promise<void> {
   const aside = path.join(runsDir(repo.root), `${STATE_TRASH_PREFIX}${runId}.${process.pid}`);
-  const moved = await rename(runDir(repo.root, runId), aside).then(
+  const moved = await renameRetrying(runDir(repo.root, runId), aside).then(
     () => true,
     () => false,
   );
   crashPoint('run-state-aside');
-  await rm(moved ? aside : runDir(repo.root, runId), { recursive: true, force: true });
+  await removeRetrying(moved ? aside : runDir(repo.root, runId), { recursive: true, force: true });
 }
 
 /** State folders that deletions left aside, except those live processes are deleting. */
@@ -271,7 +272,7 @@ async function emptyStateTrash(repo: Repository): Promise<void> {
     if (!name.startsWith(STATE_TRASH_PREFIX)) continue;
     const pid = Number(name.slice(name.lastIndexOf('.') + 1));
     if (Number.isInteger(pid) && pid !== process.pid && pidExists(pid)) continue;
-    await rm(path.join(dir, name), { recursive: true, force: true });
+    await removeRetrying(path.join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -281,6 +282,6 @@ async function emptyTrash(root: string): Promise<void> {
   for (const name of await readdir(trash).catch(() => [] as string[])) {
     const pid = Number(name.split('.')[0]);
     if (Number.isInteger(pid) && pid !== process.pid && pidExists(pid)) continue;
-    await rm(path.join(trash, name), { recursive: true, force: true });
+    await removeRetrying(path.join(trash, name), { recursive: true, force: true });
   }
 }

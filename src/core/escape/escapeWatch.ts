@@ -1,9 +1,10 @@
 import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { runsDir } from '../run/stateDir';
+import { isInside, isStrictlyInside, relativeInside, samePath } from '../util/paths';
 import { gitFileKeyOf } from './gitFiles';
 import { ANY_REF_KEY, configKey, hookKey, refKey } from './gitChanges';
-import { gitPlaces, isInside, keepBlobs, OWN_REFS, readGitState, readRefs, withHooksPath, type GitPlaces, type GitState } from './gitState';
+import { gitPlaces, keepBlobs, OWN_REFS, readGitState, readRefs, withHooksPath, type GitPlaces, type GitState } from './gitState';
 import { TreeWatcher } from './watcher';
 
 export interface EscapeWatchOptions {
@@ -67,7 +68,7 @@ export class EscapeWatch {
       roots: [
         { dir: repo.root, recursive: true },
         { dir: repo.gitDir, recursive: false },
-        ...(repo.commonDir === repo.gitDir ? [] : [{ dir: repo.commonDir, recursive: false }]),
+        ...(samePath(repo.commonDir, repo.gitDir) ? [] : [{ dir: repo.commonDir, recursive: false }]),
         { dir: watch.where.refsFolder, recursive: true },
         { dir: watch.where.reftable, recursive: true },
         { dir: watch.where.hookFolders.hooks!, recursive: false },
@@ -146,37 +147,39 @@ export class EscapeWatch {
   private isWatchedFolder(abs: string): boolean {
     const { refsFolder, reftable } = this.places;
     const runs = runsDir(this.repo.root);
-    if (abs !== runs && isInside(abs, runs) && abs !== this.repo.root) return true;
-    if (isInside(refsFolder, abs)) return !isInside(path.join(refsFolder, OWN_REFS.slice('refs/'.length)), abs);
-    return isInside(reftable, abs);
+    if (isStrictlyInside(runs, abs) && !samePath(abs, this.repo.root)) return true;
+    if (isInside(abs, refsFolder)) return !isInside(abs, path.join(refsFolder, OWN_REFS.slice('refs/'.length)));
+    return isInside(abs, reftable);
   }
 
   /** What a write of `abs` is a write of, or undefined when it is none of the watch's business. */
   keyOf(abs: string): string | undefined {
     const { repo, places } = this;
     const file = abs.endsWith('.lock') ? abs.slice(0, -'.lock'.length) : abs;
-    if (file === places.head) return refKey('HEAD');
-    if (file === places.configs.config) return configKey('config');
-    if (file === places.configs['config.worktree']) return configKey('config.worktree');
-    if (file === places.packedRefs || (isInside(places.reftable, abs) && abs !== places.reftable)) return ANY_REF_KEY;
-    if (isInside(places.refsFolder, file) && file !== places.refsFolder) {
-      const name = `refs/${path.relative(places.refsFolder, file).split(path.sep).join('/')}`;
+    if (samePath(file, places.head)) return refKey('HEAD');
+    if (samePath(file, places.configs.config)) return configKey('config');
+    if (samePath(file, places.configs['config.worktree'])) return configKey('config.worktree');
+    if (samePath(file, places.packedRefs) || isStrictlyInside(abs, places.reftable)) return ANY_REF_KEY;
+    const ref = relativeInside(places.refsFolder, file);
+    if (ref !== undefined && ref !== '') {
+      const name = `refs/${ref}`;
       return name.startsWith(OWN_REFS) || `${name}/` === OWN_REFS ? undefined : refKey(name);
     }
     for (const [folder, dir] of Object.entries(places.hookFolders)) {
-      if (dir && path.dirname(abs) === dir) return hookKey(`${folder}/${path.basename(abs)}`);
+      if (dir && samePath(path.dirname(abs), dir)) return hookKey(`${folder}/${path.basename(abs)}`);
     }
     const other = gitFileKeyOf(places, file);
     if (other !== undefined) return other;
-    if (isInside(repo.commonDir, abs) || isInside(repo.gitDir, abs)) return undefined;
+    if (isInside(abs, repo.commonDir) || isInside(abs, repo.gitDir)) return undefined;
     // The run state folder, and its parents themselves (`.tapps-agents` made for it), are the engine's.
     const runs = runsDir(repo.root);
-    if (isInside(this.options.worktreeRoot, abs) || isInside(runs, abs) || isInside(abs, runs)) return undefined;
-    if (!isInside(repo.root, abs) || abs === repo.root) return undefined;
-    const rel = path.relative(repo.root, abs).split(path.sep);
+    if (isInside(abs, this.options.worktreeRoot) || isInside(abs, runs) || isInside(runs, abs)) return undefined;
+    // The checkout's path, as git names it (`/`-separated, in the case the file system reported).
+    const rel = relativeInside(repo.root, abs);
+    if (rel === undefined || rel === '') return undefined;
     // The .git of the checkout, and of any repository nested in it (a submodule's, say), is git's.
-    if (rel.some((part) => part.toLowerCase() === '.git')) return undefined;
-    return `file:${rel.join('/')}`;
+    if (rel.split('/').some((part) => part.toLowerCase() === '.git')) return undefined;
+    return `file:${rel}`;
   }
 }
 

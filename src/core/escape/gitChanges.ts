@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { Git } from '../git/git';
+import { relativeInside } from '../util/paths';
 import { gitFileKind, gitFileOf, INDEX_KEY, isGitFileKey } from './gitFiles';
-import { CONFIG_ROLES, hookFile, isInside, type ConfigRole, type FileDigest, type GitPlaces, type GitState } from './gitState';
+import { CONFIG_ROLES, hookFile, type ConfigRole, type FileDigest, type GitPlaces, type GitState } from './gitState';
 
 /** A change to the repository's HEAD, refs, config or hooks. */
 export interface GitChange {
@@ -71,7 +72,7 @@ export function sameDigest(a: FileDigest | null, b: FileDigest | null): boolean 
 
 /** A path as the user reads it: relative to the checkout (`.git/config`) when inside it, else absolute. */
 export function shown(root: string, file: string): string {
-  return isInside(root, file) ? path.relative(root, file).split(path.sep).join('/') : file;
+  return relativeInside(root, file) ?? file;
 }
 
 /** Shell-quotes a value for a command the user copies. */

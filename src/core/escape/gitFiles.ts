@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Git } from '../git/git';
 import { worktreeRoots } from '../state/runLocation';
-import { digestOf, isInside, type FileDigest } from './gitState';
+import { isInside, samePath } from '../util/paths';
+import { digestOf, type FileDigest } from './gitState';
 
 /**
  * The other files of the git directory that change what the user's next git command does: the
@@ -45,9 +46,9 @@ export function gitFileOf(roots: GitFileRoots, key: string): string | undefined 
 export function gitFileKeyOf(roots: GitFileRoots, abs: string): GitFileKey | undefined {
   const dir = path.dirname(abs);
   const name = path.basename(abs);
-  if (dir === roots.gitDir && (name === 'index' || (HEAD_FILE.test(name) && !IGNORED_HEADS.has(name)))) return `git:${name}`;
-  if (dir === path.join(roots.commonDir, 'info')) return `common:info/${name}`;
-  if (dir === path.join(roots.commonDir, 'worktrees')) return `common:worktrees/${name}`;
+  if (samePath(dir, roots.gitDir) && (name === 'index' || (HEAD_FILE.test(name) && !IGNORED_HEADS.has(name)))) return `git:${name}`;
+  if (samePath(dir, path.join(roots.commonDir, 'info'))) return `common:info/${name}`;
+  if (samePath(dir, path.join(roots.commonDir, 'worktrees'))) return `common:worktrees/${name}`;
   return undefined;
 }
 
@@ -109,7 +110,7 @@ async function readWorktrees(roots: GitFileRoots, files: Map<string, FileDigest>
       // An entry without its `gitdir` yet is being made (by a run beside this one, most often): it
       // is judged once git has written it.
       if (target === '') return;
-      if (path.isAbsolute(target) && own.some((r) => isInside(path.normalize(r), path.normalize(target)))) return;
+      if (path.isAbsolute(target) && own.some((r) => isInside(target, r))) return;
       const d = await digestOf(gitdir);
       files.set(`common:worktrees/${name}`, d ?? { sha256: '0'.repeat(64), size: 0, executable: false });
     }),

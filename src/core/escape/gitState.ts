@@ -3,6 +3,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Git } from '../git/git';
 import type { Repository } from '../git/repository';
+import { isInside, samePath } from '../util/paths';
 import { gitFileOf, INDEX_KEY, readGitFiles } from './gitFiles';
 
 /** A file of the git directory as last seen: its content's hash, and its blob when one was kept (for undo). */
@@ -79,21 +80,13 @@ export function gitPlaces(repo: Pick<Repository, 'gitDir' | 'commonDir'>): GitPl
 export async function withHooksPath(repo: Repository, places: GitPlaces): Promise<GitPlaces> {
   const hooks = places.hookFolders.hooks!;
   const configured = await repo.git.line(['rev-parse', '--path-format=absolute', '--git-path', 'hooks']).catch(() => hooks);
-  if (configured === hooks || (isInside(repo.root, configured) && !isInside(repo.commonDir, configured))) return places;
+  // git names folders with `/` on Windows too (`C:/repo/.git/hooks`): compared as paths, not as strings.
+  if (samePath(configured, hooks) || (isInside(configured, repo.root) && !isInside(configured, repo.commonDir))) return places;
   const isFolder = await lstat(configured).then(
     (s) => s.isDirectory(),
     () => false,
   );
   return isFolder ? { ...places, hookFolders: { ...places.hookFolders, hooksPath: configured } } : places;
-}
-
-/**
- * Whether `child` is `parent` or inside it; both absolute and normalized (as `path.join` makes
- * them). A prefix test, not `path.relative`: the watcher asks it for every entry it walks.
- */
-export function isInside(parent: string, child: string): boolean {
-  const [p, c] = process.platform === 'win32' ? [parent.toLowerCase(), child.toLowerCase()] : [parent, child];
-  return c === p || c.startsWith(p.endsWith(path.sep) ? p : `${p}${path.sep}`);
 }
 
 /** Reads the state; `refs` and the index only when asked (the parts that cost a git process). */

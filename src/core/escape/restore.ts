@@ -8,6 +8,7 @@ import { MAX_RESTORED_LISTED } from '../state/events';
 import { RunWriter } from '../state/runWriter';
 import type { EscapeRecord } from '../state/snapshot';
 import { GitError, TappsError } from '../util/errors';
+import { relativeInside } from '../util/paths';
 
 export interface RestoreOptions {
   /** Only these files (paths in the checkout, or absolute paths inside it). @default every escaped file not restored yet */
@@ -111,7 +112,8 @@ export async function restoreEscapes(repoDir: string, runId: string, options: Re
 
 /** The escapes of the files named; a name that is no escaped file of the run is refused. */
 function pick(files: readonly EscapeRecord[], paths: readonly string[], root: string, runId: string): EscapeRecord[] {
-  const wanted = paths.map((p) => (path.isAbsolute(p) ? path.relative(root, p) : p).split(path.sep).join('/').replace(/^\.\//, ''));
+  // An absolute path outside the checkout stays as it is: named so among the unknown ones.
+  const wanted = paths.map((p) => (path.isAbsolute(p) ? (relativeInside(root, p) ?? p) : p.split(path.sep).join('/')).replace(/^\.\//, ''));
   const unknown = wanted.filter((p) => !files.some((e) => e.path === p));
   if (unknown.length > 0) {
     const known = files.map((e) => e.path);

@@ -1,6 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../util/paths';
 
 /** A folder to watch: with everything below it, or only its own entries. */
 export interface WatchRoot {
@@ -162,7 +163,7 @@ export class TreeWatcher {
 
   private unwatch(dir: string): void {
     for (const [d, w] of this.watchers) {
-      if (d === dir || d.startsWith(`${dir}${path.sep}`)) {
+      if (isInside(d, dir)) {
         w.close();
         this.watchers.delete(d);
       }

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Git } from './git';
 import { fixedIdentityEnv } from './identity';
@@ -7,6 +6,7 @@ import type { Repository } from './repository';
 import { scratchPath } from './scratch';
 import { findSubmoduleWrites, gitlinksOf, type SubmoduleWrite } from './submoduleWrites';
 import { stageAll } from './workingIndex';
+import { removeRetrying } from '../util/paths';
 
 /** What a step changed, captured as a commit on top of its base. */
 export interface Capture {
@@ -36,8 +36,8 @@ export async function writeWorktreeTree(
   try {
     return await stageAll(git, index, seed.index, seed.tree, env);
   } finally {
-    await rm(index, { force: true });
-    await rm(`${index}.lock`, { force: true });
+    await removeRetrying(index, { force: true });
+    await removeRetrying(`${index}.lock`, { force: true });
   }
 }
 

@@ -1,7 +1,7 @@
-import { rm } from 'node:fs/promises';
 import type { Git } from './git';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
+import { removeRetrying } from '../util/paths';
 
 /** What a step's capture must leave out: the files its setup brought in, and what its setup commands changed. */
 export interface KeptOut {
@@ -50,8 +50,8 @@ export async function keepOut(repo: Repository, tree: string, baseTree: string, 
     await git.run(['update-index', '-z', '--index-info'], { env, input: lines.map((l) => `${l}\0`).join('') });
     return await git.line(['write-tree'], { env });
   } finally {
-    await rm(index, { force: true });
-    await rm(`${index}.lock`, { force: true });
+    await removeRetrying(index, { force: true });
+    await removeRetrying(`${index}.lock`, { force: true });
   }
 }
 

@@ -1,6 +1,7 @@
-import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Git } from './git';
+import { removeRetrying } from '../util/paths';
 
 export const EMPTY_BLOB_MODE = '100644';
 
@@ -72,7 +73,7 @@ export async function editTree(git: Git, tree: string, edits: ReadonlyMap<string
     await git.run(['update-index', '-z', '--index-info'], { env, input: lines.map((l) => `${l}\0`).join('') });
     return await git.line(['write-tree'], { env });
   } finally {
-    await rm(index, { force: true });
+    await removeRetrying(index, { force: true });
   }
 }
 
@@ -93,7 +94,7 @@ export async function importObjects(git: Git, store: string): Promise<boolean> {
   if (!info?.isDirectory()) return false;
   if ((await folderBytes(store, MAX_IMPORTED_BYTES)) > MAX_IMPORTED_BYTES) return false;
   // Only the store's own objects: alternates the step named would bring in whatever it can read.
-  for (const file of ['alternates', 'http-alternates']) await rm(path.join(store, 'info', file), { force: true });
+  for (const file of ['alternates', 'http-alternates']) await removeRetrying(path.join(store, 'info', file), { force: true });
   const own = { GIT_OBJECT_DIRECTORY: store, GIT_ALTERNATE_OBJECT_DIRECTORIES: '' };
   const ids = await git.run(['cat-file', '--batch-all-objects', '--batch-check=%(objectname)'], { env: own });
   if (ids.trim() === '') return true;

@@ -70,7 +70,8 @@ export async function openRepository(dir: string, observer?: GitObserver): Promi
     .catch(async (error: unknown) => {
       throw await whyNotAWorkTree(probe, folder, error);
     });
-  const [commonDir, gitDir, root] = found.split('\n').map((l) => l.trim());
+  // Resolved: git prints `C:/x` on Windows, where every other path of the engine reads `C:\x`.
+  const [commonDir, gitDir, root] = found.split('\n').map((l) => path.resolve(l.trim()));
   return { root, commonDir, gitDir, git: new Git(root, observer) };
 }
 

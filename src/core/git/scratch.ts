@@ -1,7 +1,8 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pidExists } from '../process/processIdentity';
 import { engineDir, type Repository } from './repository';
+import { removeRetrying } from '../util/paths';
 
 /**
  * Temporary files of the engine (indexes, entries being deleted) live in one folder of the git
@@ -31,6 +32,6 @@ export async function sweepScratch(repo: Pick<Repository, 'commonDir'>): Promise
     const pid = Number(NAMED.exec(name)?.[1] ?? NaN);
     // Files of other shapes (an older version's) are left alone; live processes' files too.
     if (!Number.isInteger(pid) || pid === process.pid || pidExists(pid)) continue;
-    await rm(path.join(dir, name), { recursive: true, force: true });
+    await removeRetrying(path.join(dir, name), { recursive: true, force: true });
   }
 }

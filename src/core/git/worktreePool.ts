@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { stopProcessesOf, tagEnvironment, type StepTag } from '../process/stepProcesses';
 import { crashPoint } from '../util/crashPoint';
 import { Lock } from '../util/lock';
+import { removeRetrying, renameRetrying, samePath } from '../util/paths';
 import type { Repository } from './repository';
 import * as z from 'zod/mini';
 import { diskBytes, FolderPrintsSchema, foldersUnchanged } from '../util/folders';
@@ -78,21 +79,21 @@ export class WorktreePool {
         // A record whose folder is gone (a take that a crash cut short moved it to a run's folder,
         // which cleanup deletes as an orphan): dropped, or it would stand first in line for ever.
         if (!(await lstat(first.dir).catch(() => undefined))) {
-          await rm(`${first.dir}.json`, { force: true });
+          await removeRetrying(`${first.dir}.json`, { force: true });
           return 'gone';
         }
         // Claimed by moving it out of the pool, under the registration lock: git's record follows it.
         try {
           await mkdir(path.dirname(target), { recursive: true });
           await registration(this.repo, async () => {
-            await rename(first.dir, target);
+            await renameRetrying(first.dir, target);
             crashPoint('pool-taken-moved');
             await writeFile(path.join(first.entry, 'gitdir'), `${path.join(target, '.git')}\n`);
           });
         } catch {
           return undefined; // left in the pool; the step gets a checkout of its own
         }
-        await rm(`${first.dir}.json`, { force: true });
+        await removeRetrying(`${first.dir}.json`, { force: true });
         return first;
       });
       if (slot === 'gone') continue;
@@ -106,7 +107,7 @@ export class WorktreePool {
           await contained(tag, () => worktreeGit(wt).run(['reset', '--hard', '--quiet', commit], { signal, env: tagEnvironment(tag) }));
         return wt;
       } catch (error) {
-        await rm(target, { recursive: true, force: true });
+        await removeRetrying(target, { recursive: true, force: true });
         await dropEntry(this.repo, slot.entry);
         if (signal?.aborted) throw error;
       }
@@ -132,7 +133,7 @@ export class WorktreePool {
         const kept = (retained?.folders ?? []).flatMap((f) => ['-e', `/${f.path.replace(/[*?[\\]/g, '\\$&')}/`]);
         await worktreeGit(wt).run(['clean', '-ffdxq', ...kept], { env: tagEnvironment(tag) });
       });
-      await rm(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
+      await removeRetrying(path.join(wt.entry, 'tapps-objects'), { recursive: true, force: true });
     } catch {
       return false;
     }
@@ -145,7 +146,7 @@ export class WorktreePool {
       const name = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
       const dir = path.join(this.dir, name);
       await registration(this.repo, async () => {
-        await rename(wt.dir, dir);
+        await renameRetrying(wt.dir, dir);
         await writeFile(path.join(wt.entry, 'gitdir'), `${path.join(dir, '.git')}\n`);
       });
       crashPoint('pool-parked-moved');
@@ -173,7 +174,7 @@ export class WorktreePool {
         const dir = path.join(this.dir, name);
         if (recorded.has(name) || name.includes('.') || !(await lstat(dir).catch(() => undefined))?.isDirectory()) continue;
         const entry = await entryOf(this.repo, dir);
-        await rm(dir, { recursive: true, force: true });
+        await removeRetrying(dir, { recursive: true, force: true });
         if (entry) await dropEntry(this.repo, entry);
         unfinished.push(dir);
       }
@@ -207,8 +208,8 @@ export class WorktreePool {
   }
 
   private async delete(slot: Slot): Promise<void> {
-    await rm(`${slot.dir}.json`, { force: true });
-    await rm(slot.dir, { recursive: true, force: true });
+    await removeRetrying(`${slot.dir}.json`, { force: true });
+    await removeRetrying(slot.dir, { recursive: true, force: true });
     await dropEntry(this.repo, slot.entry);
   }
 
@@ -266,8 +267,8 @@ async function sound(repo: Repository, wt: StepWorktree): Promise<boolean> {
     const dotGit = await lstat(path.join(wt.dir, '.git'));
     if (!dotGit.isFile() || dotGit.size > 4096) return false;
     const named = /^gitdir: (.+)$/m.exec(await readFile(path.join(wt.dir, '.git'), 'utf8'))?.[1]?.trim();
-    if (named === undefined || path.resolve(wt.dir, named) !== wt.entry) return false;
-    if (path.dirname(wt.entry) !== path.join(repo.commonDir, 'worktrees')) return false;
+    if (named === undefined || !samePath(path.resolve(wt.dir, named), wt.entry)) return false;
+    if (!samePath(path.dirname(wt.entry), path.join(repo.commonDir, 'worktrees'))) return false;
     for (const name of await readdir(wt.entry)) if (!ENTRY_FILES.has(name)) return false;
     // Plain files first (a FIFO would block the reads), then their contents.
     for (const file of ['HEAD', 'commondir', 'index']) if (!(await lstat(path.join(wt.entry, file))).isFile()) return false;

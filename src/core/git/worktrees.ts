@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import PQueue from 'p-queue';
 import { Lock } from '../util/lock';
+import { comparablePath, removeRetrying, renameRetrying, samePath } from '../util/paths';
 import { archiveRef, archiveUncaptured } from './archive';
 import { Git } from './git';
 import { engineDir, type Repository } from './repository';
@@ -157,7 +158,7 @@ export class Worktrees {
       await mkdir(trashDir(this.root), { recursive: true });
       const trash = path.join(trashDir(this.root), `${process.pid}.${++trashCounter}`);
       if (
-        await rename(dir, trash).then(
+        await renameRetrying(dir, trash).then(
           () => true,
           () => false,
         )
@@ -172,7 +173,7 @@ export class Worktrees {
     await this.removals.onIdle();
     await this.adds.onIdle();
     while (this.entries.length > 0) await dropEntry(this.repo, this.entries.shift()!);
-    while (this.trash.length > 0) await rm(this.trash.shift()!, { recursive: true, force: true, maxRetries: 3 });
+    while (this.trash.length > 0) await removeRetrying(this.trash.shift()!, { recursive: true, force: true, maxRetries: 3 });
     await rmdir(path.join(this.root, this.runId)).catch(() => undefined); // only when empty: kept worktrees stay
   }
 }
@@ -201,8 +202,9 @@ const queues = new Map<string, PQueue>();
 
 /** Within one process, waiters queue here rather than poll the lock. */
 function inProcess(repo: Repository): PQueue {
-  let queue = queues.get(repo.commonDir);
-  if (!queue) queues.set(repo.commonDir, (queue = new PQueue({ concurrency: 1 })));
+  const key = comparablePath(repo.commonDir);
+  let queue = queues.get(key);
+  if (!queue) queues.set(key, (queue = new PQueue({ concurrency: 1 })));
   return queue;
 }
 
@@ -213,7 +215,7 @@ function inProcess(repo: Repository): PQueue {
  */
 export async function removeWorktree(repo: Repository, dir: string): Promise<void> {
   const entry = await entryOf(repo, dir);
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+  await removeRetrying(dir, { recursive: true, force: true, maxRetries: 3 });
   if (entry) await dropEntry(repo, entry);
 }
 
@@ -223,7 +225,8 @@ async function registeredEntry(repo: Repository, dir: string): Promise<string> {
   const gitdir = /^gitdir: (.+)$/m.exec(text)?.[1]?.trim();
   const entry = gitdir === undefined ? undefined : path.resolve(dir, gitdir);
   const [parent, expected] = await Promise.all([entry && realpath(path.dirname(entry)), realpath(path.join(repo.commonDir, 'worktrees'))]);
-  if (!entry || parent !== expected) throw new Error(`git registered the worktree ${dir} in an unexpected place (${gitdir ?? 'none'})`);
+  if (!entry || !parent || !samePath(parent, expected))
+    throw new Error(`git registered the worktree ${dir} in an unexpected place (${gitdir ?? 'none'})`);
   return entry;
 }
 
@@ -238,8 +241,9 @@ export async function entryOf(repo: Repository, dir: string): Promise<string | u
     const recorded = await readFile(path.join(folder, name, 'gitdir'), 'utf8').catch(() => undefined);
     if (recorded === undefined) continue;
     const target = path.resolve(folder, name, recorded.trim());
-    if (target === wanted || (await realpath(path.dirname(target)).catch(() => undefined)) === path.dirname(wanted))
-      return path.join(folder, name);
+    if (samePath(target, wanted)) return path.join(folder, name);
+    const real = await realpath(path.dirname(target)).catch(() => undefined);
+    if (real !== undefined && samePath(real, path.dirname(wanted))) return path.join(folder, name);
   }
   return undefined;
 }
@@ -253,10 +257,10 @@ export async function entryOf(repo: Repository, dir: string): Promise<string | u
 export async function dropEntry(repo: Repository, entry: string): Promise<void> {
   const aside = await scratchPath(repo, 'worktree-entry');
   const moved = await registration(repo, () =>
-    rename(entry, aside).then(
+    renameRetrying(entry, aside).then(
       () => true,
       () => false,
     ),
   );
-  if (moved) await rm(aside, { recursive: true, force: true });
+  if (moved) await removeRetrying(aside, { recursive: true, force: true });
 }

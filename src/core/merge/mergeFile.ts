@@ -1,7 +1,8 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { scratchPath } from '../git/scratch';
+import { removeRetrying } from '../util/paths';
 
 /** The three versions of a conflicted file, as blob ids; null where the file is absent in that version. */
 export interface ConflictVersions {
@@ -74,7 +75,7 @@ export async function mergeFileText(
     );
     return { text: stdout, conflicts: exitCode };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeRetrying(dir, { recursive: true, force: true });
   }
 }
 

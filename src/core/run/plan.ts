@@ -4,6 +4,7 @@ import { openRepository, type Repository } from '../git/repository';
 import { defaultWorktreeRoot } from '../git/worktrees';
 import { TappsError } from '../util/errors';
 import { idProblem } from '../util/ids';
+import { isInside, relativeInside } from '../util/paths';
 import { containsFromFileList } from '../workflow/graph';
 import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
 import { newRunId, type RunOptions } from './options';
@@ -76,8 +77,7 @@ async function currentFiles(repo: Repository): Promise<(p: string) => boolean> {
 
 /** A workflow file inside the repository is recorded by its repository path, one outside by its absolute path. */
 export function recordedPath(repo: Repository, file: string): string {
-  const relative = path.relative(repo.root, file);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative.split(path.sep).join('/');
+  return relativeInside(repo.root, file) ?? file;
 }
 
 /**
@@ -86,11 +86,7 @@ export function recordedPath(repo: Repository, file: string): string {
  * directory, where the default one lives.
  */
 function checkWorktreeRoot(repo: Repository, root: string): void {
-  const inside = (parent: string) => {
-    const r = path.relative(parent, root);
-    return r === '' || (!r.startsWith('..') && !path.isAbsolute(r));
-  };
-  if (inside(repo.root) && !inside(repo.commonDir)) {
+  if (isInside(root, repo.root) && !isInside(root, repo.commonDir)) {
     throw new TappsError(
       'invalid-setting',
       `The worktree folder ${root} is inside the repository ${repo.root}; step worktrees must be outside it. Change tappsFlow.worktreeRoot to a folder elsewhere (or leave it empty).`,

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { watchResumedCheckout } from '../escape/startWatch';
@@ -16,6 +15,7 @@ import type { RunOptions } from './options';
 import { EffectiveSettingsSchema, type EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { resolveSetup } from '../setup/resolvePlan';
+import { removeRetrying, samePath } from '../util/paths';
 
 export interface ResumeOptions {
   readonly repoDir: string;
@@ -69,7 +69,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
     await writer.store.flush();
     // Merged files the user edited for the previous result's conflicts: the new result has its
     // own, and an old merge must never resolve one of them.
-    await rm(path.join(writer.dir, 'merge'), { recursive: true, force: true });
+    await removeRetrying(path.join(writer.dir, 'merge'), { recursive: true, force: true });
     const { watch } = await watchResumedCheckout(repo, settings, writer.dir);
     return {
       repo,
@@ -114,7 +114,7 @@ function recordedSettings(snapshot: RunSnapshot, repo: Repository, roots: readon
     worktreeRoot: defaultWorktreeRoot(repo),
     ...snapshot.settings,
   });
-  if (!parsed.success || !roots.includes(parsed.data.worktreeRoot)) {
+  if (!parsed.success || !roots.some((root) => samePath(root, parsed.data.worktreeRoot))) {
     throw new TappsError(
       'state-mismatch',
       `Run ${snapshot.runId} cannot be resumed: the settings in its state are not ones Tapps Flow records (${parsed.success ? 'an unknown worktree folder' : (parsed.error.issues[0]?.message ?? 'invalid')}). Start a new run instead.`,

@@ -16,6 +16,7 @@ import type { ResolvedSetup } from '../setup/resolvePlan';
 import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { crashPoint } from '../util/crashPoint';
+import { samePath } from '../util/paths';
 
 /** Everything a run needs to execute, with its writer holding the run's lock. */
 export interface RunContext {
@@ -42,7 +43,7 @@ export async function startRun(options: RunOptions): Promise<RunContext> {
   const now = options.now ?? (() => new Date());
   await excludeStateFolder(repo);
   await sweepScratch(repo);
-  if (settings.worktreeRoot !== defaultWorktreeRoot(repo)) await registerWorktreeRoot(repo, settings.worktreeRoot);
+  if (!samePath(settings.worktreeRoot, defaultWorktreeRoot(repo))) await registerWorktreeRoot(repo, settings.worktreeRoot);
   const writer = await RunWriter.create(repo, runId, `running ${loaded.workflow.id}`, { now });
   // Watching starts before the base is captured, so that no write after the capture goes unseen.
   const watching = watchCheckout(repo, settings);

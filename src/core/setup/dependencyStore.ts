@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile, lstat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import type { PoolDisk } from '../git/worktreePool';
@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../state/atomicWrite';
 import { diskBytes, fingerprint, FolderPrintsSchema } from '../util/folders';
 import { Lock, LockBusyError } from '../util/lock';
 import { bringFolder, type Strategy } from './dependencies';
+import { removeRetrying, renameRetrying } from '../util/paths';
 
 /** One kept folder of a key. */
 export interface KeptFolder {
@@ -97,9 +98,9 @@ export class DependencyStore {
       }
       const manifest: KeptDependencies = { key, folders: kept, onlyDependencies, bytes };
       await writeFile(path.join(building, MANIFEST), `${JSON.stringify(manifest)}\n`);
-      await rename(building, path.join(this.dir, key)).catch(() => undefined); // another publisher won
+      await renameRetrying(building, path.join(this.dir, key)).catch(() => undefined); // another publisher won
     } finally {
-      await rm(building, { recursive: true, force: true });
+      await removeRetrying(building, { recursive: true, force: true });
     }
   }
 
@@ -107,12 +108,12 @@ export class DependencyStore {
   async drop(key: string): Promise<void> {
     const aside = path.join(this.dir, `.dropped.${process.pid}.${randomBytes(4).toString('hex')}`);
     if (
-      await rename(path.join(this.dir, key), aside).then(
+      await renameRetrying(path.join(this.dir, key), aside).then(
         () => true,
         () => false,
       )
     )
-      await rm(aside, { recursive: true, force: true });
+      await removeRetrying(aside, { recursive: true, force: true });
   }
 
   /** The kept entries, least recently used first. */
@@ -147,7 +148,7 @@ export class DependencyStore {
     }
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
       const pid = /^\.(?:building|dropped)\.(\d+)\./.exec(name)?.[1];
-      if (pid !== undefined && !pidExists(Number(pid))) await rm(path.join(this.dir, name), { recursive: true, force: true });
+      if (pid !== undefined && !pidExists(Number(pid))) await removeRetrying(path.join(this.dir, name), { recursive: true, force: true });
     }
     return dropped;
   }

@@ -1,10 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Git } from '../git/git';
 import { STATE_FOLDER } from '../git/repository';
 import { TappsError } from '../util/errors';
+import { isStrictlyInside, removeRetrying } from '../util/paths';
 
 /** The most files and folders one setup copies: past this the patterns are surely too broad. */
 export const MAX_SETUP_PATHS = 10_000;
@@ -61,7 +62,7 @@ async function gitignoreMatches(git: Git, patterns: readonly string[]): Promise<
     const inside = partly.length === 0 ? [] : await untracked(git, ['--ignored', `--exclude-from=${from}`, '--', ...partly]);
     return [...ignored, ...(await checkIgnored(git, inside))];
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeRetrying(dir, { recursive: true, force: true });
   }
 }
 
@@ -126,8 +127,7 @@ function staysInside(repoRoot: string, relative: string): boolean {
   const parts = relative.split('/');
   if (relative === '' || relative.startsWith('/') || parts.includes('..') || parts.includes('.')) return false;
   if (parts[0] === STATE_FOLDER) return false;
-  const full = path.resolve(repoRoot, relative);
-  return full.startsWith(path.resolve(repoRoot) + path.sep);
+  return isStrictlyInside(path.resolve(repoRoot, relative), repoRoot);
 }
 
 function ancestors(relative: string): string[] {

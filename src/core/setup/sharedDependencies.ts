@@ -1,4 +1,4 @@
-import { lstat, rm } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { worktreeGit, type RetainedFolders, type StepWorktree } from '../git/worktrees';
 import type { Repository } from '../git/repository';
@@ -10,6 +10,7 @@ import { DependencyStore, type KeptDependencies } from './dependencyStore';
 import type { DependencySharing } from '../workflow/schema';
 import type { SetupPlan } from './plan';
 import type { SetupOutcome } from './setUpWorktree';
+import { removeRetrying } from '../util/paths';
 
 /** How a setup's commands ended, with what the worktree keeps of its dependencies. */
 export interface Shared {
@@ -106,7 +107,7 @@ export async function shareDependencies(
     const done = await bringFolder(store.source(key, folder.path), target, strategy).then(
       () => true,
       async () => {
-        await rm(target, { recursive: true, force: true });
+        await removeRetrying(target, { recursive: true, force: true });
         return false;
       },
     );

@@ -1,4 +1,5 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { removeRetrying, renameRetrying } from '../util/paths';
 
 let counter = 0;
 
@@ -17,9 +18,10 @@ export async function writeFileAtomic(file: string, content: string, options: { 
     await handle.close();
   }
   try {
-    await rename(tmp, file);
+    // On Windows a reader of `file` (an editor, an antivirus) can hold it open for a moment.
+    await renameRetrying(tmp, file);
   } catch (error) {
-    await rm(tmp, { force: true });
+    await removeRetrying(tmp, { force: true });
     throw error;
   }
 }

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { IdSchema } from './events';
+import { removeRetrying } from '../util/paths';
 
 /** A request to the process that owns a run, from another one (the editor cancelling a CLI run, say). */
 export const ControlRequestSchema = z.object({
@@ -41,7 +42,7 @@ export async function takeRequests(dir: string): Promise<ControlRequest[]> {
       // A request being written right now: take it next time.
       continue;
     }
-    await rm(file, { force: true });
+    await removeRetrying(file, { force: true });
   }
   return requests;
 }

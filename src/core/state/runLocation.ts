@@ -2,6 +2,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultWorktreeRoot } from '../git/worktrees';
 import { engineDir } from '../git/repository';
+import { comparablePath, samePath } from '../util/paths';
 
 /** Where a repository's runs are: its root (state folders) and git directory (locks, worktrees). */
 export interface RunsLocation {
@@ -27,12 +28,16 @@ export async function worktreeRoots(location: Pick<RunsLocation, 'commonDir'>): 
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => path.isAbsolute(l));
-  return [...new Set([defaultWorktreeRoot(location), ...recorded])];
+  // One entry per folder, however it was spelt: the first spelling stays.
+  const roots = new Map<string, string>();
+  for (const root of [defaultWorktreeRoot(location), ...recorded])
+    if (!roots.has(comparablePath(root))) roots.set(comparablePath(root), root);
+  return [...roots.values()];
 }
 
 /** Records a configured worktree root before a run uses it. */
 export async function registerWorktreeRoot(location: Pick<RunsLocation, 'commonDir'>, root: string): Promise<void> {
-  if ((await worktreeRoots(location)).includes(root)) return;
+  if ((await worktreeRoots(location)).some((known) => samePath(known, root))) return;
   await mkdir(path.dirname(rootsFile(location)), { recursive: true });
   await appendFile(rootsFile(location), `${root}\n`);
 }

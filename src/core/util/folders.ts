@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink, rm } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
+import { removeRetrying } from './paths';
 
 /** The most entries a fingerprint walks: a folder past this is not shared. */
 const MAX_ENTRIES = 1_000_000;
@@ -97,6 +98,6 @@ export async function removeInside(root: string, rel: string): Promise<boolean> 
     const stat = await lstat(folder).catch(() => undefined);
     if (!stat?.isDirectory()) return false;
   }
-  await rm(path.join(folder, parts[parts.length - 1]), { recursive: true, force: true });
+  await removeRetrying(path.join(folder, parts[parts.length - 1]), { recursive: true, force: true });
   return true;
 }

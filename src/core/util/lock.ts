@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as lockfile from 'proper-lockfile';
@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { recordedProcessAlive, recordProcess } from '../process/processIdentity';
 import { writeFileAtomic } from '../state/atomicWrite';
 import { TappsError } from './errors';
+import { comparablePath, removeRetrying, renameRetrying } from './paths';
 
 /**
  * How long a lock whose holder cannot be checked (another machine) stays held without a
@@ -64,7 +65,7 @@ function ownerAlive(owner: LockOwner, now = Date.now()): boolean {
 export async function inspectLock(target: string): Promise<{ held: boolean; owner?: LockOwner }> {
   const locked = await lockfile.check(target, { realpath: false, lockfilePath: lockDir(target), stale: LOCK_STALE_MS }).catch(() => false);
   const owner = await readOwner(target);
-  if (owner && owner.pid === process.pid && heldHere.has(target)) return { held: true, owner };
+  if (owner && owner.pid === process.pid && heldHere.has(comparablePath(target))) return { held: true, owner };
   if (owner && (await dirExists(lockDir(target)))) return ownerAlive(owner) ? { held: true, owner } : { held: false, owner };
   // A lock without an owner file was just taken (the file follows) or its taker died before
   // writing one; its own freshness (kept up to date by its holder) tells.
@@ -78,6 +79,7 @@ function dirExists(dir: string): Promise<boolean> {
   );
 }
 
+/** The locks this process holds, by `comparablePath`: one lock under two spellings of its path is one. */
 const heldHere = new Set<string>();
 
 /**
@@ -146,9 +148,9 @@ export class Lock {
     if (this.released) return;
     this.released = true;
     clearInterval(this.heartbeat);
-    heldHere.delete(this.target);
+    heldHere.delete(comparablePath(this.target));
     if (!this.compromisedBy) {
-      await rm(ownerFile(this.target), { force: true });
+      await removeRetrying(ownerFile(this.target), { force: true });
       await this.unlock().catch(() => undefined);
     }
   }
@@ -195,7 +197,7 @@ export class Lock {
     const owner: LockOwner = { ...recordProcess(process.pid), token: randomUUID(), purpose, acquiredAt: now, heartbeatAt: now };
     const lock = new Lock(target, owner, unlock);
     setCompromised((e) => lock.onCompromised(e));
-    heldHere.add(target);
+    heldHere.add(comparablePath(target));
     await writeFileAtomic(ownerFile(target), JSON.stringify(owner), { durable: false });
     return lock;
   }
@@ -238,14 +240,14 @@ async function breakDeadLock(target: string, dead: LockOwner): Promise<boolean> 
     // Out of the way in one rename, so that no one sees a half-removed lock.
     const aside = `${lockDir(target)}.dead-${process.pid}-${randomUUID()}`;
     if (
-      await rename(lockDir(target), aside).then(
+      await renameRetrying(lockDir(target), aside).then(
         () => true,
         () => false,
       )
     ) {
-      await rmdir(aside).catch(() => rm(aside, { recursive: true, force: true }));
+      await rmdir(aside).catch(() => removeRetrying(aside, { recursive: true, force: true }));
     }
-    await rm(ownerFile(target), { force: true });
+    await removeRetrying(ownerFile(target), { force: true });
     return true;
   } finally {
     await release().catch(() => undefined);
