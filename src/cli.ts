@@ -10,7 +10,7 @@ import { validateCommand } from './cli/validateCommand';
 import { VERSION } from './cli/version';
 import { commandName } from './cli/commandName';
 import { openRepository } from './core/git/repository';
-import { taggedProcesses } from './core/process/stepProcesses';
+import { orphansPossible } from './core/process/stepProcesses';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
 import { sweepOrphans } from './core/state/runs';
 import { TappsError, WorkflowError } from './core/util/errors';
@@ -39,7 +39,9 @@ restore; 4 wins over 0, 1, 3 and 5), 5 checks failed (the result fails a check o
 the workflow; --alternative applies the result without the steps that broke it),
 130 cancelled.
 
-TAPPS_GIT names the git executable (default: git on PATH).`;
+TAPPS_GIT names the git executable (default: git on PATH). TAPPS_SHELL picks the
+shell of command strings on Windows: auto (the default: the sh of Git for Windows,
+else cmd), sh, cmd or powershell.`;
 
 class UsageError extends Error {}
 
@@ -165,10 +167,10 @@ async function main(argv: string[]): Promise<number> {
 /**
  * Every command that works on a repository first stops what steps of its interrupted runs left
  * running when their engine died (verified as theirs: see `sweepOrphans`), and says so. Without
- * a tagged process on the machine this costs one pass over the process table.
+ * a tagged process on the machine this costs one pass over the process table (on Linux and macOS).
  */
 async function sweepLeftovers(dir: string): Promise<void> {
-  if (taggedProcesses().length === 0) return;
+  if (!orphansPossible()) return;
   try {
     const repo = await openRepository(dir);
     for (const swept of await sweepOrphans(repo))

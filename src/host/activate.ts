@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
-import { taggedProcesses } from '../core/process/stepProcesses';
+import { orphansPossible } from '../core/process/stepProcesses';
 import { engine } from './lazyEngine';
 import { locateRepository } from '../core/git/locate';
 import { openRepository } from '../core/git/repository';
 import type { RunsLocation } from '../core/state/runLocation';
 import { plural } from '../core/util/words';
-import { watchGitPath } from './gitPath';
+import { watchEngineEnvironment } from './engineEnvironment';
 import { registerCommands } from './commands';
 import { ContentProvider, SCHEME } from './contentProvider';
 import { HostLog } from './log';
@@ -14,6 +14,7 @@ import { RunsModel } from './runsModel';
 import { RunsTreeProvider } from './runsTree';
 import { RunsStatusBar } from './statusBar';
 import { WorkflowDiagnostics } from './workflowDiagnostics';
+import { comparablePath } from '../core/util/paths';
 
 /** What the extension exports: the model and tree, for tests and for other extensions. */
 export interface TappsFlowApi {
@@ -50,7 +51,7 @@ export function activateHost(
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, content),
     model.onDidChange(() => content.refreshLogs()),
     ...registerCommands(model, runs, diagnostics, log, view, tree),
-    watchGitPath(),
+    watchEngineEnvironment(),
   );
   const load = async () => {
     const locations = await workspaceRepositories(log);
@@ -76,10 +77,10 @@ export function activateHost(
 /**
  * Stops what steps of interrupted runs left running when their engine died (see the engine's
  * `sweepOrphans`): only in a trusted workspace, and the engine is loaded only when a tagged
- * process exists at all.
+ * process exists at all (on Windows, where tags cannot be read, always).
  */
 async function sweepOrphans(locations: readonly RunsLocation[], log: HostLog): Promise<void> {
-  if (taggedProcesses().length === 0) return;
+  if (!orphansPossible()) return;
   for (const location of locations) {
     try {
       const repo = await openRepository(location.root);
@@ -104,7 +105,7 @@ async function workspaceRepositories(log: HostLog): Promise<RunsLocation[]> {
     if (folder.uri.scheme !== 'file') continue;
     try {
       const location = vscode.workspace.isTrusted ? await openRepository(folder.uri.fsPath) : await locateRepository(folder.uri.fsPath);
-      if (location) found.set(location.root, { root: location.root, commonDir: location.commonDir });
+      if (location) found.set(comparablePath(location.root), { root: location.root, commonDir: location.commonDir });
     } catch (error) {
       log.info(`${folder.uri.fsPath}: ${error instanceof Error ? error.message : String(error)}; no runs shown for it`);
     }

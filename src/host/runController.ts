@@ -1,6 +1,6 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { taggedProcesses } from '../core/process/stepProcesses';
+import { stopPolitely, taggedProcesses } from '../core/process/stepProcesses';
 import type { WorkflowRun } from '../core/run/workflowRun';
 import type { RunSnapshot } from '../core/state/snapshot';
 import { plural } from '../core/util/words';
@@ -174,25 +174,17 @@ export class RunController implements vscode.Disposable {
         .filter((e) => e.live)
         .map((e) => e.snapshot.runId),
     );
-    for (const tagged of live.size > 0 ? taggedProcesses() : []) {
-      if (!live.has(tagged.runId)) continue;
-      try {
-        process.kill(tagged.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-    }
-    for (const entry of this.model.list()) {
-      if (!entry.live) continue;
-      for (const step of entry.snapshot.steps) {
-        if ((step.status !== 'running' && step.status !== 'setting_up') || step.pid === null) continue;
-        try {
-          process.kill(-step.pid, 'SIGTERM');
-        } catch {
-          // Already gone.
-        }
-      }
-    }
+    const tagged = live.size > 0 ? taggedProcesses().filter((t) => live.has(t.runId)) : [];
+    const leaders = this.model
+      .list()
+      .filter((entry) => entry.live)
+      .flatMap((entry) => entry.snapshot.steps)
+      .filter((step) => (step.status === 'running' || step.status === 'setting_up') && step.pid !== null)
+      .map((step) => step.pid!);
+    stopPolitely(
+      tagged.map((t) => t.pid),
+      leaders,
+    );
   }
 
   private async announce(s: RunSnapshot): Promise<void> {

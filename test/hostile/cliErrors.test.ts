@@ -131,4 +131,30 @@ describe('hostile: exit codes and messages of the CLI', function () {
     assert.equal(r.code, 2, r.stderr);
     assertOneLine(r.stderr, /could not start git \(".*no-such-git" was not found\)\. Install git, or set TAPPS_GIT/);
   });
+
+  it('a git older than 2.38: exit 2, one line naming the version found and how to point at a newer one', async () => {
+    const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const old = path.join(scratch, 'old-git');
+    // Answers `version` (the engine asks it last, after its pinned settings) as an old git would.
+    await writeFile(
+      old,
+      `#!/bin/sh\nfor last; do :; done\n[ "$last" = version ] && { echo 'git version 2.30.9'; exit 0; }\nexec '${real}' "$@"\n`,
+      {
+        mode: 0o755,
+      },
+    );
+    const file = await writeWorkflow(repo, { steps: [{ id: 'one', run: 'echo one > one.txt' }] }, 'old.yaml');
+    const before = execFileSync(real, ['for-each-ref'], { cwd: repo.dir, encoding: 'utf8' });
+    const r = await cli(['run', file, '--repo', repo.dir], { env: { ...process.env, TAPPS_GIT: old } });
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLine(r.stderr, /needs git 2\.38 or newer .*"git version 2\.30\.9"\. Update git, or point TAPPS_GIT/);
+    assert.equal(execFileSync(real, ['for-each-ref'], { cwd: repo.dir, encoding: 'utf8' }), before, 'nothing written');
+  });
+
+  it('an unknown TAPPS_SHELL: exit 2 before any step starts, naming the values expected', async () => {
+    const file = await writeWorkflow(repo, { steps: [{ id: 'one', run: 'echo one > one.txt' }] }, 'shell.yaml');
+    const r = await cli(['run', file, '--repo', repo.dir], { env: { ...process.env, TAPPS_SHELL: 'bash' } });
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLine(r.stderr, /TAPPS_SHELL is "bash": expected one of auto, sh, cmd, powershell/);
+  });
 });

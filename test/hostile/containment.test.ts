@@ -41,7 +41,7 @@ describe('hostile: every process of a step ends with it', function () {
   let counter = 0;
   before(async function () {
     buildCli();
-    if (!sandboxSupport().bwrap) throw new Error('bubblewrap is needed by this suite: run scripts/installSystem.mjs (npm test does)');
+    if (!sandboxSupport().bwrap) throw new Error('bubblewrap is needed by this suite: apt-get install bubblewrap (npm test installs it)');
     repo = await makeTempRepo({ 'README.md': '# containment\n' });
   });
   after(() => repo.cleanup());

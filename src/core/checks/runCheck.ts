@@ -4,6 +4,7 @@ import { withoutGitRedirects } from '../git/gitEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
 import { leasePorts, type PortLease } from '../process/portLeases';
+import { shellArgv } from '../process/shell';
 import { StepLog } from '../process/stepLog';
 import { newStepTag } from '../process/stepProcesses';
 import type { EffectiveSettings } from '../run/settings';
@@ -129,9 +130,9 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
       detail = `the setup of its worktree ${setup.status === 'timed_out' ? 'timed out' : 'failed'}: ${setup.error}`;
       return (verdict = { status: setup.status === 'timed_out' ? 'timed_out' : 'failed', exitCode: null });
     }
-    log.note(`── check ── sh -c ${JSON.stringify(what.check.run)}`);
+    log.note(`── check ── ${JSON.stringify(what.check.run)}`);
     const timeoutMs = (what.check.timeout_seconds ?? settings.timeoutSeconds) * 1000;
-    const ran = await runStepProcess(processes, ['sh', '-c', what.check.run], {
+    const ran = await runStepProcess(processes, shellArgv(what.check.run), {
       timeoutMs,
       onStarted: (s) => {
         started(wt.dir, s.pid, s.identity);

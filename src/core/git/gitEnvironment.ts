@@ -34,7 +34,7 @@ const NO_HOOKS = process.platform === 'win32' ? 'NUL' : '/dev/null';
  * Settings pinned on every command (`-c`): safety (no hooks, no fsmonitor program, no automatic
  * gc or maintenance while runs read and write objects, no signing agent) and everything that
  * changes what a merge produces (rename detection, directory renames, the conflict style written
- * into conflicted blobs, renormalisation), set to git's own defaults.
+ * into conflicted blobs, renormalisation), set to git's own defaults; and long paths on Windows.
  */
 export const PINNED_SETTINGS: readonly (readonly [string, string])[] = [
   ['core.hooksPath', NO_HOOKS],
@@ -49,6 +49,9 @@ export const PINNED_SETTINGS: readonly (readonly [string, string])[] = [
   ['merge.conflictStyle', 'merge'],
   ['merge.renormalize', 'false'],
   ['core.quotePath', 'false'],
+  // Git for Windows: paths longer than 260 characters in worktrees (a deep node_modules under
+  // the repository's own folder); git elsewhere has no such limit and ignores the setting.
+  ['core.longpaths', 'true'],
 ];
 
 /**

@@ -1,22 +1,29 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { currentOs, type Os } from './platform';
+import { environmentReader, processEntry } from './processTable';
 
 /**
  * Who a process is, beyond its pid: pids are reused, so a recorded pid alone could name any
- * process by the time it is read back. On Linux the identity is the boot and the process's start
- * time (`/proc/<pid>/stat`, field 22, in clock ticks since boot), which no other process of that
- * boot shares. Elsewhere it is `undefined` and only the pid can be checked.
+ * process by the time it is read back. The identity is the process's start time, which no other
+ * process shares with that pid:
+ * - Linux: `<boot id>:<clock ticks since boot>` (`/proc/<pid>/stat`, field 22);
+ * - macOS: `darwin:<seconds since 1970>` (`ps -o lstart`);
+ * - Windows: `win32:<milliseconds since 1601>` (the process table's creation date).
+ * The part after the last `:` is the start in the unit of `processTable` on the same OS.
  */
-export function processIdentity(pid: number): string | undefined {
-  if (process.platform !== 'linux' || !Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return `${bootId()}:${fields[19]}`;
-  } catch {
-    return undefined;
-  }
+export function processIdentity(pid: number, os: Os = currentOs()): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  if (pid === process.pid && os === currentOs()) return (ownIdentity ??= { value: identityOf(pid, os) }).value;
+  return identityOf(pid, os);
+}
+
+let ownIdentity: { readonly value: string | undefined } | undefined;
+
+function identityOf(pid: number, os: Os): string | undefined {
+  const entry = processEntry(pid, os);
+  if (!entry) return undefined;
+  return `${os === 'linux' ? bootId() : os}:${entry.start}`;
 }
 
 let boot: string | undefined;
@@ -31,24 +38,25 @@ function bootId(): string {
   return boot;
 }
 
+/**
+ * Whether an identity's start time can be compared with this machine's processes now: on Linux
+ * only within the boot it was taken in (ticks restart at each boot); elsewhere start times are
+ * dates, comparable across boots.
+ */
+export function identityComparable(identity: string | null | undefined, os: Os = currentOs()): boolean {
+  if (!identity) return false;
+  const prefix = identity.slice(0, identity.lastIndexOf(':'));
+  return os === 'linux' ? prefix === bootId() : prefix === os;
+}
+
 /** Whether a process with this pid exists (a zombie counts: it is gone in all but name). */
 export function pidExists(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return processState(pid) !== 'Z';
+    return currentOs() !== 'linux' || processEntry(pid, 'linux')?.zombie !== true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The state letter of /proc/<pid>/stat (Linux), or undefined where it cannot be read. */
-export function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return undefined;
   }
 }
 
@@ -56,7 +64,7 @@ export function processState(pid: number): string | undefined {
 export interface ProcessRecord {
   readonly pid: number;
   readonly host: string;
-  /** `processIdentity` at the time of recording; null where the platform has none. */
+  /** `processIdentity` at the time of recording; null where it could not be read. */
   readonly identity: string | null;
 }
 
@@ -77,17 +85,9 @@ export function recordedProcessAlive(record: ProcessRecord): boolean | undefined
 }
 
 /**
- * The value of one environment variable of another process of this user (Linux,
- * `/proc/<pid>/environ`); undefined when it cannot be read.
+ * The value of one environment variable of another process of this user; undefined when it
+ * cannot be read (always on Windows).
  */
 export function processEnvironmentValue(pid: number, name: string): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    const environ = readFileSync(`/proc/${pid}/environ`);
-    const prefix = `${name}=`;
-    for (const entry of environ.toString('utf8').split('\0')) if (entry.startsWith(prefix)) return entry.slice(prefix.length);
-    return undefined;
-  } catch {
-    return undefined;
-  }
+  return environmentReader(currentOs())(pid)?.get(name);
 }

@@ -1,10 +1,16 @@
-import { spawn } from 'node:child_process';
+import crossSpawn from 'cross-spawn';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { currentOs, performStop, spawnPlan, treeAlive, treeStopActions } from './platform';
 
 export interface ProcessExit {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
+  /**
+   * It never ran: on Windows a command found on no PATH is started through cmd.exe (which could
+   * still find a `.bat` by another spelling) and reported missing only once cmd.exe has exited.
+   */
+  readonly notStarted?: string;
 }
 
 export interface StartOptions {
@@ -56,16 +62,22 @@ export class StartError extends Error {
 }
 
 /**
- * Starts `argv` as the leader of a new process group, so that stopping it reaches every
- * descendant that stays in the group, grandchildren included.
+ * Starts `argv` as the leader of a new process tree: on POSIX a new process group, so that
+ * stopping it reaches every descendant that stays in the group, grandchildren included; on
+ * Windows the leader, whose descendants `taskkill /T` reaches. cross-spawn finds the program as
+ * a shell would without running one (on Windows: `PATHEXT`, and `.cmd`/`.bat` shims such as the
+ * ones npm installs agent CLIs as, with their arguments escaped for cmd.exe).
  */
 export function startProcessTree(argv: readonly string[], options: StartOptions): Promise<ProcessTree> {
   return new Promise((resolve, reject) => {
-    const [command, ...args] = argv;
-    const child = spawn(command, args, {
+    const plan = spawnPlan(currentOs(), argv);
+    const command = plan.command;
+    const child = crossSpawn(command, [...plan.args], {
       cwd: options.cwd,
       env: options.env,
-      detached: true,
+      detached: plan.detached,
+      windowsHide: plan.windowsHide,
+      windowsVerbatimArguments: plan.windowsVerbatimArguments,
       stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.sandboxInfo ? (['pipe'] as const) : [])],
     });
     const sandbox = options.sandboxInfo ? readSandboxInfo(child.stdio[3] as Readable | null) : undefined;
@@ -77,16 +89,20 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
     child.stdout!.on('data', options.onOutput);
     child.stderr!.on('data', options.onOutput);
     let settled = false;
+    const reasonOf = (error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT'
+        ? `command not found: "${command}"`
+        : error.code === 'EACCES'
+          ? `"${command}" is not executable`
+          : error.message;
+    let lateError: ((reason: string) => void) | undefined;
     child.once('error', (error: NodeJS.ErrnoException) => {
-      if (settled) return;
+      if (settled) {
+        lateError?.(reasonOf(error));
+        return;
+      }
       settled = true;
-      const reason =
-        error.code === 'ENOENT'
-          ? `command not found: "${command}"`
-          : error.code === 'EACCES'
-            ? `"${command}" is not executable`
-            : error.message;
-      reject(new StartError(command, reason));
+      reject(new StartError(command, reasonOf(error)));
     });
     const closed = new Promise<void>((done) => child.once('close', () => done()));
     child.once('spawn', () => {
@@ -95,6 +111,8 @@ export function startProcessTree(argv: readonly string[], options: StartOptions)
       const exited = new Promise<ProcessExit>((done) => {
         // `exit` rather than `close`: a grandchild holding the pipes open must not delay the step.
         child.once('exit', (code, signal) => done({ code, signal }));
+        // cross-spawn turns cmd.exe's exit into this error when the command was not found.
+        lateError = (reason) => done({ code: null, signal: null, notStarted: reason });
       });
       const drained = async (ms: number) => {
         let timer: NodeJS.Timeout | undefined;
@@ -137,37 +155,21 @@ function readSandboxInfo(stream: Readable | null): Promise<SandboxInfo | undefin
   });
 }
 
-function groupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is already gone.
-  }
-}
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (groupAlive(pid)) {
+  while (treeAlive(currentOs(), pid)) {
     if (Date.now() >= until) return false;
     await sleep(25);
   }
   return true;
 }
 
-/** A polite signal, a grace period, then a kill, for every process of the group. */
+/** A polite stop, a grace period, then a forced one, for every process of the tree (see `treeStopActions`). */
 export async function stopGroup(pid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pid)) return;
-  signalGroup(pid, 'SIGTERM');
+  const os = currentOs();
+  if (!treeAlive(os, pid)) return;
+  await performStop(treeStopActions(os, pid, 'polite'));
   if (await waitGone(pid, graceMs)) return;
-  signalGroup(pid, 'SIGKILL');
+  await performStop(treeStopActions(os, pid, 'forced'));
   await waitGone(pid, 5_000);
 }

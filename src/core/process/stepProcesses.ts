@@ -1,18 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processIdentity } from './processIdentity';
+import { currentOs, performStop, processStopActions, treeStopActions, type Os, type StopStage } from './platform';
+import { environmentReader, processTable, readProcessTable, type EnvironmentReader, type ProcessEntry } from './processTable';
 
 /**
  * Finding and stopping every process of one step, wherever it went.
  *
- * A step's processes are found three ways, all verified through `/proc` (Linux):
- * - its process group (what a plain `kill(-pgid)` reaches);
+ * A step's processes are found four ways, in the process table of the OS (see `processTable`):
+ * - its process group (POSIX: what a plain `kill(-pgid)` reaches);
+ * - its descent from the step's first process (every OS; on Windows, which has neither groups
+ *   nor readable environments, the only way, and the one `taskkill /T` takes);
  * - its PID namespace, when it runs under bubblewrap: the kernel keeps every descendant in it,
  *   whatever it does to its session, group or environment;
  * - its tag: the environment token `TAPPS_STEP_TOKEN` (random per step start) with the run and
  *   step ids, inherited by every descendant that keeps its environment. This is what finds the
- *   processes of a step whose engine died, and what remains where there is no bubblewrap.
+ *   processes of a step whose engine died, and what remains where there is no bubblewrap
+ *   (Linux and macOS, where other processes' environments can be read).
  */
 
 /** The environment variables that tag a step's processes. */
@@ -33,49 +37,7 @@ export function tagEnvironment(tag: StepTag): Record<string, string> {
   return { [TAG_VARIABLES.run]: tag.runId, [TAG_VARIABLES.step]: tag.stepId, [TAG_VARIABLES.token]: tag.token };
 }
 
-/** The pids of this machine's processes, except this one (Linux; empty elsewhere). */
-function allPids(): number[] {
-  if (process.platform !== 'linux') return [];
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const name of names) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) pids.push(pid);
-  }
-  return pids;
-}
-
-/** The environment of a process as name → value, or undefined when it cannot be read (gone, another user's). */
-export function environmentOf(pid: number): Map<string, string> | undefined {
-  try {
-    const env = new Map<string, string>();
-    for (const entry of readFileSync(`/proc/${pid}/environ`).toString('utf8').split('\0')) {
-      const at = entry.indexOf('=');
-      if (at > 0) env.set(entry.slice(0, at), entry.slice(at + 1));
-    }
-    return env;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Start time (clock ticks since boot) and process group of a process, from `/proc/<pid>/stat`. */
-function statOf(pid: number): { readonly pgid: number; readonly start: number; readonly zombie: boolean } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { zombie: fields[0] === 'Z', pgid: Number(fields[2]), start: Number(fields[19]) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The PID namespace of a process (`pid:[inode]`), or undefined. */
+/** The PID namespace of a process (`pid:[inode]`, Linux), or undefined. */
 export function pidNamespaceOf(pid: number): string | undefined {
   try {
     return readlinkSync(`/proc/${pid}/ns/pid`);
@@ -87,8 +49,14 @@ export function pidNamespaceOf(pid: number): string | undefined {
 /** How to recognise one step start's processes. */
 export interface StepProcessSelector {
   readonly tag: StepTag;
-  /** The process group of the step's command (its leader's pid). */
+  /** The process group of the step's command (its leader's pid; POSIX). */
   readonly group?: number;
+  /**
+   * The step's first process (its pid): it and its descendants are the step's, unless the pid
+   * now names a process started at another time than `notBefore` (a reused pid). Needs
+   * `notBefore`.
+   */
+  readonly leader?: number;
   /** The PID namespace the step's command runs in, when under bubblewrap. */
   readonly namespace?: string;
   /**
@@ -103,59 +71,80 @@ export interface StepProcessSelector {
   readonly holders?: readonly number[];
 }
 
-/** Every living process of the step, found by group, namespace or tag. */
-export function stepProcesses(selector: StepProcessSelector): number[] {
+/** Every living process of the step, found by group, descent, namespace or tag. */
+export async function stepProcesses(selector: StepProcessSelector, os: Os = currentOs()): Promise<number[]> {
+  const table = await readProcessTable(os);
+  const env = environmentReader(os);
+  const descendants = descendantsOf(table, selector);
+  const hostNamespace = os === 'linux' ? pidNamespaceOf(process.pid) : undefined;
   const found: number[] = [];
-  const hostNamespace = pidNamespaceOf(process.pid);
-  for (const pid of allPids()) {
-    const stat = statOf(pid);
-    if (!stat || stat.zombie) continue;
-    if (selector.notBefore !== undefined && stat.start < selector.notBefore) continue;
-    if (selector.group !== undefined && stat.pgid === selector.group) {
+  for (const entry of table) {
+    const pid = entry.pid;
+    if (pid === process.pid || entry.zombie) continue;
+    if (selector.notBefore !== undefined && entry.start < selector.notBefore) continue;
+    if (
+      (selector.group !== undefined && entry.pgid === selector.group) ||
+      descendants.has(pid) ||
+      (selector.namespace !== undefined && selector.namespace !== hostNamespace && pidNamespaceOf(pid) === selector.namespace) ||
+      isTagged(pid, selector.tag, env)
+    )
       found.push(pid);
-      continue;
-    }
-    if (selector.namespace !== undefined && selector.namespace !== hostNamespace && pidNamespaceOf(pid) === selector.namespace) {
-      found.push(pid);
-      continue;
-    }
-    if (isTagged(pid, selector.tag)) found.push(pid);
   }
   return found;
 }
 
-/** This machine's tagged processes (any run, any repository): their pids and tags. */
-export function taggedProcesses(): Array<StepTag & { readonly pid: number }> {
+/** The leader and every process whose parents lead back to it, unless the leader's pid was reused. */
+function descendantsOf(table: readonly ProcessEntry[], selector: StepProcessSelector): Set<number> {
+  const out = new Set<number>();
+  const leader = selector.leader;
+  // Without the leader's start time a reused pid could not be told from the step's.
+  if (leader === undefined || selector.notBefore === undefined) return out;
+  const now = table.find((e) => e.pid === leader);
+  if (now && now.start !== selector.notBefore) return out;
+  if (now) out.add(leader);
+  const children = new Map<number, ProcessEntry[]>();
+  for (const e of table) if (e.pid !== e.ppid) children.set(e.ppid, [...(children.get(e.ppid) ?? []), e]);
+  const queue = [leader];
+  while (queue.length > 0) {
+    const parent = queue.pop()!;
+    for (const child of children.get(parent) ?? []) {
+      if (out.has(child.pid) || child.pid === process.pid) continue;
+      out.add(child.pid);
+      queue.push(child.pid);
+    }
+  }
+  return out;
+}
+
+/** This machine's tagged processes (any run, any repository): their pids and tags. None on Windows. */
+export function taggedProcesses(os: Os = currentOs()): Array<StepTag & { readonly pid: number }> {
+  if (os === 'win32') return [];
+  const env = environmentReader(os);
   const tagged: Array<StepTag & { readonly pid: number }> = [];
-  for (const pid of allPids()) {
-    const env = environmentOf(pid);
-    const token = env?.get(TAG_VARIABLES.token);
-    const runId = env?.get(TAG_VARIABLES.run);
-    const stepId = env?.get(TAG_VARIABLES.step);
-    if (token && runId && stepId && statOf(pid)?.zombie === false) tagged.push({ pid, runId, stepId, token });
+  for (const entry of processTable(os)) {
+    if (entry.pid === process.pid || entry.zombie) continue;
+    const vars = env(entry.pid);
+    const token = vars?.get(TAG_VARIABLES.token);
+    const runId = vars?.get(TAG_VARIABLES.run);
+    const stepId = vars?.get(TAG_VARIABLES.step);
+    if (token && runId && stepId) tagged.push({ pid: entry.pid, runId, stepId, token });
   }
   return tagged;
 }
 
 /** Whether the process carries exactly this step start's tag. */
-export function isTagged(pid: number, tag: StepTag): boolean {
-  const env = environmentOf(pid);
+export function isTagged(pid: number, tag: StepTag, env: EnvironmentReader = environmentReader(currentOs())): boolean {
+  const vars = env(pid);
   return (
-    env !== undefined &&
-    env.get(TAG_VARIABLES.token) === tag.token &&
-    env.get(TAG_VARIABLES.run) === tag.runId &&
-    env.get(TAG_VARIABLES.step) === tag.stepId
+    vars !== undefined &&
+    vars.get(TAG_VARIABLES.token) === tag.token &&
+    vars.get(TAG_VARIABLES.run) === tag.runId &&
+    vars.get(TAG_VARIABLES.step) === tag.stepId
   );
 }
 
-function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Gone already.
-    }
-  }
+function signalEach(pids: readonly number[], stage: StopStage): Promise<void> {
+  return performStop(processStopActions(currentOs(), pids, stage));
 }
 
 /**
@@ -164,7 +153,7 @@ function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
  * exited) shows no environment for a moment. Under bubblewrap the namespace holds it anyway.
  */
 async function confirmedProcesses(selector: StepProcessSelector): Promise<number[]> {
-  const pids = stepProcesses(selector);
+  const pids = await stepProcesses(selector);
   if (pids.length > 0 || selector.namespace !== undefined) return pids;
   await sleep(30);
   return stepProcesses(selector);
@@ -181,30 +170,25 @@ export async function stopProcessesOf(selector: StepProcessSelector, graceMs: nu
   let pids = await confirmedProcesses(selector);
   if (pids.length === 0) return 0;
   const stopped = new Set(pids);
-  signalEach(polite(pids), 'SIGTERM');
+  await signalEach(polite(pids), 'polite');
   const graceUntil = Date.now() + graceMs;
   while (Date.now() < graceUntil) {
     await sleep(Math.min(50, Math.max(1, graceUntil - Date.now())));
-    pids = stepProcesses(selector);
+    pids = await stepProcesses(selector);
     if (polite(pids).length === 0) break;
     const fresh = polite(pids).filter((pid) => !stopped.has(pid));
     for (const pid of fresh) stopped.add(pid);
-    signalEach(fresh, 'SIGTERM');
+    await signalEach(fresh, 'polite');
   }
   const killUntil = Date.now() + 5_000;
   for (;;) {
     pids = await confirmedProcesses(selector);
     if (pids.length === 0 || Date.now() >= killUntil) break;
     for (const pid of pids) stopped.add(pid);
-    signalEach(pids, 'SIGKILL');
+    await signalEach(pids, 'forced');
     await sleep(20);
   }
   return stopped.size;
-}
-
-/** The start time (ticks since boot) of a process, for `notBefore`. */
-export function startTicks(pid: number): number | undefined {
-  return statOf(pid)?.start;
 }
 
 /** `processIdentity`'s start-time part, for records that hold an identity string. */
@@ -214,9 +198,19 @@ export function ticksOfIdentity(identity: string | null | undefined): number | u
   return Number.isInteger(ticks) && ticks >= 0 ? ticks : undefined;
 }
 
-/** Whether an identity was taken during this boot (start times of another boot mean nothing now). */
-export function identityOfThisBoot(identity: string | null | undefined): boolean {
-  if (!identity) return false;
-  const own = processIdentity(process.pid);
-  return own !== undefined && own.slice(0, own.lastIndexOf(':')) === identity.slice(0, identity.lastIndexOf(':'));
+/**
+ * The polite stop, at once and without waiting, for processes and for the trees these leaders
+ * lead: for a window that is closing and cannot wait out a grace period.
+ */
+export function stopPolitely(pids: readonly number[], leaders: readonly number[]): void {
+  const os = currentOs();
+  void performStop([...processStopActions(os, pids, 'polite'), ...leaders.flatMap((leader) => treeStopActions(os, leader, 'polite'))]);
+}
+
+/**
+ * Whether steps of a dead engine may have left processes on this machine: cheap where tags can
+ * be read (one pass over the process table); on Windows, which cannot read them, always.
+ */
+export function orphansPossible(os: Os = currentOs()): boolean {
+  return os === 'win32' || taggedProcesses(os).length > 0;
 }

@@ -13,6 +13,7 @@ import {
   type SetupMode,
 } from '../workflow/schema';
 import { sandboxSupport, type SandboxSupport } from '../process/sandbox';
+import { shellChoice } from '../process/shell';
 import type { RunDefaults } from './options';
 import { DEFAULT_LOAD_LIMITS } from './loadGate';
 
@@ -87,6 +88,7 @@ export function effectiveSettings(
   overrides: SettingsOverrides,
   defaultWorktreeRoot: string,
 ): EffectiveSettings {
+  shellChoice(); // a wrong TAPPS_SHELL stops the run before anything starts, not each step
   const maxParallel = overrides.sequential ? 1 : (overrides.maxParallel ?? workflow.max_parallel ?? defaults.maxParallel ?? 8);
   const settings = {
     maxParallel,

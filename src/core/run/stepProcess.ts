@@ -82,6 +82,8 @@ export async function runStepProcess(
     const selector: StepProcessSelector = {
       tag: ctx.tag,
       group: tree.pid,
+      // Its descendants: on Windows, without groups or readable tags, what finds them.
+      leader: tree.pid,
       notBefore: ticksOfIdentity(identity),
       ...(sandbox ? { namespace: sandbox.pidNamespace, holders: [tree.pid, sandbox.initPid] } : {}),
     };
@@ -113,6 +115,7 @@ export async function runStepProcess(
   const objects = command.privateObjects ? { privateObjects: command.privateObjects } : {};
   if (stopReason === 'timeout') return { end: { kind: 'timed_out', seconds: options.timeoutMs / 1000 }, stopAll, ...objects };
   if (stopReason === 'cancelled') return { end: { kind: 'cancelled' }, stopAll, ...objects };
+  if (exit.notStarted !== undefined) return { end: { kind: 'not_started', reason: exit.notStarted }, stopAll, ...objects };
   // bubblewrap reports a command killed by a signal as 128 + its number, as a shell does.
   const signal = exit.signal ?? (tree.sandbox && exit.code !== null && exit.code > 128 ? signalName(exit.code - 128) : null);
   const how = signal ? `was killed by ${signal}` : exit.code === null ? 'was killed by a signal' : `exited with code ${exit.code}`;

@@ -3,6 +3,7 @@ import { cp, lstat, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeWorktreeTree } from '../git/capture';
 import type { RetainedFolders } from '../git/worktrees';
+import { shellArgv } from '../process/shell';
 import { tagEnvironment } from '../process/stepProcesses';
 import { runStepProcess, type Started, type StepProcessContext } from '../run/stepProcess';
 import { removeInside } from '../util/folders';
@@ -90,7 +91,7 @@ async function runCommands(
   const deadline = Date.now() + plan.timeoutSeconds * 1000;
   for (const command of plan.commands) {
     ctx.log.note(`$ ${command.command}   (from ${command.origin})`);
-    const finished = await runStepProcess({ ...ctx, env: { ...ctx.env, ...plan.env } }, ['/bin/sh', '-c', command.command], {
+    const finished = await runStepProcess({ ...ctx, env: { ...ctx.env, ...plan.env } }, shellArgv(command.command), {
       timeoutMs: Math.max(1, deadline - Date.now()),
       onStarted: (started) => hooks.onCommand(command, started),
     });

@@ -1,12 +1,13 @@
 import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { STATE_FOLDER } from '../git/repository';
 import { hostname } from 'node:os';
-import { processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
+import { identityComparable, processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
 import { stopGroup } from '../process/processTree';
-import { identityOfThisBoot, stopProcessesOf, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
+import { stopProcessesOf, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
+import { currentOs } from '../process/platform';
 import { runDir, runsDir, STATE_TRASH_PREFIX, stateFolderProblem } from '../run/stateDir';
 import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
@@ -14,6 +15,7 @@ import { candidateWorktreeKey, checkWorktreeKey } from './checkRuns';
 import { readRun, type LoadedRun } from './readRun';
 import { runLockPath, worktreeRoots, type RunsLocation } from './runLocation';
 import { newestFirst, reduce, type RunSnapshot } from './snapshot';
+import { openNoFollow } from '../util/openNoFollow';
 
 /** A run as a reader sees it: its validated state, and whether anything may act on it. */
 export interface RunView extends LoadedRun {
@@ -143,7 +145,7 @@ async function present(file: string): Promise<boolean> {
 
 /** The first line of a file; undefined when there is no such file, '' when it cannot be read as one (a symlink, a pipe). */
 async function firstLine(file: string): Promise<string | undefined> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) =>
+  const handle = await openNoFollow(file, constants.O_RDONLY).catch((error: NodeJS.ErrnoException) =>
     error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : null,
   );
   if (handle === undefined) return undefined;
@@ -185,18 +187,24 @@ export async function stopOrphanedSteps(run: RunView, graceMs = 1_000): Promise<
 /**
  * `stopOrphanedSteps` for the writer that holds the run's lock (its owner is gone). Every process
  * of a step start is found by its tag (the start's token in its environment, with the run and
- * step ids) and must have started after the step's own process, in this boot: a token copied
- * into another process's environment, or planted in the state, names nothing older. Starts
- * recorded before tokens existed fall back to their verified leader's group.
+ * step ids; on Windows, which cannot read it, by descent from the step's recorded first process),
+ * and must have started after that process (in this boot, on Linux): a token copied into another
+ * process's environment, or planted in the state, names nothing older. Starts recorded before tokens existed fall back to
+ * their verified leader's group.
  */
 export async function stopStepProcesses(run: LoadedRun, graceMs = 1_000): Promise<string[]> {
   if (run.snapshot.owner.host !== hostname()) return [];
   const stopped: string[] = [];
   for (const start of stepStarts(run)) {
     if (start.token !== undefined) {
-      if (!identityOfThisBoot(start.identity)) continue;
+      if (!identityComparable(start.identity)) continue;
       const tag = { runId: run.snapshot.runId, stepId: start.step, token: start.token };
-      if ((await stopProcessesOf({ tag, notBefore: ticksOfIdentity(start.identity) }, graceMs)) > 0) stopped.push(start.step);
+      // By descent only where environments cannot be read (Windows): the recorded pid and start
+      // time come from the run's state, which a clone can plant, and a process named there with
+      // its exact start time (milliseconds on Windows) would be stopped with its children. Where
+      // tags can be read, only the tag, which no planted state can give a process, counts.
+      const leader = currentOs() === 'win32' ? (start.pid ?? undefined) : undefined;
+      if ((await stopProcessesOf({ tag, leader, notBefore: ticksOfIdentity(start.identity) }, graceMs)) > 0) stopped.push(start.step);
     } else if (start.pid !== null && isStepProcess(start.pid, start.identity, run.snapshot.owner.host, run.snapshot.runId, start.step)) {
       await stopGroup(start.pid, graceMs);
       stopped.push(start.step);
@@ -227,15 +235,20 @@ function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; i
  * What an engine does when it starts in a repository (any command, the extension's activation in
  * a trusted workspace): stops the processes that steps of this repository's interrupted runs left
  * running when their engine died. Cheap when there are none: one pass over the process table
- * finds tagged processes before any run is read. Runs whose lock a live process holds, runs of
- * other repositories and read-only (tracked) runs are left alone. Returns what was stopped.
+ * finds tagged processes before any run is read (on Windows, which has no tags, runs are read).
+ * Runs whose lock a live process holds, runs of other repositories and read-only (tracked) runs
+ * are left alone. Returns what was stopped.
  */
 export async function sweepOrphans(
   location: RunsLocation & { readonly git?: Repository['git'] },
   graceMs = 1_000,
 ): Promise<Array<{ runId: string; steps: string[] }>> {
   const runIds = new Set<string>();
-  for (const tag of taggedProcesses()) if (!idProblem('run', tag.runId)) runIds.add(tag.runId);
+  // Where tags cannot be read (Windows), every run on disk is a candidate: each is read and only
+  // one whose engine is gone, with steps recorded as started, is swept (by descent).
+  const candidates =
+    currentOs() === 'win32' ? await readdir(runsDir(location.root)).catch(() => [] as string[]) : taggedProcesses().map((t) => t.runId);
+  for (const id of candidates) if (!idProblem('run', id)) runIds.add(id);
   if (runIds.size === 0) return [];
   const tracked = location.git ? await trackedRunIds({ git: location.git }) : new Set<string>();
   const swept: Array<{ runId: string; steps: string[] }> = [];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { TappsError } from '../util/errors';
 import type { AgentDefinition, Step, Workflow } from './schema';
 import { TAPPS_AGENT_COMMANDS, tappsCommand } from './tappsCommands';
+import { shellArgv } from '../process/shell';
 
 /** The agent that runs a step's `run:` with `sh -c` in its worktree. */
 export const SHELL_AGENT = 'shell';
@@ -115,7 +116,7 @@ export function resolveInvocation(
   configured: Readonly<Record<string, readonly string[]>> = {},
 ): AgentInvocation {
   if (step.agent === SHELL_AGENT) {
-    return { argv: ['sh', '-c', step.run ?? ''], env: step.env ?? {} };
+    return { argv: shellArgv(step.run ?? ''), env: step.env ?? {} };
   }
   const defined = workflow.agents[step.agent];
   const template = templateOf(defined, configured[step.agent]);

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { processState } from '../../../src/core/process/processIdentity';
+import { currentOs } from '../../../src/core/process/platform';
+import { processEntry, processTable } from '../../../src/core/process/processTable';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -33,32 +33,19 @@ export function processGone(pid: number): boolean {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
     throw error;
   }
-  return processState(pid) === 'Z';
+  // Windows has no zombies: a process that answers is running.
+  const os = currentOs();
+  return os !== 'win32' && processEntry(pid, os)?.zombie === true;
 }
 
-/** The processes (pid list) of process group `pgid` that are still running (zombies excluded). */
+/**
+ * The processes (pid list) of process group `pgid` that are still running (zombies excluded).
+ * POSIX only: Windows has no process groups, so asking there is a mistake of the test.
+ */
 export function liveGroupMembers(pgid: number): number[] {
-  try {
-    process.kill(-pgid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return [];
-    throw error;
-  }
-  const live: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-  } catch {
-    return [pgid]; // no /proc: the group answered the signal, so count it as alive
-  }
-  for (const entry of entries) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry));
-    } catch {
-      // The process exited while we looked.
-    }
-  }
-  return live;
+  const os = currentOs();
+  if (os === 'win32') throw new Error('liveGroupMembers: Windows has no process groups');
+  return processTable(os)
+    .filter((e) => e.pgid === pgid && !e.zombie)
+    .map((e) => e.pid);
 }
