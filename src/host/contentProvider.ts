@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { Git } from '../core/git/git';
+import { openNoFollow } from '../core/util/openNoFollow';
 
 /** The scheme of the read-only documents of Tapps Flow: blobs of a run, and step logs. */
 export const SCHEME = 'tapps-flow';
@@ -79,7 +79,7 @@ const LOG_TAIL_BYTES = 5 * 1024 * 1024;
  * hold `log.txt -> /etc/passwd`), its last LOG_TAIL_BYTES at most.
  */
 async function readLog(file: string): Promise<string> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  const handle = await openNoFollow(file, constants.O_RDONLY).catch(() => undefined);
   if (!handle) return '(the step has not written to its log yet)';
   try {
     const stat = await handle.stat();

@@ -1,10 +1,12 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openRepository } from '../core/git/repository';
 import { mergeFileText, withBaseInConflicts, type MergedText } from '../core/merge/mergeFile';
 import type { Conflict } from '../core/state/events';
+import { relativeInside, removeRetrying, renameRetrying } from '../core/util/paths';
 import type { RunEntry } from './runsModel';
+import { openNoFollow } from '../core/util/openNoFollow';
 
 type Run = Pick<RunEntry, 'dir' | 'repoRoot'>;
 
@@ -40,9 +42,10 @@ export async function rewriteMergeFile(entry: Run, c: Conflict): Promise<void> {
   const file = mergeFilePath(entry, c);
   await mkdirInside(entry.dir, file);
   const written = `${file}.${process.pid}.new`;
-  await rm(written, { force: true });
+  await removeRetrying(written, { force: true });
   await writeFile(written, (await mergedText(entry, c)).text, { flag: 'wx' });
-  await rename(written, file);
+  // The editor showing the file may hold it open for a moment on Windows.
+  await renameRetrying(written, file);
 }
 
 /**
@@ -66,7 +69,7 @@ async function mergedText(entry: Run, c: Conflict, diff3 = false): Promise<Merge
 
 /** A file's text, read only if it is a regular file (never through a link); `undefined` otherwise. */
 export async function readRegularFile(file: string): Promise<string | undefined> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+  const handle = await openNoFollow(file, constants.O_RDONLY).catch(() => undefined);
   if (!handle) return undefined;
   try {
     return (await handle.stat()).isFile() ? await handle.readFile('utf8') : undefined;
@@ -80,8 +83,10 @@ export async function readRegularFile(file: string): Promise<string | undefined>
  * written inside the run's state folder and nowhere else.
  */
 async function mkdirInside(base: string, file: string): Promise<void> {
+  const rel = relativeInside(base, path.dirname(file));
+  if (rel === undefined) throw new Error(`${file} is not in the run's state folder ${base}; the merged file was not written.`);
   let current = base;
-  for (const part of path.relative(base, path.dirname(file)).split(path.sep).filter(Boolean)) {
+  for (const part of rel.split('/').filter(Boolean)) {
     current = path.join(current, part);
     const stat = await lstat(current).catch(() => undefined);
     if (stat?.isSymbolicLink() || (stat && !stat.isDirectory()))

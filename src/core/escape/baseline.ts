@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { writeFileAtomic } from '../state/atomicWrite';
 import { gitFileOf, isGitFileKey } from './gitFiles';
 import { CONFIG_ROLES, HOOK_FOLDERS, OWN_REFS, type GitState } from './gitState';
+import { openNoFollow } from '../util/openNoFollow';
 
 /**
  * `escape-baseline.json` in a run's state folder: the repository's HEAD, refs, config files and
@@ -74,7 +74,7 @@ export async function readBaseline(stateDir: string): Promise<GitState | { probl
   const file = path.join(stateDir, BASELINE_FILE);
   let text: string;
   try {
-    const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const handle = await openNoFollow(file, constants.O_RDONLY);
     try {
       const stat = await handle.stat();
       if (!stat.isFile()) return { problem: `${BASELINE_FILE} is not a regular file` };

@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { engineDir, type Repository } from '../git/repository';
 import { isTreePath } from '../state/events';
+import { openNoFollow } from '../util/openNoFollow';
 
 /**
  * The engine's own writes into the main checkout on the user's request (apply, restore), so that
@@ -40,7 +41,7 @@ export async function noteEngineWrites(repo: Pick<Repository, 'commonDir'>, path
   const file = fileOf(repo);
   try {
     await mkdir(path.dirname(file), { recursive: true });
-    const handle = await open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    const handle = await openNoFollow(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
     try {
       if ((await handle.stat()).size > MAX_FILE_BYTES) await handle.truncate(0);
       await handle.write(lines.join(''));
@@ -61,7 +62,7 @@ export async function readEngineWrites(
   let text: string;
   let size: number;
   try {
-    const handle = await open(fileOf(repo), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const handle = await openNoFollow(fileOf(repo), constants.O_RDONLY);
     try {
       const stat = await handle.stat();
       if (!stat.isFile() || stat.size > 2 * MAX_FILE_BYTES) return { writes: [], offset };

@@ -1,10 +1,12 @@
 import { constants as fsConstants } from 'node:fs';
-import { open, rm, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { GitError } from '../util/errors';
 import type { Git } from './git';
 import type { Repository } from './repository';
 import { scratchPath } from './scratch';
+import { removeRetrying } from '../util/paths';
+import { openNoFollow } from '../util/openNoFollow';
 
 /** The user's working tree as git sees it, held in a temporary index. */
 export interface WorkingIndex {
@@ -40,7 +42,7 @@ export async function stageAll(
       },
     ));
   if (!added) {
-    await rm(file, { force: true });
+    await removeRetrying(file, { force: true });
     if (fallbackTree !== undefined) await git.run(['read-tree', fallbackTree], { env });
     await add();
   }
@@ -59,8 +61,8 @@ export async function withWorkingIndex<T>(repo: Repository, fn: (working: Workin
     const tree = await stageAll(repo.git, file, path.join(repo.gitDir, 'index'), 'HEAD');
     return await fn({ file, tree });
   } finally {
-    await rm(file, { force: true });
-    await rm(`${file}.lock`, { force: true });
+    await removeRetrying(file, { force: true });
+    await removeRetrying(`${file}.lock`, { force: true });
   }
 }
 
@@ -77,7 +79,7 @@ async function copyIndex(from: string, to: string): Promise<boolean> {
   // read, never through a symlink, and never a FIFO, which would block the open for ever.
   let handle: FileHandle | undefined;
   try {
-    handle = await open(from, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    handle = await openNoFollow(from, fsConstants.O_RDONLY);
     const info = await handle.stat();
     if (!info.isFile() || info.size > MAX_INDEX_BYTES) return false;
     await writeFile(to, await handle.readFile());

@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, cp, link, lstat, mkdir, open, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, cp, link, lstat, mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Git } from '../git/git';
 import { startProcessTree } from '../process/processTree';
 import type { DependencySharing } from '../workflow/schema';
+import { removeRetrying } from '../util/paths';
+import { openNoFollow } from '../util/openNoFollow';
 
 /**
  * Shared dependencies: the ignored folders a setup installs (node_modules, .venv, target, …) are
@@ -159,7 +161,7 @@ export async function holdsText(dir: string, needle: string): Promise<boolean> {
       } else if (entry.isSymbolicLink()) {
         if ((await readlink(full)).includes(needle)) return true;
       } else if (entry.isFile()) {
-        const handle = await open(full, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+        const handle = await openNoFollow(full, fsConstants.O_RDONLY);
         try {
           const stat = await handle.stat();
           if (stat.isFile() && stat.size <= 16 * 1024 * 1024 && (await handle.readFile()).includes(wanted)) return true;
@@ -189,8 +191,8 @@ export function reflinksIn(dir: string): Promise<boolean> {
       } catch {
         return false;
       } finally {
-        await rm(from, { force: true });
-        await rm(`${from}.clone`, { force: true });
+        await removeRetrying(from, { force: true });
+        await removeRetrying(`${from}.clone`, { force: true });
       }
     })();
     reflinkProbes.set(dir, probe);
@@ -245,6 +247,6 @@ async function copiedByCp(from: string, to: string, strategy: Exclude<Strategy, 
   } catch {
     // No cp here: Node's calls below.
   }
-  await rm(to, { recursive: true, force: true });
+  await removeRetrying(to, { recursive: true, force: true });
   return false;
 }

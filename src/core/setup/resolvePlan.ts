@@ -1,5 +1,4 @@
 import { constants as fsConstants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Repository } from '../git/repository';
@@ -18,6 +17,7 @@ import {
   type SourcePart,
 } from './plan';
 import { readSetupSources } from './sources';
+import { openNoFollow } from '../util/openNoFollow';
 
 /** What decides a run's setup besides the repository's files. */
 export interface SetupInputs {
@@ -120,7 +120,7 @@ function secretMatcher(patterns: readonly string[]): (p: string) => boolean {
 
 /** The values a secret file holds; nothing for a folder, a link or a file over 1 MiB. */
 async function valuesOf(file: string): Promise<string[]> {
-  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch(() => undefined);
+  const handle = await openNoFollow(file, fsConstants.O_RDONLY).catch(() => undefined);
   if (!handle) return [];
   try {
     const stat = await handle.stat();

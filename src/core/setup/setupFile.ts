@@ -1,8 +1,9 @@
 import { constants, type Stats } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { TappsError } from '../util/errors';
+import { openNoFollow } from '../util/openNoFollow';
 
 /**
  * Reading and checking a setup file of another tool: planted input, read without following links,
@@ -117,8 +118,7 @@ export async function statInside(root: string, relative: string, file: string): 
 
 /** Reads at most 1 MiB, without following a link swapped in since the `lstat`, nor waiting on a pipe. */
 async function readBounded(full: string, file: string): Promise<Buffer> {
-  const flags = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-  const handle = await open(full, flags).catch((error: NodeJS.ErrnoException) => {
+  const handle = await openNoFollow(full, constants.O_RDONLY).catch((error: NodeJS.ErrnoException) => {
     throw invalid(
       file,
       undefined,

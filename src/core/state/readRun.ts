@@ -1,11 +1,13 @@
 import { constants } from 'node:fs';
-import { open, truncate } from 'node:fs/promises';
+import { truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { stepWorktreePath } from '../git/worktrees';
 import { RunEventSchema, type RunEvent } from './events';
 import { migrateSnapshot } from './migrate';
 import { reduce, type RunSnapshot, type StepSnapshot } from './snapshot';
 import { plural } from '../util/words';
+import { samePath } from '../util/paths';
+import { openNoFollow } from '../util/openNoFollow';
 
 export interface LoadedRun {
   readonly dir: string;
@@ -134,8 +136,9 @@ function eventProblem(event: RunEvent, snapshot: RunSnapshot | undefined, runId:
 /** A recorded worktree is kept only where this run's step would have it: `<root>/<run>/<step>--<run>`. */
 function placeWorktrees(snapshot: RunSnapshot, roots: readonly string[], warnings: string[]): RunSnapshot {
   const steps = snapshot.steps.map((s): StepSnapshot => {
-    if (s.worktree === null) return s;
-    if (roots.some((root) => stepWorktreePath(root, snapshot.runId, s.id) === s.worktree)) return s;
+    const worktree = s.worktree;
+    if (worktree === null) return s;
+    if (roots.some((root) => samePath(stepWorktreePath(root, snapshot.runId, s.id), worktree))) return s;
     warnings.push(`step ${s.id}: its recorded worktree ${JSON.stringify(s.worktree)} is not where Tapps Flow puts worktrees; ignored`);
     return { ...s, worktree: null };
   });
@@ -147,14 +150,12 @@ function placeWorktrees(snapshot: RunSnapshot, roots: readonly string[], warning
  * symlink (a cloned `events.jsonl -> /dev/zero` would never end) nor a pipe.
  */
 async function readCapped(file: string): Promise<Buffer | undefined> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw new Error(
-        `${file} is not a file Tapps Flow wrote (${error.code === 'ELOOP' ? 'a symlink' : (error.code ?? error.message)}); it was not read`,
-      );
-    },
-  );
+  const handle = await openNoFollow(file, constants.O_RDONLY).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw new Error(
+      `${file} is not a file Tapps Flow wrote (${error.code === 'ELOOP' ? 'a symlink' : (error.code ?? error.message)}); it was not read`,
+    );
+  });
   if (!handle) return undefined;
   try {
     const stat = await handle.stat();
