@@ -80,19 +80,24 @@ export class CheckCommands {
     return runFrom(this.model, arg, (e) => e.snapshot.alternative !== null && e.snapshot.status !== 'running', title, true);
   }
 
-  /** Apply Passing Alternative: the aggregate without the steps that broke the checks, into the working tree. */
-  async applyAlternative(arg: unknown): Promise<readonly string[] | undefined> {
+  /**
+   * Apply Passing Alternative: the aggregate without the steps that broke the checks, into the
+   * working tree. `confirmed`: the user chose it in Apply's own warning, which said what it lacks.
+   */
+  async applyAlternative(arg: unknown, options: { readonly confirmed?: boolean } = {}): Promise<readonly string[] | undefined> {
     const entry = await this.alternativeRun(arg, 'Apply Passing Alternative');
     const alternative = entry?.snapshot.alternative;
     if (!entry || !alternative) return undefined;
-    const ok = await vscode.window.showWarningMessage(
-      `Apply the result of ${entry.snapshot.workflow.name} without ${listed(alternative.leftOut)}?`,
-      {
-        modal: true,
-        detail: `It passes every check. It lacks what ${listed(alternative.leftOut)} did: their changes are not applied.`,
-      },
-      'Apply Passing Alternative',
-    );
+    const ok = options.confirmed
+      ? 'Apply Passing Alternative'
+      : await vscode.window.showWarningMessage(
+          `Apply the result of ${entry.snapshot.workflow.name} without ${listed(alternative.leftOut)}?`,
+          {
+            modal: true,
+            detail: `It passes every check. It lacks what ${listed(alternative.leftOut)} did: their changes are not applied.`,
+          },
+          'Apply Passing Alternative',
+        );
     if (ok !== 'Apply Passing Alternative') return undefined;
     const result = await applyWithConfirmation(entry.repoRoot, entry.snapshot.runId, { alternative: true });
     if (!result) return undefined;

@@ -183,13 +183,13 @@ export function registerCommands(
           {
             modal: true,
             detail: entry.snapshot.alternative
-              ? `The result without ${listed(entry.snapshot.alternative.leftOut)} passes every check.`
+              ? `The result without ${listed(entry.snapshot.alternative.leftOut)} passes every check; it lacks their changes.`
               : 'No result without some of the steps passes every check.',
           },
           'Apply Anyway',
           ...(entry.snapshot.alternative ? ['Apply Passing Alternative'] : []),
         );
-        if (choice === 'Apply Passing Alternative') return checks.applyAlternative(entry.snapshot.runId);
+        if (choice === 'Apply Passing Alternative') return checks.applyAlternative(entry.snapshot.runId, { confirmed: true });
         if (choice !== 'Apply Anyway') return undefined;
       }
       const result = await applyWithConfirmation(entry.repoRoot, entry.snapshot.runId);
