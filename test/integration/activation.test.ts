@@ -3,6 +3,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { samePath } from '../../src/core/util/paths';
 
 const extensionId = 'tapps.tapps-flow';
 
@@ -21,7 +22,9 @@ describe('activation', () => {
   it('opens the temporary git repository as the workspace', () => {
     const expected = process.env.TAPPS_TEST_WORKSPACE;
     assert.ok(expected, 'TAPPS_TEST_WORKSPACE is not set in the extension host');
-    assert.equal(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, expected);
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    // Windows: VS Code spells the drive letter in lower case (d:\…), the harness as given (D:\…).
+    assert.ok(folder !== undefined && samePath(folder, expected), `the workspace folder is ${folder}, not ${expected}`);
     assert.ok(existsSync(path.join(expected, '.git')), `${expected} is not a git repository`);
   });
 });

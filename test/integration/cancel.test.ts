@@ -17,36 +17,32 @@ import {
   waitForRunEnd,
   waitForRunningSteps,
 } from './helpers/tappsFlow';
-import { taggedProcesses } from '../../src/core/process/stepProcesses';
-import { processAlive, workflowUri } from './helpers/workspace';
+import { currentOs, treeAlive } from '../../src/core/process/platform';
+import { commandLines, descendantsOf, processAlive, workflowUri } from './helpers/workspace';
 
 /**
  * The pid of the `sleep` a slow step started in the background, once its log says it started. The
- * step may run in its own PID namespace, where the `$!` it prints is not a pid of ours: the child
- * is found by the tag every process of the step carries.
+ * step may run in its own PID namespace (bubblewrap), and on Windows `$!` is an MSYS pid: the `$!`
+ * it prints is not a pid of ours. The child is found instead in the OS's process table, among the
+ * descendants of the step's process, by its command line (`sleep 120`; Windows: `…\sleep.exe 120`).
  */
-async function childPid(api: TappsFlowApi, runId: string, stepId: string): Promise<number> {
+async function childPid(api: TappsFlowApi, runId: string, stepId: string, leader: number): Promise<number> {
   const entry = api.model.get(runId)!;
   const step = entry.snapshot.steps.find((s) => s.id === stepId)!;
   const log = path.join(entry.dir, step.log);
   return waitFor(`the child of ${stepId} (its log: ${log})`, () => {
     if (!/^child \d+$/m.test(readFileSync(log, 'utf8'))) return undefined;
-    const commandLine = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      } catch {
-        return undefined; // gone meanwhile
-      }
-    };
-    return taggedProcesses().find((p) => p.runId === runId && p.stepId === stepId && commandLine(p.pid) === ['sleep', '120', ''].join('\0'))
-      ?.pid;
+    const lines = commandLines(descendantsOf(leader).map((e) => e.pid));
+    const sleeps = [...lines].filter(([, line]) => /(?:^|[\\/"\s])sleep(?:\.exe)?"?\s+120$/.test(line)).map(([pid]) => pid);
+    assert.ok(sleeps.length <= 1, `${stepId}: more than one sleep 120 under its process ${leader}: ${sleeps.join(', ')}`);
+    return sleeps[0];
   });
 }
 
-/** The process, its process group and its background child are all gone. */
+/** The process, its tree (POSIX: its process group; Windows: the process itself) and its background child are all gone. */
 function assertTreeGone(stepId: string, pid: number, child: number): void {
   assert.throws(() => process.kill(pid, 0), /ESRCH/, `${stepId}: process ${pid} is still there`);
-  assert.throws(() => process.kill(-pid, 0), /ESRCH/, `${stepId}: process group ${pid} still has members`);
+  assert.equal(treeAlive(currentOs(), pid), false, `${stepId}: the tree of process ${pid} (POSIX: its process group) still has members`);
   assert.equal(processAlive(child), false, `${stepId}: its child process ${child} is still there`);
 }
 
@@ -61,8 +57,8 @@ describe('cancelling', () => {
     const runId = await runWorkflow(workflowUri('slow.yaml'));
     const pids = await waitForRunningSteps(api, runId, ['slow-a', 'slow-b']);
     const children = new Map([
-      ['slow-a', await childPid(api, runId, 'slow-a')],
-      ['slow-b', await childPid(api, runId, 'slow-b')],
+      ['slow-a', await childPid(api, runId, 'slow-a', pids.get('slow-a')!)],
+      ['slow-b', await childPid(api, runId, 'slow-b', pids.get('slow-b')!)],
     ]);
     for (const [id, pid] of pids) {
       assert.ok(processAlive(pid) && processAlive(children.get(id)!), `${id} is not running before the cancel`);
@@ -96,8 +92,8 @@ describe('cancelling', () => {
   it('cancels one step with tappsFlow.cancelStep on its step node: only that step stops', async () => {
     const runId = await runWorkflow(workflowUri('slow.yaml'));
     const pids = await waitForRunningSteps(api, runId, ['slow-a', 'slow-b']);
-    const childA = await childPid(api, runId, 'slow-a');
-    const childB = await childPid(api, runId, 'slow-b');
+    const childA = await childPid(api, runId, 'slow-a', pids.get('slow-a')!);
+    const childB = await childPid(api, runId, 'slow-b', pids.get('slow-b')!);
 
     const node: RunsNode = { kind: 'step', runId, stepId: 'slow-a' };
     await vscode.commands.executeCommand('tappsFlow.cancelStep', node);

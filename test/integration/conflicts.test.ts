@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { TappsFlowApi } from '../../src/host/activate';
 import type { RunsNode } from '../../src/host/runsTree';
+import { samePath } from '../../src/core/util/paths';
 import { waitFor } from './helpers/poll';
 import {
   extensionId,
@@ -54,7 +55,7 @@ function waitForDiffTab(label: string): Promise<vscode.TabInputTextDiff> {
 function waitForMergeTab(file: string): Promise<vscode.Tab> {
   return waitFor(
     `a merge editor of ${file}`,
-    () => allTabs().find((t) => t.input instanceof TabInputTextMerge && t.input.result.fsPath === file),
+    () => allTabs().find((t) => t.input instanceof TabInputTextMerge && samePath(t.input.result.fsPath, file)),
     { describe: describeTabs },
   );
 }
@@ -194,7 +195,7 @@ describe('conflicts', () => {
       await vscode.commands.executeCommand('tappsFlow.resolveConflict', node, 'edit');
       const editor = await waitFor('the merged file in the active editor', () => {
         const e = vscode.window.activeTextEditor;
-        return e?.document.uri.fsPath === mergeFile ? e : undefined;
+        return e && samePath(e.document.uri.fsPath, mergeFile) ? e : undefined;
       });
       const baseLines = base.split('\n');
       const at = baseLines.findIndex((l) => l.includes('missing credentials'));
@@ -264,7 +265,7 @@ describe('conflicts', () => {
           !allTabs().some(
             (t) =>
               (t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === 'tapps-flow') ||
-              (t.input instanceof vscode.TabInputText && t.input.uri.fsPath === mergeFile) ||
+              (t.input instanceof vscode.TabInputText && samePath(t.input.uri.fsPath, mergeFile)) ||
               t.input instanceof TabInputTextMerge,
           ),
         { describe: describeTabs },
@@ -304,7 +305,7 @@ describe('conflicts', () => {
       await vscode.commands.executeCommand('tappsFlow.resolveEditMerged', node);
       const editor = await waitFor('the merged package.json in the active editor', () => {
         const e = vscode.window.activeTextEditor;
-        return e?.document.uri.fsPath === mergeFile ? e : undefined;
+        return e && samePath(e.document.uri.fsPath, mergeFile) ? e : undefined;
       });
       const text = editor.document.getText();
       // git's text merge of the file: the one line both steps changed is marked, its first version selected.
@@ -320,7 +321,7 @@ describe('conflicts', () => {
       await vscode.commands.executeCommand('tappsFlow.openConflictMerge', node);
       await waitForMergeTab(mergeFile);
       const line = await waitForSelectedLine(vscode.Uri.file(mergeFile));
-      const result = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === mergeFile)!;
+      const result = vscode.window.visibleTextEditors.find((e) => samePath(e.document.uri.fsPath, mergeFile))!;
       assert.match(result.document.lineAt(line).text, /^\s*"start": /, `line ${line} is not the key's`);
     });
 
@@ -357,7 +358,7 @@ describe('conflicts', () => {
           !allTabs().some(
             (t) =>
               (t.input instanceof vscode.TabInputTextDiff && queryOf(t.input.modified).run === runId) ||
-              (t.input instanceof vscode.TabInputText && t.input.uri.fsPath === mergeFile),
+              (t.input instanceof vscode.TabInputText && samePath(t.input.uri.fsPath, mergeFile)),
           ),
         { describe: describeTabs },
       );

@@ -1,9 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
+import { currentOs } from '../../../src/core/process/platform';
+import { processEntry, processTable, type ProcessEntry } from '../../../src/core/process/processTable';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,16 +61,73 @@ export async function resetWorkingTree(): Promise<void> {
   await git('clean', '-fdq');
 }
 
-/** Whether a process exists. A zombie (exited, not yet reaped by its new parent) counts as gone. */
+/**
+ * Whether a process exists, from the OS's process table (`/proc` on Linux, `ps` on macOS, CIM on
+ * Windows). A zombie (exited, not yet reaped by its new parent) counts as gone.
+ */
 export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
+  const entry = processEntry(pid, currentOs());
+  return entry !== undefined && !entry.zombie;
+}
+
+/** The processes whose parents lead back to `leader` (not the leader itself), in `table`. */
+export function descendantsOf(leader: number, table: readonly ProcessEntry[] = processTable(currentOs())): ProcessEntry[] {
+  const found: ProcessEntry[] = [];
+  const seen = new Set([leader]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const e of table) {
+      if (seen.has(e.pid) || !seen.has(e.ppid)) continue;
+      seen.add(e.pid);
+      found.push(e);
+      grew = true;
+    }
   }
+  return found;
+}
+
+/**
+ * The command lines of the processes `pids` that can still be read: the arguments joined by
+ * spaces on Linux and macOS, the line the process was started with on Windows (its program's
+ * path, perhaps quoted, then the arguments).
+ */
+export function commandLines(pids: readonly number[]): Map<number, string> {
+  const lines = new Map<number, string>();
+  if (pids.length === 0) return lines;
+  const os = currentOs();
+  if (os === 'linux') {
+    for (const pid of pids) {
+      try {
+        lines.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').join(' '));
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    return lines;
+  }
+  const text =
+    os === 'darwin'
+      ? quietly('ps', ['-ww', '-o', 'pid=,command=', '-p', pids.join(',')])
+      : quietly('powershell.exe', [
+          '-NoLogo',
+          '-NoProfile',
+          '-NonInteractive',
+          '-Command',
+          `Get-CimInstance Win32_Process -Filter '${pids.map((p) => `ProcessId=${p}`).join(' OR ')}' | ForEach-Object { '{0} {1}' -f $_.ProcessId, $_.CommandLine }`,
+        ]);
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(\d+) (.*)$/.exec(line);
+    if (m) lines.set(Number(m[1]), m[2].trim());
+  }
+  return lines;
+}
+
+/** A command's output; '' when it fails (a process gone meanwhile makes `ps -p` exit 1). */
+function quietly(command: string, args: readonly string[]): string {
   try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
+    return execFileSync(command, args, { encoding: 'utf8', windowsHide: true, timeout: 15_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (error) {
+    const stdout = (error as { stdout?: unknown }).stdout;
+    return typeof stdout === 'string' ? stdout : '';
   }
 }

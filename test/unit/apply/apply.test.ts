@@ -35,7 +35,8 @@ describe('apply and branch', function () {
   });
   afterEach(() => repo.cleanup());
 
-  const editLine = (n: number, text: string) => `sed -i 's/^line ${n}$/${text}/' doc.txt`;
+  // Not `sed -i`: BSD sed (macOS) reads its next argument as a backup suffix.
+  const editLine = (n: number, text: string) => `sed 's/^line ${n}$/${text}/' doc.txt > doc.txt.tmp && mv doc.txt.tmp doc.txt`;
 
   it("brings the result into a dirty working tree: the user's disjoint edits survive, the index is untouched", async () => {
     const { snapshot } = await runWorkflow(repo, {

@@ -62,7 +62,9 @@ describe('apply: ignored files and links in the way', function () {
     assert.deepEqual(await readdir(target), []);
   });
 
-  it('refuses ignored folders where the result needs a file, and ignored files it would overwrite, listing them all', async () => {
+  it('refuses ignored folders where the result needs a file, and ignored files it would overwrite, listing them all', async function () {
+    // Windows: the step's `ln -s` makes a copy there (MSYS), not the link the result must hold.
+    if (process.platform === 'win32') this.skip();
     const { snapshot } = await runWorkflow(repo, {
       steps: [{ id: 'files', run: 'echo new > new.txt && echo cache > cache && echo log > notes.log && ln -s doc.txt link' }],
     });

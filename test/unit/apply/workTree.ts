@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { appendFile, lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TempRepo } from '../helpers/tempRepo';
@@ -40,7 +41,7 @@ export function workTreeTree(repo: TempRepo): string {
     git(['add', '--all', '--', '.']);
     return git(['write-tree']);
   } finally {
-    execFileSync('rm', ['-f', env.GIT_INDEX_FILE]);
+    rmSync(env.GIT_INDEX_FILE, { force: true });
   }
 }
 

@@ -138,6 +138,13 @@ export function readStateFile(run: WorkflowRun, file: string): Promise<string> {
   return readFile(path.join(run.stateDir, file), 'utf8');
 }
 
+/**
+ * The shell's working folder as the OS names it, for use inside double quotes of a `run:` or
+ * setup command: `$PWD` on POSIX. On Windows the shell is Git for Windows' (MSYS), whose `$PWD`
+ * reads `/c/…`: `cygpath -w` gives the `C:\…` form the engine and the OS use.
+ */
+export const SHELL_CWD = process.platform === 'win32' ? '$(cygpath -w "$PWD")' : '$PWD';
+
 /** Shell-quotes a value for a `run:` command. */
 export function sq(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;

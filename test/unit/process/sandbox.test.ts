@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import path from 'node:path';
 import { bwrapSandbox, confine, seatbeltProfile, type SandboxPaths } from '../../../src/core/process/sandbox';
 import { DEFAULT_SANDBOX_WRITABLE, effectiveSettings, withSandboxSupport } from '../../../src/core/run/settings';
 
@@ -17,7 +18,9 @@ function at(argv: readonly string[], ...seq: string[]): number {
 }
 
 describe('the step sandbox: command lines', () => {
-  it('bubblewrap: read-only root, private /tmp first, then the repository read-only and the step folders writable', () => {
+  it('bubblewrap: read-only root, private /tmp first, then the repository read-only and the step folders writable', function () {
+    // bubblewrap's mounts are POSIX paths, joined with the host's path module: `\` on Windows, which has no bubblewrap.
+    if (process.platform === 'win32') this.skip();
     const argv = bwrapSandbox(paths);
     const tmp = at(argv, '--tmpfs', '/tmp');
     assert.ok(at(argv, '--ro-bind', '/', '/') === 0);
@@ -43,7 +46,9 @@ describe('the step sandbox: command lines', () => {
     assert.equal(at(argv, '--bind', `${paths.commonDir}/objects`, `${paths.commonDir}/objects`), -1, 'the object store stays read-only');
   });
 
-  it('every step under bubblewrap gets its own PID namespace; only `sandbox` narrows the file system', () => {
+  it('every step under bubblewrap gets its own PID namespace; only `sandbox` narrows the file system', function () {
+    // bubblewrap is Linux's: on macOS `sandbox` is Seatbelt (sandbox-exec), and Windows has neither.
+    if (process.platform !== 'linux') this.skip();
     const support = { bwrap: '/usr/bin/bwrap' };
     const detect = confine(['agent', '--x'], 'detect', paths, support);
     assert.equal(detect.containment, 'namespace');
@@ -68,16 +73,20 @@ describe('the step sandbox: command lines', () => {
   it('without bubblewrap: the command as it is, tagged processes, and `sandbox` falls back to `detect` saying why', () => {
     const none = { missing: 'bubblewrap (bwrap) is not installed' };
     const c = confine(['agent'], 'sandbox', paths, none);
-    assert.deepEqual(c.argv, ['agent']);
     assert.equal(c.containment, 'tag');
+    assert.deepEqual(confine(['agent'], 'detect', paths, none).argv, ['agent']);
+    // On macOS `sandbox` is Seatbelt's (sandbox-exec), with or without bubblewrap.
     if (process.platform !== 'darwin') {
+      assert.deepEqual(c.argv, ['agent']);
       assert.equal(c.isolation, 'detect');
       assert.equal(c.fallback, none.missing);
     }
     assert.equal(confine(['agent'], 'detect', paths, none).fallback, undefined);
   });
 
-  it('macOS: a Seatbelt profile that denies writes but to the step folders, with paths quoted', () => {
+  it('macOS: a Seatbelt profile that denies writes but to the step folders, with paths quoted', function () {
+    // Seatbelt's paths are POSIX paths, joined with the host's path module: `\` on Windows, which has no Seatbelt.
+    if (process.platform === 'win32') this.skip();
     const profile = seatbeltProfile(paths);
     assert.match(profile, /^\(version 1\)/);
     assert.match(profile, /\(deny file-write\*\)/);
@@ -90,11 +99,13 @@ describe('the step sandbox: command lines', () => {
 
   it('settings: ~/ folders made absolute, the workflow over the editor, the command line over both; a relative folder is refused by name', () => {
     const home = { homeDir: '/home/u' };
+    // `~/x` is joined to the home folder with the host's path module (`\` on Windows).
+    const inHome = (p: string) => path.join(home.homeDir, p);
     const base = effectiveSettings({}, home, {}, '/wt');
     assert.equal(base.isolation, 'detect');
     assert.deepEqual(
       base.sandboxWritable,
-      DEFAULT_SANDBOX_WRITABLE.map((p) => `/home/u/${p.slice(2)}`),
+      DEFAULT_SANDBOX_WRITABLE.map((p) => inHome(p.slice(2))),
     );
     const own = effectiveSettings(
       { isolation: 'off', sandbox_writable: ['~/.codex'] },
@@ -103,11 +114,11 @@ describe('the step sandbox: command lines', () => {
       '/wt',
     );
     assert.equal(own.isolation, 'off');
-    assert.deepEqual(own.sandboxWritable, ['/home/u/.codex']);
+    assert.deepEqual(own.sandboxWritable, [inHome('.codex')]);
     assert.equal(effectiveSettings({ isolation: 'off' }, home, { isolation: 'sandbox' }, '/wt').isolation, 'sandbox');
     assert.deepEqual(effectiveSettings({}, { ...home, sandboxWritable: ['/opt/x', '~/.y'] }, {}, '/wt').sandboxWritable, [
       '/opt/x',
-      '/home/u/.y',
+      inHome('.y'),
     ]);
     assert.throws(
       () => effectiveSettings({}, { ...home, sandboxWritable: ['relative/dir'] }, {}, '/wt'),

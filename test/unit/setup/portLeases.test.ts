@@ -45,7 +45,8 @@ describe('setup: port leases', function () {
   });
 
   it('takes back the lease of an engine that died, and never a live one', async () => {
-    const dead = spawnSync('true').pid;
+    // A process that has exited (node itself: Windows has no `true` program of its own).
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
     await writeFile(
       path.join(folder, `${PORT_RANGE.first}.json`),
       JSON.stringify({ pid: dead, host: hostname(), identity: null, runId: 'gone', stepId: 's', first: PORT_RANGE.first, size: 10 }),
@@ -68,7 +69,9 @@ describe('setup: port leases', function () {
     assert.equal(next.first, PORT_RANGE.first + 20);
   });
 
-  it('refuses a lease folder that is a link or writable by others', async () => {
+  it('refuses a lease folder that is a link or writable by others', async function () {
+    // POSIX: user ids and permission bits (process.getuid is undefined on Windows).
+    if (process.platform === 'win32') this.skip();
     const other = path.join(base, 'elsewhere');
     await mkdir(other);
     const planted = await mkdtemp(path.join(tmpdir(), 'tapps-flow-ports-planted-'));

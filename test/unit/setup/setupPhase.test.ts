@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RunEvent } from '../../../src/core/state/events';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
 import { waitFor } from '../helpers/wait';
-import { readStateFile, resultOf, runWorkflow, sq, startWorkflow, stepOf } from '../helpers/workflowRun';
+import { readStateFile, resultOf, runWorkflow, SHELL_CWD, sq, startWorkflow, stepOf } from '../helpers/workflowRun';
 
 const SECRET = 'sk-test-4f9a8b7c6d5e';
 
@@ -166,7 +166,7 @@ describe('setup: a step worktree set up before its agent runs', function () {
   it('gives each setup command the paths other tools give theirs', async () => {
     const seen = path.join(repo.outside, 'env.txt');
     const { snapshot } = await runWorkflow(repo, {
-      setup: { commands: [`echo "$ROOT_WORKTREE_PATH|$CONDUCTOR_ROOT_PATH|$CONDUCTOR_WORKSPACE_NAME|$PWD" > ${sq(seen)}`] },
+      setup: { commands: [`echo "$ROOT_WORKTREE_PATH|$CONDUCTOR_ROOT_PATH|$CONDUCTOR_WORKSPACE_NAME|${SHELL_CWD}" > ${sq(seen)}`] },
       steps: [{ id: 'paths', run: 'echo ok > out.txt' }],
     });
     assert.equal(snapshot.status, 'succeeded', stepOf(snapshot, 'paths').error ?? '');

@@ -131,6 +131,9 @@ describe('setup: the worktree-setup files of other tools', function () {
   it('.cursor/worktrees.json: a script path runs the script, relative to the worktree when tracked', async () => {
     await repo.write('.cursor/setup-worktree-unix.sh', '#!/bin/bash\nset -e\nnpm ci\n');
     await chmod(path.join(repo.dir, '.cursor/setup-worktree-unix.sh'), 0o755);
+    // Executable in the index too: where files have no executable bit (Windows, core.filemode=false) git keeps the index's.
+    repo.git(['add', '.cursor/setup-worktree-unix.sh']);
+    repo.git(['update-index', '--chmod=+x', '.cursor/setup-worktree-unix.sh']);
     await repo.write('scripts/plain.sh', 'npm ci\n');
     repo.commit('scripts');
     const cases: [string, string][] = [

@@ -27,7 +27,7 @@ describe('a run whose process dies', function () {
     const spec: WorkflowSpec = {
       settings: { max_parallel: 3 },
       steps: [
-        { id: 'a', run: 'echo a > a.txt && sed -i s/one/ONE/ shared.txt' },
+        { id: 'a', run: 'echo a > a.txt && sed s/one/ONE/ shared.txt > shared.txt.tmp && mv shared.txt.tmp shared.txt' },
         { id: 'b', run: 'echo b > b.txt' },
         // Slow until the flag exists: the first run is killed while `c` runs, the resume finishes it.
         { id: 'c', run: `if [ -f ${sq(fast)} ]; then echo c > c.txt; else sleep 60; fi` },
