@@ -1,11 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { buildCli, cli } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
-import { plantedEvents, plantRun, startVictim } from './helpers/planted';
+import { assertPlantedStartSignalsNothing, assertRefusedWithNothingWritten, leftovers, statusReport } from './helpers/runs';
 
 interface Report {
   status: string;
@@ -28,11 +25,7 @@ const SPEC: WorkflowSpec = {
 describe('hostile: candidates', function () {
   this.timeout(180_000);
   let repo: TempRepo;
-  const status = async (runId: string): Promise<Report> => {
-    const result = await cli(['status', runId, '--repo', repo.dir, '--json']);
-    assert.equal(result.code, 0, result.stderr);
-    return JSON.parse(result.stdout) as Report;
-  };
+  const status = (runId: string) => statusReport<Report>(repo, runId);
   before(() => buildCli());
   beforeEach(async () => {
     repo = await makeTempRepo({ 'README.md': '# hostile candidates\n' });
@@ -63,45 +56,29 @@ describe('hostile: candidates', function () {
       done.candidates.map((c) => [c.candidate, c.status, c.picked]),
       expected.candidates.map((c) => [c.candidate, c.status, c.picked]),
     );
-    assert.equal(taggedProcesses().filter((t) => t.runId === 'crashed').length, 0);
+    assert.equal(leftovers('crashed'), 0);
     const cleaned = await cli(['cleanup', '--keep', '0', '--repo', repo.dir]);
     assert.equal(cleaned.code, 0, cleaned.stderr);
   });
 
   it('a planted candidate start naming a process of no run never gets it signalled', async () => {
-    const victim = startVictim();
-    try {
-      const events = plantedEvents(repo, 'planted', [{ id: 'a' }])
-        .trimEnd()
-        .split('\n');
-      const planted = {
-        seq: events.length,
+    await assertPlantedStartSignalsNothing(
+      repo,
+      (pid, seq) => ({
+        seq,
         time: '2026-01-01T00:00:01.000Z',
         type: 'candidate_started',
         step: 'a',
         candidate: 1,
         agent: 'shell',
         worktree: '/',
-        pid: victim.pid,
+        pid,
         identity: null,
         token: '0123456789abcdef0123456789abcdef',
         base: repo.git(['rev-parse', 'HEAD']),
-      };
-      await plantRun(
-        path.join(repo.dir, '.tapps-agents', 'workflow-state', 'planted'),
-        `${[...events, JSON.stringify(planted)].join('\n')}\n`,
-      );
-      for (const args of [
-        ['status', '--repo', repo.dir],
-        ['status', 'planted', '--repo', repo.dir],
-      ]) {
-        const result = await cli(args);
-        assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
-      }
-      assert.ok(victim.alive(), 'the planted pid was signalled');
-    } finally {
-      victim.stop();
-    }
+      }),
+      [['status'], ['status', 'planted']],
+    );
   });
 
   for (const [what, step, expected] of [
@@ -114,13 +91,7 @@ describe('hostile: candidates', function () {
     ['an unknown agent among agents', { id: 's', agents: ['shell', 'robot'], run: 'true' }, /unknown agent "robot"/],
     ['an empty score command', { id: 's', run: 'true', candidates: 2, score: ' ' }, /expected a command that prints a number/],
   ] as const) {
-    it(`${what} is refused with exit 2, a position, and nothing written`, async () => {
-      const workflow = await writeWorkflow(repo, { steps: [step] });
-      const result = await cli(['run', workflow, '--repo', repo.dir]);
-      assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, expected);
-      assert.match(result.stderr, /workflow\.yaml:\d+:\d+:/);
-      assert.ok(!existsSync(path.join(repo.dir, '.tapps-agents')), 'nothing written');
-    });
+    it(`${what} is refused with exit 2, a position, and nothing written`, () =>
+      assertRefusedWithNothingWritten(repo, { steps: [step] }, expected));
   }
 });

@@ -5,9 +5,14 @@ import { buildCli, cli, startCli } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { waitFor } from '../unit/helpers/wait';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
-import { plantedEvents, plantRun, startVictim } from './helpers/planted';
+import {
+  assertPlantedStartSignalsNothing,
+  assertRefusedWithNothingWritten,
+  CONTAINMENT_MODES,
+  leftovers,
+  statusReport,
+} from './helpers/runs';
 
 interface Report {
   status: string;
@@ -26,16 +31,6 @@ const PAIR: WorkflowSpec = {
   ],
 };
 
-const MODES = [
-  { name: 'with bubblewrap', env: {} as NodeJS.ProcessEnv },
-  { name: 'tagged processes, without bubblewrap', env: { TAPPS_NO_BWRAP: '1' } as NodeJS.ProcessEnv },
-] as const;
-
-/** The processes of a run (its steps' and its checks') still alive, by their tag. */
-function leftovers(runId: string): number {
-  return taggedProcesses().filter((t) => t.runId === runId).length;
-}
-
 /** The worktrees git knows besides the main one. */
 function extraWorktrees(repo: TempRepo): string[] {
   return repo
@@ -48,11 +43,7 @@ function extraWorktrees(repo: TempRepo): string[] {
 describe('hostile: checks', function () {
   this.timeout(180_000);
   let repo: TempRepo;
-  const status = async (runId: string): Promise<Report> => {
-    const result = await cli(['status', runId, '--repo', repo.dir, '--json']);
-    assert.equal(result.code, 0, result.stderr);
-    return JSON.parse(result.stdout) as Report;
-  };
+  const status = (runId: string) => statusReport<Report>(repo, runId);
   before(() => buildCli());
   beforeEach(async () => {
     repo = await makeTempRepo({ 'README.md': '# hostile checks\n' });
@@ -84,7 +75,7 @@ describe('hostile: checks', function () {
     assert.deepEqual(extraWorktrees(repo), [], 'no worktree is left registered once cleaned up');
   });
 
-  for (const mode of MODES) {
+  for (const mode of CONTAINMENT_MODES) {
     it(`a check that leaves a daemon behind (setsid, nohup) does not outlive its check run (${mode.name})`, async () => {
       const late = path.join(repo.outside, 'late-write');
       const workflow = await writeWorkflow(repo, {
@@ -128,44 +119,25 @@ describe('hostile: checks', function () {
   });
 
   it('a planted check start naming a process of no run never gets it signalled', async () => {
-    const victim = startVictim();
-    try {
-      const events = plantedEvents(repo, 'planted', [{ id: 'a' }])
-        .trimEnd()
-        .split('\n');
-      const head = repo.git(['rev-parse', 'HEAD']);
-      const tree = repo.git(['rev-parse', 'HEAD^{tree}']);
-      const planted = {
-        seq: events.length,
+    await assertPlantedStartSignalsNothing(
+      repo,
+      (pid, seq) => ({
+        seq,
         time: '2026-01-01T00:00:01.000Z',
         type: 'check_started',
         n: 1,
         check: 'test',
         target: 'aggregate',
         steps: ['a'],
-        commit: head,
-        tree,
+        commit: repo.git(['rev-parse', 'HEAD']),
+        tree: repo.git(['rev-parse', 'HEAD^{tree}']),
         worktree: '/',
-        pid: victim.pid,
+        pid,
         identity: null,
         token: '0123456789abcdef0123456789abcdef',
-      };
-      await plantRun(
-        path.join(repo.dir, '.tapps-agents', 'workflow-state', 'planted'),
-        `${[...events, JSON.stringify(planted)].join('\n')}\n`,
-      );
-      for (const args of [
-        ['status', '--repo', repo.dir],
-        ['status', 'planted', '--repo', repo.dir],
-        ['cleanup', '--dry-run', '--repo', repo.dir],
-      ]) {
-        const result = await cli(args);
-        assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
-      }
-      assert.ok(victim.alive(), 'the planted pid was signalled');
-    } finally {
-      victim.stop();
-    }
+      }),
+      [['status'], ['status', 'planted'], ['cleanup', '--dry-run']],
+    );
   });
 
   for (const [what, checks, expected] of [
@@ -186,13 +158,7 @@ describe('hostile: checks', function () {
     ['an empty command', [{ name: 'test', run: '  ' }], /expected a command to run/],
     ['too many checks', Array.from({ length: 33 }, (_, i) => ({ name: `c${i}`, run: 'true' })), /expected at most 32 checks/],
   ] as const) {
-    it(`${what} is refused with exit 2, a position, and nothing written`, async () => {
-      const workflow = await writeWorkflow(repo, { checks, steps: [{ id: 'a', run: 'echo a > a.txt' }] });
-      const result = await cli(['run', workflow, '--repo', repo.dir]);
-      assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, expected);
-      assert.match(result.stderr, /workflow\.yaml:\d+:\d+:/);
-      assert.ok(!existsSync(path.join(repo.dir, '.tapps-agents')), 'nothing written');
-    });
+    it(`${what} is refused with exit 2, a position, and nothing written`, () =>
+      assertRefusedWithNothingWritten(repo, { checks, steps: [{ id: 'a', run: 'echo a > a.txt' }] }, expected));
   }
 });

@@ -11,6 +11,7 @@ import { buildCli, cli, startCli } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { waitFor } from '../unit/helpers/wait';
 import { plantedEvents, plantRun, startVictim } from './helpers/planted';
+import { CONTAINMENT_MODES, leftovers } from './helpers/runs';
 import { sq, writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
 
 /**
@@ -24,16 +25,6 @@ interface Report {
   readonly status: string;
   readonly steps: ReadonlyArray<{ readonly id: string; readonly status: string; readonly error: string | null }>;
 }
-
-/** The step processes of a run still alive, by their tag. */
-function leftovers(runId: string): number {
-  return taggedProcesses().filter((t) => t.runId === runId).length;
-}
-
-const MODES = [
-  { name: 'with bubblewrap', env: {} as NodeJS.ProcessEnv },
-  { name: 'without bubblewrap (tagged processes)', env: { TAPPS_NO_BWRAP: '1' } as NodeJS.ProcessEnv },
-] as const;
 
 describe('hostile: every process of a step ends with it', function () {
   this.timeout(120_000);
@@ -55,7 +46,7 @@ describe('hostile: every process of a step ends with it', function () {
     return { runId, result, report: JSON.parse(result.stdout || 'null') as Report | null };
   }
 
-  for (const mode of MODES) {
+  for (const mode of CONTAINMENT_MODES) {
     describe(mode.name, () => {
       it('a setsid escape, a double fork and nohup are gone when the step ends; their later writes never happen', async () => {
         const marker = (name: string) => path.join(repo.outside, `${counter + 1}-${mode.env.TAPPS_NO_BWRAP ?? 'ns'}-${name}`);

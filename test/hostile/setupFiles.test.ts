@@ -6,15 +6,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { taggedProcesses } from '../../src/core/process/stepProcesses';
+import { leftovers } from './helpers/runs';
 import { buildCli, cli, startCli } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { waitFor } from '../unit/helpers/wait';
 import { sq, writeWorkflow } from '../unit/helpers/workflowRun';
-
-function leftovers(runId: string): number {
-  return taggedProcesses().filter((t) => t.runId === runId).length;
-}
 
 describe('hostile: setup files of other tools, planted in a clone', function () {
   this.timeout(120_000);
