@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { currentOs, type Os } from './platform';
-import { environmentReader, processEntry } from './processTable';
+import { environmentReader, processEntry, readProcessTable } from './processTable';
 
 /**
  * Who a process is, beyond its pid: pids are reused, so a recorded pid alone could name any
@@ -19,6 +19,17 @@ export function processIdentity(pid: number, os: Os = currentOs()): string | und
 }
 
 let ownIdentity: { readonly value: string | undefined } | undefined;
+
+/**
+ * `processIdentity`, without blocking where reading the table starts a program: on Windows that
+ * is a PowerShell query of most of a second, which would otherwise hold up the editor at every
+ * step start.
+ */
+export async function processIdentityOfChild(pid: number, os: Os = currentOs()): Promise<string | undefined> {
+  if (os !== 'win32') return processIdentity(pid, os);
+  const entry = (await readProcessTable(os)).find((e) => e.pid === pid);
+  return entry ? `${os}:${entry.start}` : undefined;
+}
 
 function identityOf(pid: number, os: Os): string | undefined {
   const entry = processEntry(pid, os);

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Repository } from '../git/repository';
-import { processIdentity } from '../process/processIdentity';
+import { processIdentityOfChild } from '../process/processIdentity';
 import { startProcessTree, StartError } from '../process/processTree';
 import { confine, type Confinement } from '../process/sandbox';
 import { stopProcessesOf, tagEnvironment, ticksOfIdentity, type StepProcessSelector, type StepTag } from '../process/stepProcesses';
@@ -73,7 +73,7 @@ export async function runStepProcess(
     const reason = error instanceof StartError ? error.reason : error instanceof Error ? error.message : String(error);
     return { end: { kind: 'not_started', reason }, stopAll: none };
   }
-  const identity = processIdentity(tree.pid) ?? null;
+  const identity = (await processIdentityOfChild(tree.pid)) ?? null;
   options.onStarted({ pid: tree.pid, identity, confinement });
   // The namespace bubblewrap made, once it says (at once, in practice; never waited for long).
   const namespace = tree.sandbox ? Promise.race([tree.sandbox, sleep(2_000, undefined, { ref: false })]) : Promise.resolve(undefined);

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { currentOs, processStopActions, spawnPlan, treeStopActions } from '../../../src/core/process/platform';
-import { identityComparable, processIdentity } from '../../../src/core/process/processIdentity';
+import { identityComparable, processIdentity, processIdentityOfChild } from '../../../src/core/process/processIdentity';
 import {
   parsePsEnvironments,
   parseWindowsTable,
@@ -143,6 +143,16 @@ describe('process layer, per OS', () => {
       assert.deepEqual(new Set(await stepProcesses({ tag, leader: tree.pid, notBefore })), new Set([tree.pid, escaped.pid]));
       assert.equal(await stopProcessesOf({ tag, leader: tree.pid, notBefore }, 1_000), 2);
       await waitFor('the detached child to be gone', () => processGone(escaped.pid));
+    } finally {
+      await tree.stop(0);
+    }
+  });
+
+  it("takes a step's identity without blocking, the same as the blocking read", async () => {
+    const tree = await startProcessTree(['sleep', '30'], { cwd: process.cwd(), env: process.env, onOutput: () => undefined });
+    try {
+      assert.equal(await processIdentityOfChild(tree.pid), processIdentity(tree.pid));
+      assert.equal(await processIdentityOfChild(tree.pid, 'darwin'), processIdentity(tree.pid, 'darwin'));
     } finally {
       await tree.stop(0);
     }
