@@ -60,8 +60,9 @@ export interface StepProcessSelector {
   /** The PID namespace the step's command runs in, when under bubblewrap. */
   readonly namespace?: string;
   /**
-   * The step's leader's start time in clock ticks since boot: a process started before it cannot
-   * be the step's, whatever its environment says (a planted or copied token).
+   * The step's leader's start time, in the process table's unit (see `processIdentity`): a
+   * process started before it cannot be the step's, whatever its environment says (a planted or
+   * copied token). On macOS `ps` gives it to the second only.
    */
   readonly notBefore?: number;
   /**
