@@ -9,7 +9,7 @@ export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.u
 export const toolsDir = path.join(projectRoot, '.tools');
 export const testRunsDir = path.join(projectRoot, '.test-runs');
 
-/** The versions the harness is known to work with (see shared/VSCODE_OFFLINE.md). */
+/** The versions the harness is known to work with (installed by install.mjs, cached under .tools/). */
 export const versions = Object.freeze({
   node: '24',
   codeServer: '4.139.1',

@@ -1,7 +1,7 @@
 // `npm run test:electron`: the integration suites in a desktop VS Code that @vscode/test-electron
 // downloads (the GitHub Actions workflow, on Linux, macOS and Windows): the same bundles that
 // `npm run test:integration` runs in code-server where VS Code cannot be downloaded
-// (shared/VSCODE_OFFLINE.md), each suite with a fresh demo workspace and VS Code profile:
+// (scripts/vscode/install.mjs), each suite with a fresh demo workspace and VS Code profile:
 //   main       test/integration/*.test.ts, in a trusted workspace
 //   untrusted  test/integration/untrusted/, untrusted (not on Windows: its git wrapper is a shell script)
 // Closes with the plain line `electron: N passed, N failed`. Linux needs a display: xvfb-run -a.
