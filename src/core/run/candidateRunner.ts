@@ -26,6 +26,31 @@ export interface CandidateHost {
   /** Lets one more attempt of the run start once the machine has room (see waitForRoom); false when cancelled. */
   readonly admit: (signal: AbortSignal) => Promise<boolean>;
   readonly release: () => void;
+  /** Around each attempt's task: the step is running (for the attribution of escapes). */
+  readonly attemptStarted: () => void;
+  readonly attemptEnded: () => void;
+}
+
+/**
+ * Queues every attempt of a candidate step (see `CandidateGroup`) as a task of its own with `add`:
+ * they run side by side within the run's bound.
+ */
+export function queueCandidates(
+  host: CandidateHost,
+  step: Step,
+  agents: readonly string[],
+  stepBase: () => Promise<StepContext['stepBase']>,
+  signal: AbortSignal,
+  done: (outcome: StepOutcome) => Promise<void>,
+  add: (task: () => Promise<void>) => void,
+): void {
+  const group = new CandidateGroup(host, step, agents, stepBase, signal, done);
+  agents.forEach((_, i) =>
+    add(async () => {
+      host.attemptStarted();
+      await group.run(i + 1).finally(() => host.attemptEnded());
+    }),
+  );
 }
 
 /**

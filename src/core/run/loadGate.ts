@@ -56,6 +56,30 @@ function availableMemory(): number {
   return os.freemem();
 }
 
+/**
+ * The load gate of one run: how many of its steps (and candidates) are past it and not yet ended,
+ * and the wait of the next one (see `waitForRoom`).
+ */
+export class Admission {
+  private going = 0;
+
+  constructor(
+    private readonly limits: LoadLimits,
+    private readonly onWait: (stepId: string, wait: LoadWait) => void,
+  ) {}
+
+  /** Lets `stepId` in once there is room; false, letting nothing in, when `signal` is aborted first. */
+  admit(stepId: string, signal: AbortSignal): Promise<boolean> {
+    const room = { going: () => this.going, admit: () => (this.going += 1) };
+    return waitForRoom(this.limits, room, (wait) => this.onWait(stepId, wait), signal);
+  }
+
+  /** An admitted step has ended. */
+  release(): void {
+    this.going -= 1;
+  }
+}
+
 /** The steps of a run that are going: counted, and one more let in. */
 export interface Room {
   readonly going: () => number;

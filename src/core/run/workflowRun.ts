@@ -20,7 +20,7 @@ import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { stepBaseOf } from './stepBase';
 import { runStep, stepLogFile, type StepContext, type StepOutcome } from './stepRunner';
-import { CandidateGroup } from './candidateRunner';
+import { queueCandidates } from './candidateRunner';
 import { candidateAgents } from '../checks/candidates';
 import { outcomeEvent } from './terminal';
 import { applyGates, dependenciesMet, goOnAfter, type StepFlow } from './stepFlow';
@@ -28,7 +28,7 @@ import { finishRun } from './finishRun';
 import { checkedOutcome, onSteps, Verifier } from '../checks/verify';
 import { poolDisk } from '../setup/dependencyStore';
 import type { ResolvedSetup } from '../setup/resolvePlan';
-import { waitForRoom } from './loadGate';
+import { Admission } from './loadGate';
 
 /**
  * One execution of a workflow. `prepare` plans it and records `run_started` (see runContext.ts),
@@ -49,8 +49,8 @@ export class WorkflowRun {
   private readonly runController = new AbortController();
   private readonly queue: PQueue;
   private readonly worktrees: Worktrees;
-  /** Steps of this run past the load gate and not yet ended. */
-  private going = 0;
+  /** The load gate, and the steps of this run past it and not yet ended. */
+  private readonly admission: Admission;
   /** The setup of each step's worktree. */
   readonly setup: ResolvedSetup;
   private released: Promise<void> | undefined;
@@ -88,6 +88,7 @@ export class WorkflowRun {
       poolDisk: poolDisk(this.settings.worktreeRoot, this.settings.poolMaxMb),
     });
     this.onDidEvent = this.store.onDidAppend;
+    this.admission = new Admission(this.settings, (step, reason) => this.store.append({ type: 'step_waiting', step, reason }));
     const append = (event: NewRunEvent) => this.store.append(event);
     const { checks, merge } = this.loaded.workflow;
     this.verifier = new Verifier({
@@ -264,39 +265,26 @@ export class WorkflowRun {
     const agents = candidateAgents(step);
     if (agents.length === 0) return add(() => this.runOne(id));
     const signal = this.controllerOf(id).signal;
-    const group = new CandidateGroup(
-      {
-        context: (s, stepBase) => this.contextOf(s, stepBase, signal),
-        stateDir: this.stateDir,
-        verifier: this.verifier,
-        append: (event) => this.store.append(event),
-        flush: () => this.store.flush(),
-        ended: () => ['cancelled', 'skipped'].includes(this.stepOf(id).status),
-        admit: (admitting) => this.admit(id, admitting),
-        release: () => (this.going -= 1),
-      },
+    const host = {
+      context: (s: Step, stepBase: StepContext['stepBase']) => this.contextOf(s, stepBase, signal),
+      stateDir: this.stateDir,
+      verifier: this.verifier,
+      append: (event: NewRunEvent) => this.store.append(event),
+      flush: () => this.store.flush(),
+      ended: () => ['cancelled', 'skipped'].includes(this.stepOf(id).status),
+      admit: (admitting: AbortSignal) => this.admission.admit(id, admitting),
+      release: () => this.admission.release(),
+      attemptStarted: () => this.escapes?.stepStarted(id),
+      attemptEnded: () => this.escapes?.stepEnded(id),
+    };
+    queueCandidates(
+      host,
       step,
       agents,
       () => this.stepBaseOf(id),
       signal,
       (outcome) => this.ended(id, outcome),
-    );
-    // Each candidate is a task of its own: they run side by side within the run's bound.
-    agents.forEach((_, i) =>
-      add(async () => {
-        this.escapes?.stepStarted(id);
-        await group.run(i + 1).finally(() => this.escapes?.stepEnded(id));
-      }),
-    );
-  }
-
-  /** Its turn has come; the machine may still be too loaded for one more (never for the only one). */
-  private admit(id: string, signal: AbortSignal): Promise<boolean> {
-    return waitForRoom(
-      this.settings,
-      { going: () => this.going, admit: () => (this.going += 1) },
-      (reason) => this.store.append({ type: 'step_waiting', step: id, reason }),
-      signal,
+      add,
     );
   }
 
@@ -331,7 +319,7 @@ export class WorkflowRun {
     let admitted = false;
     try {
       if (this.stepOf(id).status !== 'queued') return; // cancelled while queued
-      admitted = await this.admit(id, signal);
+      admitted = await this.admission.admit(id, signal);
       this.escapes?.stepStarted(id);
       const stepBase = await this.stepBaseOf(id);
       outcome = await runStep({
@@ -356,7 +344,7 @@ export class WorkflowRun {
     } catch (error) {
       outcome = { status: 'failed', error: errorMessage(error), exitCode: null, lastLines: [] };
     }
-    if (admitted) this.going -= 1;
+    if (admitted) this.admission.release();
     this.escapes?.stepEnded(id);
     await this.ended(id, outcome);
   }
