@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildIntegration, integrationEntry } from './buildIntegration.mjs';
 import { HarnessError, run } from './exec.mjs';
-import { createDemoWorkspace } from './gitWorkspace.mjs';
+import { createDemoWorkspace, createUntrustedWorkspace, untrustedSettings } from './gitWorkspace.mjs';
 import { projectRoot, runStamp, testRunsDir, toolsDir } from './paths.mjs';
 import { quietSettings, reportStrays, secondsSince } from './suitePass.mjs';
 
@@ -60,19 +60,7 @@ async function main() {
   }
   await pass('untrusted', async () => {
     const passDir = path.join(runDir, 'untrusted');
-    const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
-    // As runIntegration.mjs sets it up: a run the CLI made before the window opens, and every git
-    // the extension starts written down by a wrapper (in an untrusted workspace there must be none).
-    const cliRun = 'cli-before-untrusted';
-    await run(
-      process.execPath,
-      [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun],
-      { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' },
-    );
-    const gitLog = path.join(passDir, 'git-calls.log');
-    const gitWrapper = path.join(passDir, 'git-wrapper.sh');
-    await writeFile(gitLog, '');
-    await writeFile(gitWrapper, `#!/bin/sh\necho "$*" >> '${gitLog}'\nexec git "$@"\n`, { mode: 0o755 });
+    const { workspace, env } = await createUntrustedWorkspace(passDir);
     // runTests always passes --disable-workspace-trust, which trusts every folder: this wrapper
     // drops it before starting VS Code, leaving trust to the workbench and the settings below.
     const untrustedCode = path.join(passDir, 'code-without-trust-flag.sh');
@@ -82,12 +70,8 @@ async function main() {
       suite: 'untrusted',
       vscode: untrustedCode,
       workspace,
-      settings: {
-        'security.workspace.trust.enabled': true,
-        'security.workspace.trust.startupPrompt': 'never',
-        'security.workspace.trust.emptyWindow': false,
-      },
-      env: { TAPPS_TEST_CLI_RUN: cliRun, TAPPS_GIT: gitWrapper, TAPPS_TEST_GIT_LOG: gitLog },
+      settings: untrustedSettings,
+      env,
     });
   });
 }

@@ -12,7 +12,7 @@ import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildIntegration, integrationOutDir } from './buildIntegration.mjs';
 import { HarnessError, run } from './exec.mjs';
-import { createDemoWorkspace } from './gitWorkspace.mjs';
+import { createDemoWorkspace, createUntrustedWorkspace, untrustedSettings } from './gitWorkspace.mjs';
 import { installTools } from './install.mjs';
 import { checkPackagedFiles, installVsix, packagedFiles, packageExtension } from './packageExtension.mjs';
 import { projectRoot, runStamp, testRunsDir } from './paths.mjs';
@@ -87,20 +87,7 @@ async function main(tally) {
   if (passes.has('untrusted')) {
     await tally.pass('untrusted', async () => {
       const passDir = path.join(runDir, 'untrusted');
-      const workspace = await createDemoWorkspace(path.join(passDir, 'workspace'));
-      // A run made before the window opens, by the CLI: history the untrusted window must still show.
-      const cliRun = 'cli-before-untrusted';
-      await run(
-        process.execPath,
-        [path.join(projectRoot, 'dist', 'cli.js'), 'run', 'workflows/review.yaml', '--repo', workspace, '--run-id', cliRun],
-        { cwd: workspace, step: 'tapps-flow run workflows/review.yaml (before the untrusted pass)' },
-      );
-      // Every git the extension starts goes through this wrapper, which writes down its arguments:
-      // in an untrusted workspace there must be none.
-      const gitLog = path.join(passDir, 'git-calls.log');
-      const gitWrapper = path.join(passDir, 'git-wrapper.sh');
-      await writeFile(gitLog, '');
-      await writeFile(gitWrapper, `#!/bin/sh\necho "$*" >> '${gitLog}'\nexec git "$@"\n`, { mode: 0o755 });
+      const { workspace, env } = await createUntrustedWorkspace(passDir);
       return runSuitePass({
         suite: 'untrusted',
         passDir,
@@ -110,13 +97,9 @@ async function main(tally) {
         // says so (code-server's does not). The startup prompt is a modal dialog: never show it.
         server: {
           disableWorkspaceTrust: false,
-          settings: {
-            'security.workspace.trust.enabled': true,
-            'security.workspace.trust.startupPrompt': 'never',
-            'security.workspace.trust.emptyWindow': false,
-          },
+          settings: untrustedSettings,
         },
-        env: { TAPPS_TEST_CLI_RUN: cliRun, TAPPS_GIT: gitWrapper, TAPPS_TEST_GIT_LOG: gitLog },
+        env,
       });
     });
   }
