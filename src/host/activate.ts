@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
+import { currentOs } from '../core/process/platform';
 import { orphansPossible } from '../core/process/stepProcesses';
 import { engine } from './lazyEngine';
 import { locateRepository } from '../core/git/locate';
 import { openRepository } from '../core/git/repository';
-import type { RunsLocation } from '../core/state/runLocation';
+import { runsLeftLocked, type RunsLocation } from '../core/state/runLocation';
 import { plural } from '../core/util/words';
 import { watchEngineEnvironment } from './engineEnvironment';
 import { registerCommands } from './commands';
@@ -77,11 +78,13 @@ export function activateHost(
 /**
  * Stops what steps of interrupted runs left running when their engine died (see the engine's
  * `sweepOrphans`): only in a trusted workspace, and the engine is loaded only when a tagged
- * process exists at all (on Windows, where tags cannot be read, always).
+ * process exists at all (on Windows, where tags cannot be read: when a run's writer left its lock
+ * behind).
  */
 async function sweepOrphans(locations: readonly RunsLocation[], log: HostLog): Promise<void> {
   if (!orphansPossible()) return;
   for (const location of locations) {
+    if (currentOs() === 'win32' && (await runsLeftLocked(location)).length === 0) continue;
     try {
       const repo = await openRepository(location.root);
       for (const swept of await engine().sweepOrphans(repo))

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultWorktreeRoot } from '../git/worktrees';
 import { engineDir } from '../git/repository';
@@ -13,6 +13,16 @@ export interface RunsLocation {
 /** The lock held by whoever writes a run (see `RunWriter`); in the git directory, which a clone cannot plant. */
 export function runLockPath(location: Pick<RunsLocation, 'commonDir'>, runId: string): string {
   return engineDir(location, 'locks', `run-${runId}`);
+}
+
+/**
+ * The runs whose writer never let go of its lock (it died first, or still runs): the only runs
+ * whose steps can have left processes behind. Read from the git directory, which a clone cannot
+ * plant; a lock let go of leaves no owner file.
+ */
+export async function runsLeftLocked(location: Pick<RunsLocation, 'commonDir'>): Promise<string[]> {
+  const names = await readdir(engineDir(location, 'locks')).catch(() => [] as string[]);
+  return names.flatMap((name) => /^run-(.+)\.owner\.json$/.exec(name)?.[1] ?? []).sort();
 }
 
 const rootsFile = (location: Pick<RunsLocation, 'commonDir'>) => engineDir(location, 'worktree-roots');

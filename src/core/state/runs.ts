@@ -13,7 +13,7 @@ import { idProblem } from '../util/ids';
 import { inspectLock } from '../util/lock';
 import { candidateWorktreeKey, checkWorktreeKey } from './checkRuns';
 import { readRun, type LoadedRun } from './readRun';
-import { runLockPath, worktreeRoots, type RunsLocation } from './runLocation';
+import { runLockPath, runsLeftLocked, worktreeRoots, type RunsLocation } from './runLocation';
 import { newestFirst, reduce, type RunSnapshot } from './snapshot';
 import { openNoFollow } from '../util/openNoFollow';
 
@@ -235,7 +235,8 @@ function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; i
  * What an engine does when it starts in a repository (any command, the extension's activation in
  * a trusted workspace): stops the processes that steps of this repository's interrupted runs left
  * running when their engine died. Cheap when there are none: one pass over the process table
- * finds tagged processes before any run is read (on Windows, which has no tags, runs are read).
+ * finds tagged processes before any run is read (on Windows, which has no tags, the runs whose
+ * writer left its lock behind are read).
  * Runs whose lock a live process holds, runs of other repositories and read-only (tracked) runs
  * are left alone. Returns what was stopped.
  */
@@ -244,10 +245,9 @@ export async function sweepOrphans(
   graceMs = 1_000,
 ): Promise<Array<{ runId: string; steps: string[] }>> {
   const runIds = new Set<string>();
-  // Where tags cannot be read (Windows), every run on disk is a candidate: each is read and only
-  // one whose engine is gone, with steps recorded as started, is swept (by descent).
-  const candidates =
-    currentOs() === 'win32' ? await readdir(runsDir(location.root)).catch(() => [] as string[]) : taggedProcesses().map((t) => t.runId);
+  // Where tags cannot be read (Windows), the candidates are the runs whose writer left its lock
+  // behind; only one whose engine is gone is swept (by descent from its steps' recorded starts).
+  const candidates = currentOs() === 'win32' ? await runsLeftLocked(location) : taggedProcesses().map((t) => t.runId);
   for (const id of candidates) if (!idProblem('run', id)) runIds.add(id);
   if (runIds.size === 0) return [];
   const tracked = location.git ? await trackedRunIds({ git: location.git }) : new Set<string>();

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { runDir } from '../../../src/core/run/stateDir';
 import { WorkflowRun } from '../../../src/core/run/workflowRun';
 import { readRun } from '../../../src/core/state/readRun';
+import { runsLeftLocked } from '../../../src/core/state/runLocation';
 import { loadRun } from '../../../src/core/state/runs';
 import { runElapsedMs } from '../../../src/core/state/snapshot';
 import { makeTempRepo, type TempRepo } from '../helpers/tempRepo';
@@ -72,6 +73,8 @@ describe('a run whose process dies', function () {
     for (const id of ['a', 'b'])
       assert.equal(repo.git(['rev-parse', `refs/tapps-flow/runs/killed/steps/${id}`]), status.steps.find((s) => s.id === id)!.result);
     await waitFor('the orphaned step process stopped', () => processGone(orphan), 10_000);
+    const location = { root: repo.dir, commonDir: path.join(repo.dir, '.git') };
+    assert.deepEqual(await runsLeftLocked(location), ['killed'], 'the dead writer left its lock behind (how Windows finds orphans)');
 
     // The run lies interrupted for a while: that time is not part of its elapsed time.
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -89,6 +92,7 @@ describe('a run whose process dies', function () {
       ['succeeded', 'succeeded', 'succeeded', 'succeeded'],
     );
     assert.equal(finished.steps[0].result, status.steps[0].result, 'a kept its result');
+    assert.deepEqual(await runsLeftLocked(location), [], 'a run that ended lets go of its lock');
 
     const clean = await runWorkflow(repo, spec, { runId: 'clean' });
     assert.equal(finished.aggregate!.tree, clean.snapshot.aggregate!.tree);
