@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { currentOs, type Os } from './platform';
-import { environmentReader, processEntry, readProcessTable } from './processTable';
+import { processEntry, readProcessTable } from './processTable';
 
 /**
  * Who a process is, beyond its pid: pids are reused, so a recorded pid alone could name any
@@ -93,12 +93,4 @@ export function recordedProcessAlive(record: ProcessRecord): boolean | undefined
   if (!pidExists(record.pid)) return false;
   if (record.identity === null) return true;
   return processIdentity(record.pid) === record.identity;
-}
-
-/**
- * The value of one environment variable of another process of this user; undefined when it
- * cannot be read (always on Windows).
- */
-export function processEnvironmentValue(pid: number, name: string): string | undefined {
-  return environmentReader(currentOs())(pid)?.get(name);
 }

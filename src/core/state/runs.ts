@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Repository } from '../git/repository';
 import { STATE_FOLDER } from '../git/repository';
 import { hostname } from 'node:os';
-import { identityComparable, processEnvironmentValue, recordedProcessAlive } from '../process/processIdentity';
+import { identityComparable, recordedProcessAlive } from '../process/processIdentity';
+import { environmentReader } from '../process/processTable';
 import { stopGroup } from '../process/processTree';
-import { stopProcessesOf, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
+import { stopProcessesOf, TAG_VARIABLES, taggedProcesses, ticksOfIdentity } from '../process/stepProcesses';
 import { currentOs } from '../process/platform';
 import { runDir, runsDir, STATE_TRASH_PREFIX, stateFolderProblem } from '../run/stateDir';
 import { idProblem } from '../util/ids';
@@ -266,5 +267,6 @@ export async function sweepOrphans(
 export function isStepProcess(pid: number, identity: string | null, host: string, runId: string, stepId: string): boolean {
   if (identity === null) return false; // nothing to tell a reused pid by
   if (recordedProcessAlive({ pid, host, identity }) !== true) return false;
-  return processEnvironmentValue(pid, 'TAPPS_RUN_ID') === runId && processEnvironmentValue(pid, 'TAPPS_STEP_ID') === stepId;
+  const env = environmentReader(currentOs())(pid);
+  return env?.get(TAG_VARIABLES.run) === runId && env?.get(TAG_VARIABLES.step) === stepId;
 }
