@@ -14,17 +14,19 @@ import { orphansPossible } from './core/process/stepProcesses';
 import { EXIT, exitCodeOfError } from './core/run/runReport';
 import { sweepOrphans } from './core/state/runs';
 import { TappsError, WorkflowError } from './core/util/errors';
-import { ISOLATION_MODES, SETUP_MODES, type Isolation, type SetupMode } from './core/workflow/schema';
+import { ISOLATION_MODES, RUNNERS, SETUP_MODES, type Isolation, type Runner, type SetupMode } from './core/workflow/schema';
+import { workerCommand } from './cli/workerCommand';
 import { explainSetup } from './cli/setupCommand';
 
 const USAGE = `Usage:
   tapps-flow --version | -V | --help | -h
   tapps-flow run <workflow.yaml> [--repo DIR] [--max-parallel N] [--sequential] [--isolation sandbox|detect|off]
-                 [--setup auto|none] [--run-id ID] [--json]
+                 [--setup auto|none] [--run-id ID] [--runner local|queue] [--queue URL] [--remote R] [--json]
   tapps-flow validate <workflow.yaml> [--repo DIR] [--json]
   tapps-flow setup --explain [<workflow.yaml>] [--setup auto|none] [--repo DIR] [--json]
   tapps-flow status [<run-id>] [--repo DIR] [--json]
-  tapps-flow resume <run-id> [--repo DIR] [--json]
+  tapps-flow resume <run-id> [--repo DIR] [--queue URL] [--remote R] [--json]
+  tapps-flow worker --queue URL --remote URL [--concurrency N] [--name NAME] [--dir DIR] [--lock-seconds N]
   tapps-flow cancel <run-id> [--step ID] [--repo DIR]
   tapps-flow apply <run-id> [--alternative] [--allow-symlinks-out] [--repo DIR]
   tapps-flow branch <run-id> <name> [--alternative] [--repo DIR]
@@ -41,7 +43,8 @@ the workflow; --alternative applies the result without the steps that broke it),
 
 TAPPS_GIT names the git executable (default: git on PATH). TAPPS_SHELL picks the
 shell of command strings on Windows: auto (the default: the sh of Git for Windows,
-else cmd), sh, cmd or powershell.`;
+else cmd), sh, cmd or powershell. TAPPS_QUEUE_URL, TAPPS_QUEUE_PASSWORD and
+TAPPS_QUEUE_REMOTE stand for --queue, its password and --remote.`;
 
 class UsageError extends Error {}
 
@@ -71,6 +74,13 @@ async function main(argv: string[]): Promise<number> {
       force: { type: 'boolean', default: false },
       'allow-symlinks-out': { type: 'boolean', default: false },
       alternative: { type: 'boolean', default: false },
+      runner: { type: 'string' },
+      queue: { type: 'string' },
+      remote: { type: 'string' },
+      concurrency: { type: 'string' },
+      name: { type: 'string' },
+      dir: { type: 'string' },
+      'lock-seconds': { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -99,6 +109,21 @@ async function main(argv: string[]): Promise<number> {
   const setup = values.setup;
   if (setup !== undefined && !(SETUP_MODES as readonly string[]).includes(setup))
     throw new UsageError(`--setup expects one of ${SETUP_MODES.join(', ')}, got "${setup}"`);
+  const runner = values.runner;
+  if (runner !== undefined && !(RUNNERS as readonly string[]).includes(runner))
+    throw new UsageError(`--runner expects one of ${RUNNERS.join(', ')}, got "${runner}"`);
+  const remoteFlags = { queueUrl: values.queue, queueRemote: values.remote };
+  if (command === 'worker') {
+    needArgs(0, 'no arguments');
+    return workerCommand({
+      queue: values.queue,
+      remote: values.remote,
+      concurrency: values.concurrency,
+      name: values.name,
+      dir: values.dir,
+      lockSeconds: values['lock-seconds'],
+    });
+  }
   if (command !== 'validate' && command !== 'setup')
     await sweepLeftovers(command === 'run' && values.repo === undefined && rest[0] ? path.dirname(path.resolve(rest[0])) : repo);
   switch (command) {
@@ -118,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
         maxParallel,
         sequential: values.sequential,
         runId: values['run-id'],
+        runner: runner as Runner | undefined,
+        ...remoteFlags,
         json: values.json,
       });
     }
@@ -134,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
       if (rest.length > 1) throw new UsageError(`"status" takes at most one run id, got ${rest.join(' ')}`);
       return statusCommand(values.repo, rest[0], values.json);
     case 'resume':
-      return resumeCommand(values.repo, needOne('a run id'), values.json);
+      return resumeCommand(values.repo, needOne('a run id'), values.json, remoteFlags);
     case 'cancel':
       return cancelCommand(repo, needOne('a run id'), values.step);
     case 'apply':
@@ -223,7 +250,7 @@ function asTyped(message: string): string {
   const name = commandName();
   if (name === 'tapps-flow') return message;
   return message.replace(
-    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|setup|status|resume|cancel|apply|branch|resolve|pick|cleanup|restore)\b)/g,
+    /(^|[\s(:])(npx )?tapps-flow (?=(?:run|validate|setup|status|resume|cancel|apply|branch|resolve|pick|cleanup|restore|worker)\b)/g,
     (all, before: string, npx: string | undefined) => (npx ? all : `${before}${name} `),
   );
 }

@@ -1,6 +1,6 @@
 import { exitCodeOf, runReport } from '../core/run/runReport';
 import { WorkflowRun } from '../core/run/workflowRun';
-import type { Isolation, SetupMode } from '../core/workflow/schema';
+import type { Isolation, Runner, SetupMode } from '../core/workflow/schema';
 import { plansAnything } from '../core/setup/setUpWorktree';
 import { explanation } from './setupCommand';
 import { LiveView } from './liveView';
@@ -17,7 +17,19 @@ export interface RunFlags {
   readonly isolation?: Isolation;
   readonly setup?: SetupMode;
   readonly runId?: string;
+  readonly runner?: Runner;
+  /** `--queue` and `--remote`, for the `queue` runner (else from the environment). */
+  readonly queueUrl?: string;
+  readonly queueRemote?: string;
   readonly json: boolean;
+}
+
+/** What the command line says of the queue and the team remote, as run defaults. */
+function remoteDefaults(flags: { readonly queueUrl?: string; readonly queueRemote?: string }) {
+  return {
+    ...(flags.queueUrl === undefined ? {} : { queueUrl: flags.queueUrl }),
+    ...(flags.queueRemote === undefined ? {} : { queueRemote: flags.queueRemote }),
+  };
 }
 
 /** `tapps-flow run`: SIGINT/SIGTERM cancel the run cleanly (steps stopped, state recorded). */
@@ -31,15 +43,27 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     isolation: flags.isolation,
     setup: flags.setup,
     runId: flags.runId,
+    runner: flags.runner,
+    defaults: remoteDefaults(flags),
     signal: controller.signal,
   });
   return drive(run, controller, flags.json, flags.repo);
 }
 
 /** `tapps-flow resume <run-id>`: finishes an interrupted, failed or cancelled run. */
-export async function resumeCommand(repoFlag: string | undefined, runId: string, json: boolean): Promise<number> {
+export async function resumeCommand(
+  repoFlag: string | undefined,
+  runId: string,
+  json: boolean,
+  remote: { readonly queueUrl?: string; readonly queueRemote?: string } = {},
+): Promise<number> {
   const controller = new AbortController();
-  const run = await WorkflowRun.resume({ repoDir: repoFlag ?? process.cwd(), runId, signal: controller.signal });
+  const run = await WorkflowRun.resume({
+    repoDir: repoFlag ?? process.cwd(),
+    runId,
+    signal: controller.signal,
+    defaults: remoteDefaults(remote),
+  });
   return drive(run, controller, json, repoFlag);
 }
 
@@ -55,6 +79,10 @@ async function drive(run: WorkflowRun, controller: AbortController, json: boolea
     }, up to ${run.settings.maxParallel} at once, base ${run.base.commit.slice(0, 10)}\n`,
   );
   if (run.settings.isolationFallback) out.write(`Isolation: ${run.settings.isolationFallback}.\n`);
+  if (run.settings.runner === 'queue')
+    out.write(
+      `Steps run on workers through the queue; each step's base (uncommitted work included) goes to the team remote ${run.settings.queueRemote ?? ''} under refs/tapps-flow/runs/${run.runId}/, deleted when the run ends.\n`,
+    );
   // The setup's commands come from the repository's files: what will run is said before it does.
   if (plansAnything(run.setup.plan)) out.write(`${["Setup of each step's worktree:", ...explanation(run.setup.plan)].join('\n')}\n`);
   // What the file holds that is kept but not used (see the workflow loader's warnings): said, never fatal.

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { withoutGitRedirects } from '../git/gitEnvironment';
+import { stepBaseEnvironment } from '../process/stepEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
 import { leasePorts, type PortLease } from '../process/portLeases';
@@ -98,7 +98,7 @@ export async function runCheck(ctx: CheckContext, n: number, what: CheckTarget, 
     if (signal.aborted) return (verdict = { status: 'cancelled', exitCode: null });
     ports = await leasePorts(ctx.runId, key, settings.portsPerStep);
     const env = {
-      ...withoutGitRedirects(process.env),
+      ...stepBaseEnvironment(),
       ...what.check.env,
       TAPPS_WORKTREE: wt.dir,
       TAPPS_CHECK: what.check.name,

@@ -8,7 +8,18 @@ import { errorMessage } from '../util/errors';
 import { listed } from '../util/words';
 import type { Step } from '../workflow/schema';
 import { runRef } from './stateDir';
-import { runStep, type StepContext, type StepOutcome } from './stepRunner';
+import type { SettingUp, StepContext, StepOutcome, StepStart } from './stepRunner';
+
+/** What a candidate's start records of its setup's or agent's start. */
+function startOf(s: SettingUp | StepStart) {
+  return {
+    worktree: s.worktree,
+    pid: s.pid,
+    identity: s.identity,
+    ...(s.token === undefined ? {} : { token: s.token }),
+    ...(s.worker === undefined ? {} : { worker: s.worker }),
+  };
+}
 
 /** What the candidates of a step need of their run (see WorkflowRun). */
 export interface CandidateHost {
@@ -29,6 +40,8 @@ export interface CandidateHost {
   /** Around each attempt's task: the step is running (for the attribution of escapes). */
   readonly attemptStarted: () => void;
   readonly attemptEnded: () => void;
+  /** Runs one attempt: here (runStep), or on a worker. */
+  readonly execute: (ctx: StepContext) => Promise<StepOutcome>;
 }
 
 /**
@@ -124,16 +137,16 @@ export class CandidateGroup {
   /** One attempt: the step with this candidate's agent, in a worktree of its own, its events the candidate's. */
   private async attempt(n: number, agent: string, base: StepContext['stepBase']): Promise<StepOutcome> {
     const { host, step } = this;
-    const started = (s: { worktree: string; pid: number | null; identity: string | null; token: string }) => {
+    const started = (s: { worktree: string; pid: number | null; identity: string | null; token?: string; worker?: string }) => {
       host.append({ type: 'candidate_started', step: step.id, candidate: n, agent, base: base.commit, ...s });
       if (s.pid !== null) void host.flush().catch(() => undefined);
     };
-    const outcome = await runStep({
+    const outcome = await host.execute({
       ...host.context({ ...step, agent }, base),
       worktreeKey: candidateWorktreeKey(step.id, n),
       logFile: path.join(host.stateDir, candidateLogPathOf(step.id, n)),
-      onSettingUp: (s) => started({ worktree: s.worktree, pid: s.pid, identity: s.identity, token: s.token }),
-      onStarted: (s) => started({ worktree: s.worktree, pid: s.pid, identity: s.identity, token: s.token }),
+      onSettingUp: (s) => started(startOf(s)),
+      onStarted: (s) => started(startOf(s)),
       onProgress: (p) => host.append({ type: 'step_progress', step: step.id, percent: p.percent, message: `candidate ${n}: ${p.message}` }),
     });
     if (outcome.status === 'succeeded') {

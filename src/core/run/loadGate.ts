@@ -40,8 +40,8 @@ export function loadWait(limits: LoadLimits, load: MachineLoad = machineLoad()):
 }
 
 /** The words the tree and the CLI show for a waiting step. */
-export function waitingWords(wait: LoadWait): string {
-  return wait === 'memory' ? 'waiting for memory' : 'waiting for CPU';
+export function waitingWords(wait: LoadWait | 'worker'): string {
+  return wait === 'memory' ? 'waiting for memory' : wait === 'cpu' ? 'waiting for CPU' : 'waiting for a worker';
 }
 
 function availableMemory(): number {

@@ -1,4 +1,4 @@
-import type { DependencySharing, Isolation, KeepWorktrees, SetupMode } from '../workflow/schema';
+import type { DependencySharing, Isolation, KeepWorktrees, Runner, SetupMode } from '../workflow/schema';
 
 /** Defaults a host (CLI flags, VS Code settings) supplies; the workflow's own settings win over them. */
 export interface RunDefaults {
@@ -42,6 +42,17 @@ export interface RunDefaults {
   readonly setup?: SetupMode;
   /** The editor's `git.worktreeIncludeFiles`: globs of ignored files to copy into each worktree. */
   readonly worktreeIncludeFiles?: readonly string[];
+  /** Where steps run. @default 'local' */
+  readonly runner?: Runner;
+  /**
+   * The queue of the `queue` runner (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS).
+   * Never recorded: it may hold a password. @default TAPPS_QUEUE_URL
+   */
+  readonly queueUrl?: string;
+  /** The git remote (a name, or a URL) steps' bases and results travel through. @default TAPPS_QUEUE_REMOTE, else 'origin' */
+  readonly queueRemote?: string;
+  /** How many times a step is tried in all when its worker stops answering. @default 3 */
+  readonly queueAttempts?: number;
 }
 
 export interface RunOptions {
@@ -57,6 +68,8 @@ export interface RunOptions {
   readonly isolation?: Isolation;
   /** Overrides the workflow's `setup`. */
   readonly setup?: SetupMode;
+  /** Overrides the workflow's `runner`. */
+  readonly runner?: Runner;
   readonly signal?: AbortSignal;
   readonly defaults?: RunDefaults;
   /** The clock for event times. @default () => new Date() */

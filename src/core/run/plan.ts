@@ -9,6 +9,7 @@ import { containsFromFileList } from '../workflow/graph';
 import { loadWorkflowFile, type LoadedWorkflow } from '../workflow/loadWorkflow';
 import { newRunId, type RunOptions } from './options';
 import { resolveSetup, type ResolvedSetup } from '../setup/resolvePlan';
+import type { RemoteSetup } from '../remote/openRemote';
 import { effectiveSettings, withSandboxSupport, type EffectiveSettings } from './settings';
 
 /** A run checked from end to end before anything is written: the repository, the id, the workflow, the settings. */
@@ -23,6 +24,8 @@ export interface RunPlan {
   readonly settings: EffectiveSettings;
   /** The setup of each step's worktree, read from the workflow and the repository's files. */
   readonly setup: ResolvedSetup;
+  /** The queue and the team remote, when the steps run on workers. */
+  readonly remote?: RemoteSetup;
 }
 
 /**
@@ -47,7 +50,13 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
     effectiveSettings(
       loaded.workflow.settings,
       options.defaults ?? {},
-      { maxParallel: options.maxParallel, sequential: options.sequential, isolation: options.isolation, setup: options.setup },
+      {
+        maxParallel: options.maxParallel,
+        sequential: options.sequential,
+        isolation: options.isolation,
+        setup: options.setup,
+        runner: options.runner,
+      },
       defaultWorktreeRoot(repo),
     ),
   );
@@ -57,7 +66,18 @@ export async function planRun(options: RunOptions): Promise<RunPlan> {
     workflow: loaded.workflow.setup,
     editorIncludeFiles: options.defaults?.worktreeIncludeFiles,
   });
-  return { repo, runId, workflowFile, recordedFile: recordedPath(repo, workflowFile), loaded, settings, setup };
+  // Last: the only check that opens a connection, left open for the run.
+  const remote = settings.runner === 'queue' ? await openRemoteLazily(repo, options.defaults ?? {}) : undefined;
+  return {
+    repo,
+    runId,
+    workflowFile,
+    recordedFile: recordedPath(repo, workflowFile),
+    loaded,
+    settings: remote ? { ...settings, queueRemote: remote.remote.display } : settings,
+    setup,
+    ...(remote ? { remote } : {}),
+  };
 }
 
 /** The files a base captured now would hold, as a lookup (see `containsFromFileList`). */
@@ -92,4 +112,16 @@ function checkWorktreeRoot(repo: Repository, root: string): void {
       `The worktree folder ${root} is inside the repository ${repo.root}; step worktrees must be outside it. Change tappsFlow.worktreeRoot to a folder elsewhere (or leave it empty).`,
     );
   }
+}
+
+/**
+ * `openRemote`, loaded when a run uses the queue: the queue's client (BullMQ, ioredis) takes more
+ * time to load than a whole local command, which no other command should pay.
+ */
+export async function openRemoteLazily(
+  repo: Repository,
+  given: { readonly queueUrl?: string; readonly queueRemote?: string },
+): Promise<RemoteSetup> {
+  const { openRemote } = await import('../remote/openRemote');
+  return openRemote(repo, given);
 }

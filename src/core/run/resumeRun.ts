@@ -15,6 +15,8 @@ import type { RunOptions } from './options';
 import { EffectiveSettingsSchema, type EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
 import { resolveSetup } from '../setup/resolvePlan';
+import type { RemoteSetup } from '../remote/openRemote';
+import { openRemoteLazily } from './plan';
 import { removeRetrying, samePath } from '../util/paths';
 
 export interface ResumeOptions {
@@ -35,6 +37,7 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
   const repo = await openRepository(options.repoDir);
   const now = options.now ?? (() => new Date());
   const writer = await RunWriter.open(repo, options.runId, 'resuming the run', { now });
+  let remote: RemoteSetup | undefined;
   try {
     await excludeStateFolder(repo);
     await sweepScratch(repo);
@@ -65,6 +68,9 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
       workflow: loaded.workflow.setup,
       editorIncludeFiles: options.defaults?.worktreeIncludeFiles,
     });
+    // The remote comes from the user (never from the recorded state, which names it for display):
+    // a base with uncommitted work must go nowhere the user did not set.
+    remote = settings.runner === 'queue' ? await openRemoteLazily(repo, options.defaults ?? {}) : undefined;
     writer.append({ type: 'run_resumed', owner: { pid: process.pid, host: hostname(), startedAt: now().toISOString() } });
     await writer.store.flush();
     // Merged files the user edited for the previous result's conflicts: the new result has its
@@ -76,13 +82,15 @@ export async function resumeRun(options: ResumeOptions): Promise<RunContext> {
       runId: options.runId,
       loaded,
       base: previous.base,
-      settings,
+      settings: remote ? { ...settings, queueRemote: remote.remote.display } : settings,
       writer,
       options: { workflowFile, repoDir: options.repoDir, signal: options.signal, defaults: options.defaults, now },
       watch,
       setup,
+      ...(remote ? { remote } : {}),
     };
   } catch (error) {
+    await remote?.queue.close();
     await writer.close().catch(() => undefined);
     throw error;
   }

@@ -11,7 +11,8 @@ import { registerWorktreeRoot } from '../state/runLocation';
 import { RunWriter } from '../state/runWriter';
 import type { LoadedWorkflow } from '../workflow/loadWorkflow';
 import type { RunOptions } from './options';
-import { planRun } from './plan';
+import { planRun, type RunPlan } from './plan';
+import type { RemoteSetup } from '../remote/openRemote';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
@@ -31,6 +32,8 @@ export interface RunContext {
   readonly setup: ResolvedSetup;
   /** The watch of the main checkout for writes outside the worktrees; none with isolation `off`. */
   readonly watch?: EscapeWatch;
+  /** The queue and the team remote, when the steps run on workers. */
+  readonly remote?: RemoteSetup;
 }
 
 /**
@@ -39,6 +42,15 @@ export interface RunContext {
  */
 export async function startRun(options: RunOptions): Promise<RunContext> {
   const plan = await planRun(options);
+  try {
+    return await startPlanned(plan, options);
+  } catch (error) {
+    await plan.remote?.queue.close();
+    throw error;
+  }
+}
+
+async function startPlanned(plan: RunPlan, options: RunOptions): Promise<RunContext> {
   const { repo, runId, settings, loaded } = plan;
   const now = options.now ?? (() => new Date());
   await excludeStateFolder(repo);
@@ -75,6 +87,7 @@ export async function startRun(options: RunOptions): Promise<RunContext> {
       options: { ...options, workflowFile: plan.workflowFile },
       watch,
       setup: plan.setup,
+      ...(plan.remote ? { remote: plan.remote } : {}),
     };
   } catch (error) {
     void watching.then(

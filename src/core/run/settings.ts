@@ -7,8 +7,10 @@ import {
   DEPENDENCY_SHARING,
   ISOLATION_MODES,
   KEEP_WORKTREES,
+  RUNNERS,
   SETUP_MODES,
   type Isolation,
+  type Runner,
   type Settings,
   type SetupMode,
 } from '../workflow/schema';
@@ -24,6 +26,8 @@ export const MIN_LOG_BYTES = 1024;
 export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
 /** The disk the warm pool and the shared dependencies keep by default: 10 GiB. */
 export const DEFAULT_POOL_MAX_MB = 10_240;
+/** How many times a step run through the queue is tried in all when its worker stops answering. */
+export const DEFAULT_QUEUE_ATTEMPTS = 3;
 
 const within = (min: number, max: number) =>
   z.refine<number>((value) => value >= min && value <= max, `expected a value from ${min} to ${max}`);
@@ -66,6 +70,12 @@ export const EffectiveSettingsSchema = z.object({
     z.array(z.string().check(z.refine((p) => path.isAbsolute(p), 'expected absolute folders'))).check(z.maxLength(64)),
     [],
   ),
+  /** Where the steps run: `local`, or `queue` (workers); older runs read as `local`. */
+  runner: z._default(z.enum(RUNNERS), 'local'),
+  /** How many times a step run through the queue is queued in all when its worker stops answering. */
+  queueAttempts: z._default(z.int('expected a whole number of attempts').check(within(1, 10)), DEFAULT_QUEUE_ATTEMPTS),
+  /** The git remote results travel through (a remote's name or a URL without credentials), for `queue`. */
+  queueRemote: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
 });
 export type EffectiveSettings = z.infer<typeof EffectiveSettingsSchema>;
 
@@ -75,6 +85,7 @@ export interface SettingsOverrides {
   readonly sequential?: boolean;
   readonly isolation?: Isolation;
   readonly setup?: SetupMode;
+  readonly runner?: Runner;
 }
 
 /**
@@ -108,6 +119,8 @@ export function effectiveSettings(
     minFreeMemoryMb: workflow.min_free_memory_mb ?? defaults.minFreeMemoryMb ?? DEFAULT_LOAD_LIMITS.minFreeMemoryMb,
     maxLoadPerCpu: workflow.max_load_per_cpu ?? defaults.maxLoadPerCpu ?? DEFAULT_LOAD_LIMITS.maxLoadPerCpu,
     sandboxWritable: sandboxFolders(workflow.sandbox_writable ?? defaults.sandboxWritable ?? DEFAULT_SANDBOX_WRITABLE, defaults.homeDir),
+    runner: overrides.runner ?? workflow.runner ?? defaults.runner ?? 'local',
+    queueAttempts: workflow.queue_attempts ?? defaults.queueAttempts ?? DEFAULT_QUEUE_ATTEMPTS,
   };
   const parsed = EffectiveSettingsSchema.safeParse(settings);
   if (!parsed.success) {
@@ -157,6 +170,8 @@ const SETTING_NAMES: Record<string, string> = {
   dependencySharing: 'dependency sharing (dependency_sharing, tappsFlow.dependencySharing)',
   minFreeMemoryMb: 'free memory to keep (min_free_memory_mb, tappsFlow.minFreeMemoryMb)',
   maxLoadPerCpu: 'load per CPU (max_load_per_cpu, tappsFlow.maxLoadPerCpu)',
+  runner: 'runner (runner, tappsFlow.runner)',
+  queueAttempts: 'queue attempts (queue_attempts, tappsFlow.queueAttempts)',
 };
 
 /** The command line's option of a setting, where it has one (said in a sentence of its own, which the editor leaves out). */
@@ -164,6 +179,7 @@ const SETTING_OPTIONS: Record<string, string> = {
   maxParallel: '--max-parallel',
   isolation: '--isolation',
   setup: '--setup',
+  runner: '--runner',
 };
 
 /**
@@ -183,6 +199,6 @@ export const DEFAULT_SANDBOX_WRITABLE: readonly string[] = [
 ];
 
 /** `~/x` made absolute against the home folder; absolute paths kept as they are (the editor's setting). */
-function sandboxFolders(list: readonly string[], home = os.homedir()): string[] {
+export function sandboxFolders(list: readonly string[], home = os.homedir()): string[] {
   return [...new Set(list.map((p) => (p.startsWith('~/') ? path.join(home, p.slice(2)) : p)))];
 }

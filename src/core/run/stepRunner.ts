@@ -3,7 +3,7 @@ import path from 'node:path';
 import { captureWorktree, treeContains, type Capture } from '../git/capture';
 import { pathsHolding } from '../git/keepOut';
 import { importObjects } from '../git/objects';
-import { withoutGitRedirects } from '../git/gitEnvironment';
+import { stepBaseEnvironment } from '../process/stepEnvironment';
 import type { Repository } from '../git/repository';
 import type { Worktrees } from '../git/worktrees';
 import { leasePorts, type PortLease } from '../process/portLeases';
@@ -60,17 +60,22 @@ export interface SettingUp {
   readonly worktree: string;
   readonly pid: number | null;
   readonly identity: string | null;
-  readonly token: string;
+  /** The tag of its processes; none for a step on a worker (its processes are the worker's to find). */
+  readonly token?: string;
   readonly command?: string;
   readonly origin?: string;
-  readonly port: number;
+  readonly port?: number;
+  /** The worker it is set up on, for a step run through the queue. */
+  readonly worker?: string;
 }
 
-/** What is recorded when a step's command has started. */
-export interface StepStart extends Started {
+/** What is recorded when a step's command has started; no process here for a step on a worker. */
+export interface StepStart extends Omit<Started, 'pid'> {
+  readonly pid: number | null;
   readonly worktree: string;
-  readonly token: string;
-  readonly port: number;
+  readonly token?: string;
+  readonly port?: number;
+  readonly worker?: string;
 }
 
 /** Runs one step in its own worktree: create it, set it up, run the agent, capture what it changed. */
@@ -125,7 +130,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     // read CONDUCTOR_PORT).
     ports = await leasePorts(ctx.runId, key, settings.portsPerStep);
     const env = {
-      ...withoutGitRedirects(process.env),
+      ...stepBaseEnvironment(),
       ...invocation.env,
       TAPPS_WORKTREE: wt.dir,
       TAPPS_PROMPT: stepPrompt(step),

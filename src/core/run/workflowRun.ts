@@ -29,6 +29,7 @@ import { checkedOutcome, onSteps, Verifier } from '../checks/verify';
 import { poolDisk } from '../setup/dependencyStore';
 import type { ResolvedSetup } from '../setup/resolvePlan';
 import { Admission } from './loadGate';
+import { RemoteSteps } from '../remote/remoteSteps';
 
 /**
  * One execution of a workflow. `prepare` plans it and records `run_started` (see runContext.ts),
@@ -64,6 +65,8 @@ export class WorkflowRun {
   private readonly verifier: Verifier;
   /** What comes after a step ends (see stepFlow.ts). */
   private readonly flow: StepFlow;
+  /** The workers' side of a `queue` run (see RemoteSteps); none for a local one. */
+  private readonly remote: RemoteSteps | undefined;
 
   /** Every event of the run, as recorded. */
   readonly onDidEvent: Event<RunEvent>;
@@ -88,8 +91,20 @@ export class WorkflowRun {
       poolDisk: poolDisk(this.settings.worktreeRoot, this.settings.poolMaxMb),
     });
     this.onDidEvent = this.store.onDidAppend;
-    this.admission = new Admission(this.settings, (step, reason) => this.store.append({ type: 'step_waiting', step, reason }));
     const append = (event: NewRunEvent) => this.store.append(event);
+    const { runner, queueAttempts: attempts } = this.settings;
+    this.remote =
+      ctx.remote &&
+      new RemoteSteps(
+        this.repo,
+        ctx.remote.queue,
+        ctx.remote.remote,
+        { runId: this.runId, baseCommit: this.base.commit, attempts },
+        append,
+      );
+    // Steps on workers do not load this machine: the load gate lets them through.
+    const limits = runner === 'queue' ? { minFreeMemoryMb: 0, maxLoadPerCpu: 0 } : this.settings;
+    this.admission = new Admission(limits, (step, reason) => append({ type: 'step_waiting', step, reason }));
     const { checks, merge } = this.loaded.workflow;
     this.verifier = new Verifier({
       ...ctx,
@@ -229,6 +244,7 @@ export class WorkflowRun {
     this.released ??= (async () => {
       try {
         await this.worktrees.settled();
+        await this.remote?.settled();
       } finally {
         await this.writer.close();
       }
@@ -276,6 +292,7 @@ export class WorkflowRun {
       release: () => this.admission.release(),
       attemptStarted: () => this.escapes?.stepStarted(id),
       attemptEnded: () => this.escapes?.stepEnded(id),
+      execute: this.attempt,
     };
     queueCandidates(
       host,
@@ -287,6 +304,9 @@ export class WorkflowRun {
       add,
     );
   }
+
+  /** Runs one attempt of a step: here, or on a worker. */
+  private readonly attempt = (ctx: StepContext): Promise<StepOutcome> => (this.remote ? this.remote.execute(ctx) : runStep(ctx));
 
   /** The commit a step starts from (see `stepBaseOf`). */
   private stepBaseOf(id: string): Promise<{ commit: string; tree: string; time: number }> {
@@ -322,7 +342,7 @@ export class WorkflowRun {
       admitted = await this.admission.admit(id, signal);
       this.escapes?.stepStarted(id);
       const stepBase = await this.stepBaseOf(id);
-      outcome = await runStep({
+      outcome = await this.attempt({
         ...this.contextOf(this.steps.get(id)!, stepBase, signal),
         logFile: stepLogFile(this.stateDir, id),
         onSettingUp: (setting) => {

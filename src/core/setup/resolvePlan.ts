@@ -99,10 +99,15 @@ export async function resolveSetup(repo: Repository, inputs: SetupInputs): Promi
     },
     notes,
   };
+  return { plan, secretValues: await secretValuesOf(repo.root, plan) };
+}
+
+/** The values the plan's secret files hold in the checkout `root`, to mask them (kept in memory only). */
+export async function secretValuesOf(root: string, plan: Pick<SetupPlan, 'copy' | 'symlink'>): Promise<string[]> {
   const values: string[] = [];
-  for (const entry of [...copy, ...symlink])
-    if (entry.secret) values.push(...(await valuesOf(path.join(repo.root, ...entry.path.split('/')))));
-  return { plan, secretValues: [...new Set(values)] };
+  for (const entry of [...plan.copy, ...plan.symlink])
+    if (entry.secret) values.push(...(await valuesOf(path.join(root, ...entry.path.split('/')))));
+  return [...new Set(values)];
 }
 
 /**

@@ -144,6 +144,14 @@ export const MAX_CHECK_RUNS = 10_000;
 const CandidateNumber = z.int().check(z.gte(1), z.lte(8));
 const Token = z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits'));
 
+/** A worker's name as it gives it (`tapps-flow worker --name`), bounded and printable. */
+export const WorkerName = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$/, 'expected a worker name of letters, digits and ._@:-'));
+/** What a queued step waits for: memory or CPU on this machine (load-aware start), or a worker to take it. */
+export const WAITING_REASONS = ['memory', 'cpu', 'worker'] as const;
+export type WaitingReason = (typeof WAITING_REASONS)[number];
+
 const common = { seq: z.int().check(z.nonnegative()), time: z.string() };
 const step = { ...common, step: IdSchema };
 const Owner = z.object({ pid: z.int(), host: z.string(), startedAt: z.string() });
@@ -176,6 +184,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     /** The first of the ports the step leased (`TAPPS_PORT`). */
     port: z.optional(Port),
     base: Sha,
+    /** The worker that runs it, for a step run through the queue (its processes are on that machine). */
+    worker: z.optional(WorkerName),
   }),
   z.object({
     ...step,
@@ -188,7 +198,10 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     worktree: z.string(),
     pid: z.nullable(z.int()),
     identity: z.optional(z.nullable(z.string())),
-    token: z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32 hexadecimal digits')),
+    /** Absent for a step run through the queue: its processes are the worker's to find. */
+    token: z.optional(Token),
+    /** The worker that sets it up, for a step run through the queue. */
+    worker: z.optional(WorkerName),
     /** The command that started, as the user wrote it, and the file it came from. */
     command: z.optional(z.string().check(z.maxLength(10_000))),
     origin: z.optional(z.string().check(z.maxLength(200))),
@@ -196,7 +209,18 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     port: z.optional(Port),
   }),
   /** A queued step whose turn came waits for the machine: too little memory, or too much load. */
-  z.object({ ...step, type: z.literal('step_waiting'), reason: z.enum(['memory', 'cpu']) }),
+  z.object({ ...step, type: z.literal('step_waiting'), reason: z.enum(WAITING_REASONS) }),
+  /**
+   * A step run through the queue whose worker stopped answering (its job stalled) is queued again
+   * for another worker: `attempt` is the attempt now queued, from 2.
+   */
+  z.object({
+    ...step,
+    type: z.literal('step_retried'),
+    attempt: z.int().check(z.gte(2), z.lte(10)),
+    reason: z.string().check(z.maxLength(2000)),
+    worker: z.optional(WorkerName),
+  }),
   z.object({ ...step, type: z.literal('step_progress'), percent: z.number(), message: z.string() }),
   z.object({
     ...step,
@@ -298,7 +322,9 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     worktree: z.string(),
     pid: z.nullable(z.int()),
     identity: z.optional(z.nullable(z.string())),
-    token: Token,
+    /** Absent for a candidate run through the queue (see step_setting_up). */
+    token: z.optional(Token),
+    worker: z.optional(WorkerName),
     base: Sha,
   }),
   /** How a candidate ended, and what it is ranked by (see `rankCandidates`). */

@@ -227,7 +227,14 @@ function stepStarts(run: LoadedRun): Array<{ step: string; pid: number | null; i
       return [{ step: checkWorktreeKey(e.n), pid: e.pid, identity: e.identity ?? null, token: e.token }];
     // A candidate's processes carry the tag of its worktree key (see CandidateGroup).
     if (e.type === 'candidate_started' && e.pid !== null)
-      return [{ step: candidateWorktreeKey(e.step, e.candidate), pid: e.pid, identity: e.identity ?? null, token: e.token }];
+      return [
+        {
+          step: candidateWorktreeKey(e.step, e.candidate),
+          pid: e.pid,
+          identity: e.identity ?? null,
+          ...(e.token ? { token: e.token } : {}),
+        },
+      ];
     return [];
   });
 }

@@ -1,7 +1,7 @@
 import type { SubmoduleWrite } from '../git/submoduleWrites';
 import { reduceCheckEvent, type Candidate, type CheckRun, type Culprit } from './checkRuns';
 export type { Candidate, CheckRun, Culprit } from './checkRuns';
-import type { Conflict, Escape, Finding, RunEvent, RunStatus, StepStatus } from './events';
+import type { Conflict, Escape, Finding, RunEvent, RunStatus, StepStatus, WaitingReason } from './events';
 
 export const SNAPSHOT_VERSION = 2;
 
@@ -36,7 +36,11 @@ export interface StepSnapshot {
   /** The first port of the block it leased while it ran (`TAPPS_PORT`); absent in older states. */
   readonly port?: number | null;
   /** What a queued step waits for before it starts (load-aware start); null or absent otherwise. */
-  readonly waiting?: 'memory' | 'cpu' | null;
+  readonly waiting?: WaitingReason | null;
+  /** The worker it ran on, for a step run through the queue; absent otherwise. */
+  readonly worker?: string | null;
+  /** How many times it was queued again after a worker stopped answering; absent when never. */
+  readonly retries?: number;
   /** A candidate step's attempts (best-of-N), by number; absent for a step that makes one. */
   readonly candidates?: readonly Candidate[];
   /** The candidate whose result is the step's; null or absent until one is picked. */
@@ -139,6 +143,7 @@ function begun(event: Extract<RunEvent, { type: 'step_setting_up' | 'step_starte
     worktree: event.worktree,
     pid: event.pid,
     identity: event.identity ?? null,
+    ...(event.worker === undefined ? {} : { worker: event.worker }),
     progress: null,
     error: null,
     exitCode: null,
@@ -200,6 +205,10 @@ export function reduce(snapshot: RunSnapshot | undefined, event: RunEvent): RunS
       return step(event.step, { status: 'queued', waiting: null });
     case 'step_waiting':
       return step(event.step, { waiting: event.reason });
+    case 'step_retried': {
+      const retries = (next.steps.find((s) => s.id === event.step)?.retries ?? 0) + 1;
+      return step(event.step, { status: 'queued', waiting: null, pid: null, progress: null, worker: null, retries });
+    }
     case 'step_setting_up': {
       const current = next.steps.find((s) => s.id === event.step);
       if (current?.status === 'setting_up')

@@ -14,6 +14,9 @@ export const KEEP_WORKTREES = ['never', 'on_failure', 'always'] as const;
 export type KeepWorktrees = (typeof KEEP_WORKTREES)[number];
 /** How a step is kept from writing outside its worktree: enforced, reported, or neither. */
 export const ISOLATION_MODES = ['sandbox', 'detect', 'off'] as const;
+/** Where steps run: here, or on workers that take them from a queue (see core/remote). */
+export const RUNNERS = ['local', 'queue'] as const;
+export type Runner = (typeof RUNNERS)[number];
 export type Isolation = (typeof ISOLATION_MODES)[number];
 
 /** Whether a step's worktree is set up before its agent runs: from every source found, or not at all. */
@@ -155,6 +158,8 @@ export const CheckSchema = z.strictObject({
 export type Check = z.infer<typeof CheckSchema>;
 
 /** Run settings. The TappsCodingAgents keys are accepted so their files load as they are. */
+const ATTEMPTS = 'expected a whole number of attempts from 1 to 10';
+
 export const SettingsSchema = z.strictObject({
   max_parallel: z.optional(z.int(PARALLEL).check(z.gte(1, PARALLEL), z.lte(8, `${PARALLEL} (at most 8 steps run at once)`))),
   timeout_seconds: z.optional(Seconds),
@@ -173,6 +178,8 @@ export const SettingsSchema = z.strictObject({
   pool_max_mb: z.optional(z.int(POOL_DISK).check(z.gte(0, POOL_DISK), z.lte(16_777_216, POOL_DISK))),
   min_free_memory_mb: z.optional(z.int(MEMORY).check(z.gte(0, MEMORY), z.lte(1_048_576, MEMORY))),
   max_load_per_cpu: z.optional(z.number(LOAD).check(z.gte(0, LOAD), z.lte(1000, LOAD))),
+  runner: z.optional(z.enum(RUNNERS, `expected one of ${RUNNERS.join(', ')}`)),
+  queue_attempts: z.optional(z.int(ATTEMPTS).check(z.gte(1, ATTEMPTS), z.lte(10, ATTEMPTS))),
   quality_gates: z.optional(z.boolean()),
   code_scoring: z.optional(z.boolean()),
   context_tier_default: z.optional(FiniteNumber),

@@ -132,7 +132,7 @@ describe('engine: workflow validation', () => {
       one(
         4,
         5,
-        'workflow.settings: unknown key "max_paralel" (did you mean "max_parallel"?); expected one of: max_parallel, timeout_seconds, kill_grace_seconds, keep_worktrees, fail_on_undeclared_changes, log_max_bytes, isolation, sandbox_writable, setup, pool_size, ports_per_step, dependency_sharing, pool_max_mb, min_free_memory_mb, max_load_per_cpu, quality_gates, code_scoring, context_tier_default, auto_detect',
+        'workflow.settings: unknown key "max_paralel" (did you mean "max_parallel"?); expected one of: max_parallel, timeout_seconds, kill_grace_seconds, keep_worktrees, fail_on_undeclared_changes, log_max_bytes, isolation, sandbox_writable, setup, pool_size, ports_per_step, dependency_sharing, pool_max_mb, min_free_memory_mb, max_load_per_cpu, runner, queue_attempts, quality_gates, code_scoring, context_tier_default, auto_detect',
       ),
     );
   });
