@@ -15,7 +15,7 @@ import { listRuns, loadRun, stopOrphanedSteps, trackedRunIds, type RunView } fro
 import { TappsError } from '../core/util/errors';
 import { idProblem } from '../core/util/ids';
 import { describeSteps, missingSteps, repoOption, statusPhrase, summaryLines } from './runSummary';
-import { stepCounts } from './stepRows';
+import { stepCounts, workersLine } from './stepRows';
 import { clean, localTime, shellArg } from './words';
 import { listed, plural } from '../core/util/words';
 import type { RunSnapshot } from '../core/state/snapshot';
@@ -36,7 +36,7 @@ export async function statusCommand(repoFlag: string | undefined, runId: string 
     else {
       // A run git tracks came with the repository: nothing may act on it, so no command is offered.
       const options = { stateDir: run.dir, now, steps: true, repo: repoOption(repoFlag, repo.root), hints: !run.readOnly };
-      for (const line of summaryLines(run.snapshot, options)) print(line);
+      for (const line of withWorkers(summaryLines(run.snapshot, options), run.snapshot)) print(line);
     }
     return EXIT.succeeded;
   }
@@ -65,6 +65,14 @@ export async function statusCommand(repoFlag: string | undefined, runId: string 
       );
   }
   return EXIT.succeeded;
+}
+
+/** A run's summary with the workers its steps ran on (the `queue` runner), said before where its state is. */
+export function withWorkers(lines: readonly string[], snapshot: Pick<RunSnapshot, 'steps'>): string[] {
+  const workers = workersLine(snapshot);
+  if (!workers) return [...lines];
+  const at = lines.findIndex((l) => l.startsWith('State: '));
+  return at < 0 ? [...lines, workers] : [...lines.slice(0, at), workers, ...lines.slice(at)];
 }
 
 /** The warm pools of the repository's worktree roots, together. */

@@ -67,10 +67,13 @@ export class LiveView {
       case 'step_setting_up':
         // The commands come from the repository's files: each is printed as it runs.
         return e.command === undefined
-          ? [`⚙ ${e.step} setting up its worktree`]
+          ? [`⚙ ${e.step} setting up its worktree${on(e.worker)}`]
           : [`  ${e.step} $ ${clean(e.command)}${e.origin ? `   (from ${clean(e.origin)})` : ''}`];
       case 'step_started':
-        return [`▶ ${e.step} started${e.pid ? ` (pid ${e.pid}${e.port ? `, port ${e.port}` : ''})` : ''}`];
+        return [`▶ ${e.step} started${on(e.worker)}${e.pid ? ` (pid ${e.pid}${e.port ? `, port ${e.port}` : ''})` : ''}`];
+      case 'step_retried':
+        // Its worker stopped answering: the step goes back to the queue for another worker.
+        return [`↻ ${e.step}: ${clean(e.reason)}`];
       case 'step_progress':
         return [`  ${e.step} ${e.percent}% ${clean(e.message)}`];
       case 'step_succeeded':
@@ -109,4 +112,9 @@ export class LiveView {
         return [];
     }
   }
+}
+
+/** " on w1" for a step run on a worker (the `queue` runner), else nothing. */
+function on(worker: string | undefined): string {
+  return worker ? ` on ${clean(worker)}` : '';
 }

@@ -116,6 +116,8 @@ export function stepRows(snapshot: RunSnapshot, stateDir: string, now: number): 
     const live = s.status === 'running' || s.status === 'setting_up';
     const detail = [
       s.status === 'queued' && s.waiting ? waitingWords(s.waiting) : '',
+      s.worker ? `on ${s.worker}` : '',
+      s.retries ? `retried ${plural(s.retries, 'time')}` : '',
       live && s.port ? `port ${s.port}` : '',
       s.status === 'running' && s.progress ? `${s.progress.percent}% ${clean(s.progress.message)}` : stepReason(s),
     ]
@@ -124,6 +126,18 @@ export function stepRows(snapshot: RunSnapshot, stateDir: string, now: number): 
     const row = `  ${ICONS[s.status] ?? '?'} ${s.id.padEnd(width)}  ${statusWord(s.status).padEnd(11)} ${stepElapsed(s, now).padStart(7)}  ${detail}`;
     return [row.trimEnd(), ...candidateRows(s, stateDir), ...failureDetail(s, stateDir, '      ')];
   });
+}
+
+/**
+ * The workers the run's steps ran on, each with its steps, in the order they first appear:
+ * "Workers: w1 (steps a, b), w2 (step c)"; empty when no step ran on one (the `local` runner).
+ */
+export function workersLine(snapshot: Pick<RunSnapshot, 'steps'>): string {
+  const byWorker = new Map<string, string[]>();
+  for (const s of snapshot.steps) if (s.worker) byWorker.set(s.worker, [...(byWorker.get(s.worker) ?? []), s.id]);
+  if (byWorker.size === 0) return '';
+  const listedWorkers = [...byWorker].map(([worker, ids]) => `${clean(worker)} (${ids.length === 1 ? 'step' : 'steps'} ${ids.join(', ')})`);
+  return `${byWorker.size === 1 ? 'Worker' : 'Workers'}: ${listedWorkers.join(', ')}`;
 }
 
 /**

@@ -347,14 +347,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.id = `${entry.snapshot.runId}/step/${step.id}`;
     const elapsed = formatElapsed(step.startedAt, step.finishedAt);
     const progress = step.status === 'running' && step.progress ? `${step.progress.percent}% ${step.progress.message}` : '';
+    // A step run through the queue has its worktree (and its port) on its worker's machine, not here.
+    const remote = Boolean(step.worker);
     // A worktree the run kept (keep_worktrees) is shown, and can be opened and removed.
-    const kept = entry.snapshot.status !== 'running' && step.worktree !== null && existsSync(step.worktree);
-    const worktree = step.status === 'running' || step.status === 'setting_up' || kept;
+    const kept = !remote && entry.snapshot.status !== 'running' && step.worktree !== null && existsSync(step.worktree);
+    const worktree = (!remote && (step.status === 'running' || step.status === 'setting_up')) || kept;
     const port = (step.status === 'running' || step.status === 'setting_up') && step.port ? `port ${step.port}` : '';
     const waiting = step.status === 'queued' && step.waiting ? waitingWords(step.waiting) : '';
     item.description = [
       step.status === 'running' ? '' : step.status.replace('_', ' '),
       waiting,
+      step.worker ? `on ${step.worker}` : '',
       elapsed,
       progress,
       port,
@@ -366,7 +369,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     item.contextValue = entry.readOnly
       ? `step.readonly.${step.status}`
       : `step.${step.status}${worktree ? '.worktree' : ''}${kept ? '.kept' : ''}${step.candidates?.length ? '.candidates' : ''}`;
-    const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}`];
+    const lines = [`**${step.id}** — ${step.status.replace('_', ' ')}${step.worker ? ` on worker \`${step.worker}\`` : ''}`];
+    if (step.retries) lines.push(`\nRetried ${plural(step.retries, 'time')}: queued again after its worker stopped answering`);
     if (step.error) lines.push(`\n${step.status === 'skipped' ? `Skipped: ${step.error}` : step.error}`);
     if (kept) lines.push(`\nWorktree kept: \`${step.worktree}\``);
     if (step.lastLines.length > 0) lines.push(`\n\`\`\`\n${step.lastLines.slice(-8).join('\n')}\n\`\`\``);

@@ -17,6 +17,8 @@ export interface RunReport {
     readonly log: string;
     /** The first port of the block it holds while it runs or is set up (`TAPPS_PORT`), else null. */
     readonly port: number | null;
+    /** The worker it ran on (or runs on), for a step run through the queue (`queue` runner); else null. */
+    readonly worker: string | null;
   }>;
   readonly aggregate: { readonly commit: string; readonly tree: string; readonly partial: boolean } | null;
   readonly conflicts: ReadonlyArray<{ readonly path: string; readonly kind: string; readonly steps: readonly string[] }>;
@@ -98,6 +100,7 @@ export function runReport(snapshot: RunSnapshot, stateDir: string): RunReport {
       finishedAt: s.finishedAt,
       log: path.join(stateDir, s.log),
       port: (s.status === 'running' || s.status === 'setting_up') && s.port ? s.port : null,
+      worker: s.worker ?? null,
     })),
     aggregate: snapshot.aggregate,
     conflicts: snapshot.conflicts.map((c) => ({ path: c.path, kind: c.kind, steps: c.steps })),
@@ -172,6 +175,9 @@ export function exitCodeOf(snapshot: Pick<RunSnapshot, 'status' | 'escaped'>): n
  */
 const USAGE_ERRORS = new Set([
   'usage',
+  'queue-not-set',
+  'queue-unreachable',
+  'remote-unreachable',
   'workflow-invalid',
   'workflow-unreadable',
   'workflow-changed',

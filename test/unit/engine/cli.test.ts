@@ -75,9 +75,10 @@ describe('engine: the CLI contract', function () {
       ['a', 'b'],
     );
     for (const step of report.steps) {
-      assert.deepEqual(Object.keys(step), ['id', 'status', 'result', 'error', 'startedAt', 'finishedAt', 'log', 'port']);
+      assert.deepEqual(Object.keys(step), ['id', 'status', 'result', 'error', 'startedAt', 'finishedAt', 'log', 'port', 'worker']);
       assert.equal(step.status, 'succeeded');
       assert.equal(step.port, null, 'a step that ended holds no port');
+      assert.equal(step.worker, null, 'a step run here names no worker');
       assert.match(String(step.result), SHA);
       assert.equal(step.error, null);
       assert.ok(Date.parse(String(step.startedAt)) <= Date.parse(String(step.finishedAt)));
