@@ -26,7 +26,7 @@ function runTier(name, args) {
   });
 }
 
-// The hostile tier runs steps under bubblewrap: install it first (Debian's package).
+// The hostile tier runs steps under bubblewrap and workers on a real redis-server: install them first (Debian's packages).
 try {
   await ensureAptPackages(testPackages);
 } catch (error) {

@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import { HarnessError, run } from './exec.mjs';
 import { chromiumBin, codeServerDir, node24Bin, node24Dir, playwrightDir, toolsDir, versions } from './paths.mjs';
 
-const aptPackages = ['chromium', 'libkrb5-dev', 'make', 'g++', 'python3', 'git', 'bubblewrap'];
-/** What the unit and hostile tiers need from Debian: bubblewrap, the steps' sandbox. */
-export const testPackages = ['bubblewrap'];
+const aptPackages = ['chromium', 'libkrb5-dev', 'make', 'g++', 'python3', 'git', 'bubblewrap', 'redis-server'];
+/** What the unit and hostile tiers need from Debian: bubblewrap (the steps' sandbox) and redis-server (the queue of the workers' tests). */
+export const testPackages = ['bubblewrap', 'redis-server'];
 
 /** Installs whatever is missing; prints one line per step. */
 export async function installTools() {
