@@ -4,7 +4,7 @@
  * bench/results/latest.json and a printed table. See BENCHMARKS.md.
  *
  * Options (after `npm run bench --`):
- *   --only=rounds,sequential,removals,fold,store,git,locks,checks,apply,detect,containment,setup,pool   run only these parts (comma-separated)
+ *   --only=rounds,sequential,removals,fold,store,git,locks,checks,apply,detect,containment,setup,pool,queue   run only these parts (comma-separated)
  *   --rounds=N           interleaved rounds of raw worktree adds at 1/2/4/8, the split variant, and
  *                        the 8 × 2 s run with the engine's defaults and with --what-if (default 2)
  *   --what-if=N          the other worktreeAddConcurrency tried on the engine (default 1)
@@ -14,6 +14,9 @@
  *   --reps-apply=N       alternating rounds of apply against raw read-tree -m -u (default 7)
  *   --reps-detect=N      alternating 8 × 2 s runs with no isolation, off, detect and sandbox (default 3)
  *   --reps-containment=N starts of `true` plain, in a PID namespace and in the sandbox (default 40)
+ *   --reps-queue=N       alternating rounds of 8 × true (parallel, sequential) and 1 × true, local and
+ *                        through the queue runner (loopback redis-server, 2 workers) (default 5)
+ *   --reps-queue-first=N first steps on the generated repository through a fresh remote and worker (default 3)
  *   --keep               keep the temporary folder (the generated repository)
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +32,7 @@ import { APPLY_SECTION, applyStudy, type ApplyStudy } from './scenarios/apply';
 import { CONTAINMENT_SECTION, containmentStudy, type ContainmentStudy } from './scenarios/containment';
 import { SETUP_SECTION, setupStudy, type SetupStudy } from './scenarios/setup';
 import { POOL_SECTION, poolStudy, type PoolStudy } from './scenarios/pool';
+import { QUEUE_FIRST_SECTION, QUEUE_SECTION, queueStudy, type QueueStudy } from './scenarios/queue';
 import { DETECT_SECTION, detectStudy, type DetectStudy } from './scenarios/detect';
 import { foldStudy, type FoldStudy } from './scenarios/fold';
 import { gitOverhead, type GitOverheadResult } from './scenarios/gitOverhead';
@@ -70,6 +74,8 @@ const SECTION_ORDER = [
   CONTAINMENT_SECTION,
   SETUP_SECTION,
   POOL_SECTION,
+  QUEUE_SECTION,
+  QUEUE_FIRST_SECTION,
 ];
 
 async function main(): Promise<void> {
@@ -86,6 +92,8 @@ async function main(): Promise<void> {
     containment: option('reps-containment', 40),
     setup: option('reps-setup', 2),
     pool: option('reps-pool', 2),
+    queue: option('reps-queue', 5),
+    queueFirst: option('reps-queue-first', 3),
   };
   const whatIf = option('what-if', 1);
   const split = option('split', Math.max(2, os.availableParallelism()));
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
     containment?: ContainmentStudy;
     setup?: SetupStudy;
     pool?: PoolStudy;
+    queue?: QueueStudy;
     rows?: Row[];
     othersCpu?: Record<string, number>;
     totalSeconds?: number;
@@ -219,6 +228,10 @@ async function main(): Promise<void> {
         );
         results.worktreeRemovals = r2.study;
       }
+    }
+    if (want('queue')) {
+      // Its local runs of the generated repository's first step check out 10,000 files each (kept, not deleted).
+      results.queue = await section(() => queueStudy(repo, workDir, reps.queue, reps.queueFirst));
     }
     if (want('apply')) {
       // After everything else: it creates and deletes hundreds of thousands of files, which slows
