@@ -72,7 +72,9 @@ export class RemoteSteps {
       for (let attempt = 1; ; attempt++) {
         if (ctx.signal.aborted) return (outcome = cancelled());
         const jobId = jobIdOf(this.run.runId, key, this.nonce, attempt);
-        await this.queue.add(jobId, this.jobOf(ctx, key, ref, attempt));
+        await this.queue.add(jobId, this.jobOf(ctx, key, ref, attempt)).catch((error: unknown) => {
+          throw new Error(this.lostWords(`did not take the step (${errorMessage(error)})`));
+        });
         const end = await this.follow(jobId, ctx, log);
         if (end.kind === 'stalled' && attempt < this.run.attempts) {
           const reason = `${end.worker ? `worker ${end.worker}` : 'its worker'} stopped answering while it ran the step; queued again for another worker (attempt ${attempt + 1} of ${this.run.attempts})`;
@@ -108,6 +110,11 @@ export class RemoteSteps {
   async settled(): Promise<void> {
     await deleteRunRefs(this.repo.git, this.remote, this.run.runId).catch(() => undefined);
     await this.queue.close();
+  }
+
+  /** What a queue that does not answer means for the step, and what to do. */
+  private lostWords(what: string): string {
+    return `the queue at ${this.queue.address.display} ${what}. Start the queue again, then resume the run: tapps-flow resume ${this.run.runId}`;
   }
 
   /** Sends a step's base to the remote, once per ref. */
@@ -271,7 +278,7 @@ export class RemoteSteps {
       case 'lost':
         return {
           status: 'failed',
-          error: `the queue at ${this.queue.address.display} stopped answering (${end.reason}), so the step could not be followed. Start the queue again, then resume the run: tapps-flow resume ${this.run.runId}`,
+          error: this.lostWords(`stopped answering (${end.reason}), so the step could not be followed`),
           exitCode: null,
           lastLines,
         };

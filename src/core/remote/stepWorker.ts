@@ -37,7 +37,7 @@ export interface WorkerOptions {
   /** Steps run at once, 1 to 8. */
   readonly concurrency: number;
   readonly name: string;
-  /** How long a step's job stays taken without the worker renewing it; a dead worker's step is retried after about twice this. */
+  /** How long a step's job stays taken without the worker renewing it; a dead worker's step is retried about this long after it died. */
   readonly lockSeconds: number;
   /** Says what the worker does, one line at a time. */
   readonly say: (line: string) => void;
@@ -90,7 +90,14 @@ export class StepWorker {
       maxStalledCount: 0,
       autorun: false,
     });
-    worker.on('error', (error) => o.say(`queue error: ${errorMessage(error)}`));
+    // A queue that is gone is retried every second: said once, then every minute while it lasts.
+    let said = { message: '', at: 0 };
+    worker.on('error', (error) => {
+      const message = errorMessage(error);
+      if (message === said.message && Date.now() - said.at < 60_000) return;
+      said = { message, at: Date.now() };
+      o.say(`the queue at ${o.queue.display} does not answer (${message}); trying again`);
+    });
     const self = new StepWorker(o, repo, worker, subscriber, client);
     taken.self = self;
     await subscriber.subscribe(CANCEL_CHANNEL);
