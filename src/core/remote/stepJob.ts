@@ -34,7 +34,14 @@ const WorktreeKey = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,79}(@
 const RemoteRef = z
   .string()
   .check(z.regex(/^refs\/tapps-flow\/runs\/[A-Za-z0-9][A-Za-z0-9._-]{0,79}\/(base|bases\/[A-Za-z0-9][A-Za-z0-9._@-]{0,90})$/));
-const SetupPathSchema = z.object({ path: Text(4096), origin: z.enum(SETUP_ORIGINS), secret: z.boolean() });
+/** A file a setup copies or links: a path inside the checkout, never out of it. */
+const InsidePath = Text(4096).check(
+  z.refine(
+    (p) => p !== '' && !p.startsWith('/') && !/^[A-Za-z]:/.test(p) && !p.split(/[\\/]/).includes('..'),
+    'expected a path inside the repository',
+  ),
+);
+const SetupPathSchema = z.object({ path: InsidePath, origin: z.enum(SETUP_ORIGINS), secret: z.boolean() });
 
 export const StepJobSchema = z.object({
   version: z.literal(JOB_VERSION),

@@ -182,14 +182,14 @@ export class StepWorker {
     const tree = await this.repo.git.line(['rev-parse', `${base}^{tree}`]);
     if (tree !== data.base.tree) throw new Error(`the base ${base.slice(0, 10)} does not hold the tree its job names`);
     const root = path.join(this.o.dir, 'worktrees');
-    const settings = withSandboxSupport(
-      EffectiveSettingsSchema.parse({
-        ...data.settings,
-        worktreeRoot: root,
-        sandboxWritable: sandboxFolders(DEFAULT_SANDBOX_WRITABLE),
-        isolationFallback: undefined,
-      }),
-    );
+    const given = EffectiveSettingsSchema.safeParse({
+      ...data.settings,
+      worktreeRoot: root,
+      sandboxWritable: sandboxFolders(DEFAULT_SANDBOX_WRITABLE),
+      isolationFallback: undefined,
+    });
+    if (!given.success) throw new Error(`its job's settings are not ones Tapps Flow gives: ${issueText(given.error.issues[0])}`);
+    const settings = withSandboxSupport(given.data);
     const worktrees = new Worktrees(this.repo, data.runId, {
       root,
       poolSize: this.o.concurrency,
