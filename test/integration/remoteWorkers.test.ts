@@ -12,9 +12,22 @@ import type { TappsFlowApi } from '../../src/host/activate';
 import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { waitFor } from './helpers/poll';
 import { cancelActiveRuns, describeRun, extensionId, runWorkflow, tappsFlowApi, viewRun, waitForRunEnd } from './helpers/tappsFlow';
-import { git, workflowUri } from './helpers/workspace';
+import { commandLines, descendantsOf, git, workflowUri } from './helpers/workspace';
+import { currentOs } from '../../src/core/process/platform';
+import { processTable } from '../../src/core/process/processTable';
 
-const stepProcesses = (runId: string) => taggedProcesses().filter((t) => t.runId === runId).length;
+/**
+ * The step's processes on the workers: its `sleep 120` among each worker's descendants (found in
+ * the OS's process table, as the cancel suite finds a step's child), and where tags can be read
+ * (Linux) every process that carries the run's tag.
+ */
+function stepProcesses(runId: string, workers: readonly ChildProcess[]): number {
+  const table = processTable(currentOs());
+  const pids = workers.flatMap((w) => descendantsOf(w.pid!, table).map((e) => e.pid));
+  const sleeps = [...commandLines(pids).values()].filter((line) => /(?:^|[\\/\s])sleep(?:\.exe)?\s+120$/.test(line)).length;
+  const tagged = currentOs() === 'linux' ? taggedProcesses().filter((t) => t.runId === runId).length : 0;
+  return sleeps + tagged;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,6 +44,7 @@ describe('steps on workers', () => {
   let api: TappsFlowApi;
   let folder: string;
   const children: ChildProcess[] = [];
+  const workers: ChildProcess[] = [];
   const settings = () => vscode.workspace.getConfiguration('tappsFlow');
 
   before(async function () {
@@ -70,6 +84,7 @@ describe('steps on workers', () => {
       worker.stdout.on('data', (d: Buffer) => (output += d.toString()));
       worker.stderr.on('data', (d: Buffer) => (output += d.toString()));
       children.push(worker);
+      workers.push(worker);
       await waitFor(`worker ${name} to be ready`, () => (output.includes('ready:') ? true : undefined), { timeoutMs: 20_000 });
     }
     // The user's own settings: a workspace may not set where the user's work is pushed.
@@ -96,11 +111,13 @@ describe('steps on workers', () => {
       { timeoutMs: 30_000 },
     );
     assert.ok(!step.contextValue.includes('.worktree'), "a worker's worktree is not offered to open here");
-    await waitFor("the step's processes on the worker", () => (stepProcesses(runId) > 0 ? true : undefined), { timeoutMs: 30_000 });
+    await waitFor("the step's processes on the worker", () => (stepProcesses(runId, workers) > 0 ? true : undefined), {
+      timeoutMs: 30_000,
+    });
     await vscode.commands.executeCommand('tappsFlow.cancelRun', { kind: 'run', runId });
     const final = await waitForRunEnd(api, runId, 30_000);
     assert.equal(final.status, 'cancelled', describeRun(final));
-    await waitFor("the step's processes on the worker to be gone", () => (stepProcesses(runId) === 0 ? true : undefined), {
+    await waitFor("the step's processes on the worker to be gone", () => (stepProcesses(runId, workers) === 0 ? true : undefined), {
       timeoutMs: 15_000,
     });
     assert.equal(await git('for-each-ref', `refs/tapps-flow/runs/${runId}/steps/`), '', 'no result');
