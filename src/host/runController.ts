@@ -52,10 +52,22 @@ export class RunController implements vscode.Disposable {
       signal: controller.signal,
     });
     this.sayFallbackOnce(run.settings.isolationFallback);
+    this.sayRemoteOnce(run);
     return { runId: run.runId, done: this.follow(run, controller) };
   }
 
   private fallbackSaid = false;
+  private remoteSaid = false;
+
+  /** A run whose steps run on workers sends the user's work to the team remote: said once per window, and in the log every time. */
+  private sayRemoteOnce(run: WorkflowRun): void {
+    if (run.settings.runner !== 'queue') return;
+    const words = `the steps of run ${run.runId} run on workers through the queue; each step's base, your uncommitted work included, goes to the team remote ${run.settings.queueRemote ?? ''} under refs/tapps-flow/runs/${run.runId}/, deleted when the run ends`;
+    this.log.info(words);
+    if (this.remoteSaid) return;
+    this.remoteSaid = true;
+    void vscode.window.showInformationMessage(`Tapps Flow: ${words.charAt(0).toUpperCase()}${words.slice(1)}.`);
+  }
 
   /** A run asked for a sandbox this machine does not have: said once per window, and in the log every time. */
   private sayFallbackOnce(fallback: string | undefined): void {
@@ -73,6 +85,7 @@ export class RunController implements vscode.Disposable {
     // The folder's own settings, as for a new run in it.
     const defaults = readDefaults(vscode.Uri.file(repoRoot));
     const run = await engine().WorkflowRun.resume({ repoDir: repoRoot, runId, defaults, signal: controller.signal });
+    this.sayRemoteOnce(run);
     return { runId, done: this.follow(run, controller) };
   }
 
