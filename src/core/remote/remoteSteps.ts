@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { changedPaths, treeContains } from '../git/capture';
 import type { Repository } from '../git/repository';
-import type { NewRunEvent } from '../state/events';
+import type { NewRunEvent, RunEvent } from '../state/events';
 import { StepLog } from '../process/stepLog';
 import type { EffectiveSettings } from '../run/settings';
 import type { StepContext, StepOutcome } from '../run/stepRunner';
@@ -106,6 +106,15 @@ export class RemoteSteps {
     }
   }
 
+  /**
+   * A resumed run's first act: the jobs its earlier engine recorded are asked to stop. That engine
+   * died, and no one follows them: their steps run again now, from their start.
+   */
+  async stopEarlierJobs(events: readonly RunEvent[]): Promise<void> {
+    const jobs = new Set(events.flatMap((e) => ('job' in e && e.job !== undefined ? [e.job] : [])));
+    for (const job of jobs) await this.queue.cancel(job, 'run').catch(() => undefined);
+  }
+
   /** After the run: its refs are deleted from the remote (its results are here), and the queue let go. */
   async settled(): Promise<void> {
     await deleteRunRefs(this.repo.git, this.remote, this.run.runId).catch(() => undefined);
@@ -189,7 +198,7 @@ export class RemoteSteps {
       }
       if (view) {
         const progress = JobProgressSchema.safeParse(view.progress);
-        if (progress.success) this.recordProgress(progress.data, seen, ctx);
+        if (progress.success) this.recordProgress(jobId, progress.data, seen, ctx);
       }
       if (cancelAt !== undefined && (!view || ['waiting', 'prioritized', 'delayed'].includes(view.state))) return { kind: 'cancelled' };
       if (!view) return { kind: 'failed', error: 'its job left the queue before it ended (someone removed it)' };
@@ -243,6 +252,7 @@ export class RemoteSteps {
 
   /** Records what the worker said since the last look: each setup command and the start once, progress as it moves. */
   private recordProgress(
+    job: string,
     p: ReturnType<typeof JobProgressSchema.parse>,
     seen: { setup: number; started: boolean; progress: number; worker: string | undefined },
     ctx: StepContext,
@@ -254,7 +264,7 @@ export class RemoteSteps {
       seen.started = false;
       seen.progress = 0;
     }
-    const at = { worktree: p.worktree, pid: null, identity: null, worker: p.worker };
+    const at = { worktree: p.worktree, pid: null, identity: null, worker: p.worker, job };
     if (p.setup && p.setup.count > seen.setup && !seen.started) {
       seen.setup = p.setup.count;
       ctx.onSettingUp({ ...at, ...(p.setup.command === undefined ? {} : { command: p.setup.command, origin: p.setup.origin }) });

@@ -18,6 +18,7 @@ function startOf(s: SettingUp | StepStart) {
     identity: s.identity,
     ...(s.token === undefined ? {} : { token: s.token }),
     ...(s.worker === undefined ? {} : { worker: s.worker }),
+    ...(s.job === undefined ? {} : { job: s.job }),
   };
 }
 
@@ -137,7 +138,7 @@ export class CandidateGroup {
   /** One attempt: the step with this candidate's agent, in a worktree of its own, its events the candidate's. */
   private async attempt(n: number, agent: string, base: StepContext['stepBase']): Promise<StepOutcome> {
     const { host, step } = this;
-    const started = (s: { worktree: string; pid: number | null; identity: string | null; token?: string; worker?: string }) => {
+    const started = (s: ReturnType<typeof startOf>) => {
       host.append({ type: 'candidate_started', step: step.id, candidate: n, agent, base: base.commit, ...s });
       if (s.pid !== null) void host.flush().catch(() => undefined);
     };

@@ -6,6 +6,7 @@ import { foldItemsOf } from '../merge/aggregate';
 import { foldResults } from '../merge/fold';
 import { policyMatcher } from '../merge/mergeRules';
 import type { StepSnapshot } from '../state/snapshot';
+import type { LoadedWorkflow } from '../workflow/loadWorkflow';
 import type { MergeRule } from '../workflow/schema';
 
 /**
@@ -28,4 +29,17 @@ export async function stepBaseOf(
     env: fixedIdentityEnv(base.time),
   });
   return { commit, tree: fold.tree, time: base.time };
+}
+
+/** The commit step `id` of a run starts from: its dependencies' results, in the run's topological order (see `stepBaseOf`). */
+export function dependencyBase(
+  repo: Repository,
+  base: Base,
+  loaded: LoadedWorkflow,
+  stepOf: (id: string) => StepSnapshot,
+  id: string,
+): Promise<{ commit: string; tree: string; time: number }> {
+  const order = loaded.graph.topological;
+  const dependencies = [...loaded.graph.dependencies.get(id)!].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map(stepOf);
+  return stepBaseOf(repo, base, dependencies, loaded.workflow.merge);
 }

@@ -2,6 +2,7 @@ import type { NewRunEvent } from '../state/events';
 import type { RunSnapshot, StepSnapshot } from '../state/snapshot';
 import type { StepGraph } from '../workflow/graph';
 import type { Step } from '../workflow/schema';
+import type { StepContext } from './stepRunner';
 import { goesOn, skipReason } from './terminal';
 
 /** What deciding what comes after a step needs of its run (see WorkflowRun). */
@@ -60,4 +61,32 @@ function skipDependents(flow: StepFlow, id: string): void {
     flow.append({ type: 'step_skipped', step: d, reason: skipReason(id, flow.stepOf(id).status) });
     skipDependents(flow, d);
   }
+}
+
+/**
+ * What a step records as it begins: its setup's commands and its agent's start, each on disk at
+ * once (a later process finds the orphans of a crash by the tokens these record), and its
+ * progress. A step skipped by a gate while it was being set up records nothing more: its signal
+ * stops it at once, and it never ran.
+ */
+export function startEvents(
+  flow: StepFlow,
+  id: string,
+  base: string,
+  flush: () => Promise<void>,
+): Pick<StepContext, 'onSettingUp' | 'onStarted' | 'onProgress'> {
+  const onDisk = () => void flush().catch(() => undefined);
+  return {
+    onSettingUp: (setting) => {
+      if (flow.stepOf(id).status === 'skipped') return;
+      flow.append({ type: 'step_setting_up', step: id, ...setting });
+      if (setting.pid !== null) onDisk();
+    },
+    onStarted: (started) => {
+      if (flow.stepOf(id).status === 'skipped') return;
+      flow.append({ type: 'step_started', step: id, ...started, base });
+      onDisk();
+    },
+    onProgress: (p) => flow.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
+  };
 }

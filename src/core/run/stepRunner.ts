@@ -65,8 +65,9 @@ export interface SettingUp {
   readonly command?: string;
   readonly origin?: string;
   readonly port?: number;
-  /** The worker it is set up on, for a step run through the queue. */
+  /** The worker it is set up on, and its job, for a step run through the queue. */
   readonly worker?: string;
+  readonly job?: string;
 }
 
 /** What is recorded when a step's command has started; no process here for a step on a worker. */
@@ -76,6 +77,7 @@ export interface StepStart extends Omit<Started, 'pid'> {
   readonly token?: string;
   readonly port?: number;
   readonly worker?: string;
+  readonly job?: string;
 }
 
 /** Runs one step in its own worktree: create it, set it up, run the agent, capture what it changed. */

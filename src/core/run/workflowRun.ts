@@ -18,12 +18,12 @@ import { resumeRun, type ResumeOptions } from './resumeRun';
 import { startRun, type RunContext } from './runContext';
 import type { EffectiveSettings } from './settings';
 import { runRef } from './stateDir';
-import { stepBaseOf } from './stepBase';
+import { dependencyBase } from './stepBase';
 import { runStep, stepLogFile, type StepContext, type StepOutcome } from './stepRunner';
 import { queueCandidates } from './candidateRunner';
 import { candidateAgents } from '../checks/candidates';
 import { outcomeEvent } from './terminal';
-import { applyGates, dependenciesMet, goOnAfter, type StepFlow } from './stepFlow';
+import { applyGates, dependenciesMet, goOnAfter, startEvents, type StepFlow } from './stepFlow';
 import { finishRun } from './finishRun';
 import { checkedOutcome, onSteps, Verifier } from '../checks/verify';
 import { poolDisk } from '../setup/dependencyStore';
@@ -207,6 +207,7 @@ export class WorkflowRun {
     try {
       // What changed while no engine watched the checkout (the previous attempt's crash) comes first.
       if (this.escapes && this.writer.previous) await this.escapes.resume(this.writer.previous.snapshot);
+      if (this.remote && this.writer.previous) await this.remote.stopEarlierJobs(this.writer.previous.events);
       // On resume, the steps that had succeeded keep their results; the rest start again.
       // A resumed run's kept results meet their gates again: a gate that stopped the run still does.
       for (const id of this.loaded.graph.topological) if (this.stepOf(id).status === 'succeeded') applyGates(this.flow, id);
@@ -310,11 +311,7 @@ export class WorkflowRun {
 
   /** The commit a step starts from (see `stepBaseOf`). */
   private stepBaseOf(id: string): Promise<{ commit: string; tree: string; time: number }> {
-    const order = this.loaded.graph.topological;
-    const dependencies = [...this.loaded.graph.dependencies.get(id)!]
-      .sort((a, b) => order.indexOf(a) - order.indexOf(b))
-      .map((d) => this.stepOf(d));
-    return stepBaseOf(this.repo, this.base, dependencies, this.loaded.workflow.merge);
+    return dependencyBase(this.repo, this.base, this.loaded, (d) => this.stepOf(d), id);
   }
 
   /** What running `step` needs of this run. */
@@ -345,20 +342,7 @@ export class WorkflowRun {
       outcome = await this.attempt({
         ...this.contextOf(this.steps.get(id)!, stepBase, signal),
         logFile: stepLogFile(this.stateDir, id),
-        onSettingUp: (setting) => {
-          if (this.stepOf(id).status === 'skipped') return;
-          this.store.append({ type: 'step_setting_up', step: id, ...setting });
-          // On disk at once: a later process finds the setup's orphans by the token this records.
-          if (setting.pid !== null) void this.store.flush().catch(() => undefined);
-        },
-        onStarted: (started) => {
-          // Skipped by a gate while it was being set up: its signal stops it at once; it never ran.
-          if (this.stepOf(id).status === 'skipped') return;
-          this.store.append({ type: 'step_started', step: id, ...started, base: stepBase.commit });
-          // On disk at once: a later process finds the step's orphans by the token this records.
-          void this.store.flush().catch(() => undefined);
-        },
-        onProgress: (p) => this.store.append({ type: 'step_progress', step: id, percent: p.percent, message: p.message }),
+        ...startEvents(this.flow, id, stepBase.commit, () => this.store.flush()),
       });
       if (outcome.status === 'succeeded' && this.verifier.has(onSteps)) outcome = await checkedOutcome(this.verifier, id, outcome, signal);
     } catch (error) {

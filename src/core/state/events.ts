@@ -148,6 +148,8 @@ const Token = z.string().check(z.regex(/^[0-9a-f]{32}$/, 'expected a token of 32
 export const WorkerName = z
   .string()
   .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$/, 'expected a worker name of letters, digits and ._@:-'));
+/** A job of the queue, as a run names it (see jobIdOf). */
+export const JobId = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,299}$/, 'expected a job id'));
 /** What a queued step waits for: memory or CPU on this machine (load-aware start), or a worker to take it. */
 export const WAITING_REASONS = ['memory', 'cpu', 'worker'] as const;
 export type WaitingReason = (typeof WAITING_REASONS)[number];
@@ -186,6 +188,8 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     base: Sha,
     /** The worker that runs it, for a step run through the queue (its processes are on that machine). */
     worker: z.optional(WorkerName),
+    /** Its job in the queue: a run resumed after its engine died asks that job to stop. */
+    job: z.optional(JobId),
   }),
   z.object({
     ...step,
@@ -202,6 +206,7 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     token: z.optional(Token),
     /** The worker that sets it up, for a step run through the queue. */
     worker: z.optional(WorkerName),
+    job: z.optional(JobId),
     /** The command that started, as the user wrote it, and the file it came from. */
     command: z.optional(z.string().check(z.maxLength(10_000))),
     origin: z.optional(z.string().check(z.maxLength(200))),
@@ -325,6 +330,7 @@ export const RunEventSchema = z.discriminatedUnion('type', [
     /** Absent for a candidate run through the queue (see step_setting_up). */
     token: z.optional(Token),
     worker: z.optional(WorkerName),
+    job: z.optional(JobId),
     base: Sha,
   }),
   /** How a candidate ended, and what it is ranked by (see `rankCandidates`). */
