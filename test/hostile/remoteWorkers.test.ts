@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Job, Queue, Worker } from 'bullmq';
 import { queueAddress } from '../../src/core/remote/queueUrl';
@@ -9,6 +9,7 @@ import { buildCli, cli, startCli } from '../unit/helpers/cli';
 import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { waitFor } from '../unit/helpers/wait';
 import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
+import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { leftovers, statusReport } from './helpers/runs';
 import { Team } from './helpers/team';
 
@@ -118,6 +119,37 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
     await waitFor("the step's processes to be gone", () => leftovers('cancel-q') === 0, 15_000);
     const report = await statusReport<Report>(repo, 'cancel-q');
     assert.equal(report.steps[0].status, 'cancelled');
+  });
+
+  it('the engine killed mid-step: the worker goes on alone; resume stops that job and runs the step again', async () => {
+    const workflow = await writeWorkflow(
+      repo,
+      { steps: [{ id: 'orphaned', run: 'sleep 15; echo o > o.txt', creates: ['o.txt'] }] },
+      'engine-dies.yaml',
+    );
+    const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', 'engine-dies', ...team.flags]);
+    const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'engine-dies', 'events.jsonl');
+    await waitFor(
+      'the step started on a worker, with its job',
+      async () => (await readFile(events, 'utf8').catch(() => '')).includes('"job":'),
+      30_000,
+    );
+    const earlier = new Set(
+      taggedProcesses()
+        .filter((p) => p.runId === 'engine-dies')
+        .map((p) => p.token),
+    );
+    assert.ok(earlier.size > 0, "the step's processes on the worker");
+    run.child.kill('SIGKILL');
+    await run.done;
+    assert.ok(leftovers('engine-dies') > 0, 'the worker goes on without the engine');
+    const resumed = startCli(['resume', 'engine-dies', '--repo', repo.dir, '--queue', team.url]);
+    // Well before its 15 s end: the resumed run asked the earlier job to stop.
+    await waitFor('the earlier job stopped', () => taggedProcesses().every((p) => !earlier.has(p.token)), 12_000);
+    const result = await resumed.done;
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.equal((await statusReport<Report>(repo, 'engine-dies')).steps[0].status, 'succeeded');
+    assert.deepEqual(team.remoteRefs('engine-dies'), []);
   });
 
   it('Redis stopped mid-run: the run fails with a clear message instead of hanging, and resumes once Redis is back', async () => {
@@ -266,6 +298,8 @@ describe('hostile: what travels through the queue is checked at both ends', func
     const step = (await statusReport<Report>(repo, 'left-running')).steps[0];
     assert.match(step.error ?? '', /worker tagged stopped answering while it ran the step, and it was tried 1 time in all/);
     assert.ok(leftovers('left-running') > 0, 'without bubblewrap they outlive their worker');
+    // Beside its tag, a file it did not write whole: read as nothing, never a reason not to start.
+    await writeFile(path.join(repo.root, 'workers', 'tagged', 'running', 'torn.json'), '{"runId":"left-');
     const again = await team.startWorker('tagged', [], env);
     assert.match(again.output, /stopped the processes step stuck of run left-running left running when this worker last stopped/);
     assert.equal(leftovers('left-running'), 0);

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import * as z from 'zod/mini';
 import { stopProcessesOf } from '../process/stepProcesses';
@@ -210,7 +210,9 @@ export class StepWorker {
       // The tag of its processes, kept until the step ends: a worker started after this one died finds what it left.
       if (tag !== undefined && tag !== token) {
         token = tag;
-        writeFileSync(running, JSON.stringify({ runId: data.runId, stepId: data.key, token }));
+        // Whole or not at all: a worker killed meanwhile leaves the last tag it wrote, never half of one.
+        writeFileSync(`${running}.new`, JSON.stringify({ runId: data.runId, stepId: data.key, token }));
+        renameSync(`${running}.new`, running);
       }
     };
     await mkdir(path.dirname(running), { recursive: true });
@@ -245,6 +247,7 @@ export class StepWorker {
       await sent;
       await worktrees.settled().catch(() => undefined);
       await rm(running, { force: true });
+      await rm(`${running}.new`, { force: true });
     }
   }
 
@@ -292,10 +295,18 @@ export class StepWorker {
 async function sweepLeftRunning(dir: string, say: (line: string) => void): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const file = path.join(dir, name);
-    const tag = LeftRunningSchema.safeParse(await readFile(file, 'utf8').then(JSON.parse, () => undefined));
+    const tag = LeftRunningSchema.safeParse(await readFile(file, 'utf8').then(parsedOrNothing, () => undefined));
     if (tag.success && (await stopProcessesOf({ tag: tag.data }, 1_000)) > 0)
       say(`stopped the processes step ${tag.data.stepId} of run ${tag.data.runId} left running when this worker last stopped`);
     await rm(file, { force: true });
+  }
+}
+
+function parsedOrNothing(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // not one this worker wrote whole: nothing to stop by it
   }
 }
 
