@@ -165,9 +165,10 @@ export class RemoteSteps {
     let cancelAt: number | undefined;
     const seen = { setup: 0, started: false, progress: 0, worker: undefined as string | undefined };
     /**
-     * The worker seen holding the job. A stalled job is failed by the next worker that takes it
-     * (BullMQ defers the failure), which its `processedBy` then names: the worker that stopped
-     * answering is the one seen before.
+     * The first worker seen holding the job. A stalled job is failed by the next worker that takes
+     * it (BullMQ defers the failure), which its `processedBy` then names, and which may be seen
+     * holding it for a moment: the worker that stopped answering is the one that said it ran the
+     * step (its progress), else the first seen.
      */
     let activeBy: string | undefined;
     let activeSince: number | undefined;
@@ -209,7 +210,7 @@ export class RemoteSteps {
         return { kind: 'result', result: result.data };
       }
       if (view.state === 'failed') {
-        if (/stalled/i.test(view.failedReason ?? '')) return { kind: 'stalled', worker: activeBy };
+        if (/stalled/i.test(view.failedReason ?? '')) return { kind: 'stalled', worker: seen.worker ?? activeBy };
         return {
           kind: 'failed',
           error: `worker ${view.processedBy ?? '(unnamed)'} could not run it: ${view.failedReason ?? 'no reason given'}`,
@@ -221,7 +222,7 @@ export class RemoteSteps {
         log.note(`no worker has taken the step yet: start one with tapps-flow worker --queue URL --remote URL`);
       }
       if (view.state === 'active') {
-        activeBy = view.processedBy ?? activeBy;
+        activeBy ??= view.processedBy;
         activeSince ??= Date.now(); // by this machine's clock, not the worker's
       }
       // The worker enforces the step's time limits; past them and a margin, the run stops waiting.
@@ -239,7 +240,7 @@ export class RemoteSteps {
           // is over (a cancel is left for it, should that worker come back).
           if (cancelAt !== undefined) return { kind: 'cancelled' }; // no one is left to confirm it
           await this.queue.cancel(jobId, 'lost').catch(() => undefined);
-          return { kind: 'stalled', worker: activeBy };
+          return { kind: 'stalled', worker: seen.worker ?? activeBy };
         }
       }
       if (cancelAt !== undefined && Date.now() - cancelAt > graceMs) {
