@@ -200,20 +200,18 @@ export class StepWorker {
     const plan = { ...data.setup, copy: data.setup.copy.filter(here), symlink: data.setup.symlink.filter(here) };
     const state: JobProgress = { worker: this.o.name, worktree: '' };
     const running = path.join(this.o.dir, 'running', `${job.id}.json`);
-    let token: string | undefined;
     // Sent in order, and all of it before the job's answer: the last progress of a quick step is not lost.
     let sent: Promise<void> = Promise.resolve();
-    const report = (patch: Partial<JobProgress>, tag?: string) => {
+    const report = (patch: Partial<JobProgress>) => {
       Object.assign(state, patch);
       const value = { ...state };
       sent = sent.then(() => job.updateProgress(value)).catch(() => undefined);
-      // The tag of its processes, kept until the step ends: a worker started after this one died finds what it left.
-      if (tag !== undefined && tag !== token) {
-        token = tag;
-        // Whole or not at all: a worker killed meanwhile leaves the last tag it wrote, never half of one.
-        writeFileSync(`${running}.new`, JSON.stringify({ runId: data.runId, stepId: data.key, token }));
-        renameSync(`${running}.new`, running);
-      }
+    };
+    // The tag of its processes, kept before the first starts and until the step ends: a worker
+    // started after this one died finds what it left. Whole or not at all (written, then renamed).
+    const keepTag = (token: string) => {
+      writeFileSync(`${running}.new`, JSON.stringify({ runId: data.runId, stepId: data.key, token }));
+      renameSync(`${running}.new`, running);
     };
     await mkdir(path.dirname(running), { recursive: true });
     await tail.start();
@@ -232,14 +230,12 @@ export class StepWorker {
         signal,
         setup: { plan, secretValues: await secretValuesOf(this.repo.root, plan) },
         onSettingUp: (s) =>
-          report(
-            {
-              worktree: s.worktree,
-              setup: { count: (state.setup?.count ?? 0) + 1, ...(s.command === undefined ? {} : { command: s.command, origin: s.origin }) },
-            },
-            s.token,
-          ),
-        onStarted: (s) => report({ worktree: s.worktree, started: { confinement: s.confinement } }, s.token),
+          report({
+            worktree: s.worktree,
+            setup: { count: (state.setup?.count ?? 0) + 1, ...(s.command === undefined ? {} : { command: s.command, origin: s.origin }) },
+          }),
+        onStarted: (s) => report({ worktree: s.worktree, started: { confinement: s.confinement } }),
+        onTagged: keepTag,
         onProgress: (p) =>
           report({ progress: { count: (state.progress?.count ?? 0) + 1, percent: p.percent, message: p.message.slice(0, 2000) } }),
       });

@@ -53,6 +53,8 @@ export interface StepContext {
   readonly onSettingUp: (setting: SettingUp) => void;
   readonly onStarted: (started: StepStart) => void;
   readonly onProgress: (progress: Progress) => void;
+  /** The token every process of this start will carry, told before the first one starts (a worker keeps it: see StepWorker). */
+  readonly onTagged?: (token: string) => void;
 }
 
 /** What is recorded while a step's worktree is set up: once when it begins, then as each command starts. */
@@ -128,6 +130,7 @@ export async function runStep(ctx: StepContext): Promise<StepOutcome> {
     // engine recognises it (and never signals anything else). No variable that redirects git is
     // passed on: a step's `git add` must not reach the index of a hook that started the editor.
     const tag = newStepTag(ctx.runId, key);
+    ctx.onTagged?.(tag.token);
     // A block of ports of its own, for the dev servers of its setup and agent (Conductor's scripts
     // read CONDUCTOR_PORT).
     ports = await leasePorts(ctx.runId, key, settings.portsPerStep);
