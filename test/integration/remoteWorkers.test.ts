@@ -4,7 +4,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
@@ -15,6 +14,7 @@ import { cancelActiveRuns, describeRun, extensionId, runWorkflow, tappsFlowApi, 
 import { commandLines, descendantsOf, git, workflowUri } from './helpers/workspace';
 import { currentOs } from '../../src/core/process/platform';
 import { processTable } from '../../src/core/process/processTable';
+import { freePort } from '../unit/helpers/ports';
 
 /**
  * The step's processes on the workers: its `sleep 120` among each worker's descendants (found in
@@ -27,17 +27,6 @@ function stepProcesses(runId: string, workers: readonly ChildProcess[]): number 
   const sleeps = [...commandLines(pids).values()].filter((line) => /(?:^|[\\/\s])sleep(?:\.exe)?\s+120$/.test(line)).length;
   const tagged = currentOs() === 'linux' ? taggedProcesses().filter((t) => t.runId === runId).length : 0;
   return sleeps + tagged;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 describe('steps on workers', () => {

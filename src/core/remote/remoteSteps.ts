@@ -4,6 +4,7 @@ import { changedPaths, treeContains } from '../git/capture';
 import type { Repository } from '../git/repository';
 import type { NewRunEvent, RunEvent } from '../state/events';
 import { StepLog } from '../process/stepLog';
+import type { RunContext } from '../run/runContext';
 import type { EffectiveSettings } from '../run/settings';
 import type { StepContext, StepOutcome } from '../run/stepRunner';
 import { errorMessage } from '../util/errors';
@@ -52,6 +53,13 @@ export class RemoteSteps {
     private readonly run: { readonly runId: string; readonly baseCommit: string; readonly attempts: number },
     private readonly append: (event: NewRunEvent) => void,
   ) {}
+
+  /** The workers' side of a run that has a queue and a team remote; none for a local run. */
+  static of(ctx: RunContext, append: (event: NewRunEvent) => void): RemoteSteps | undefined {
+    if (!ctx.remote) return undefined;
+    const run = { runId: ctx.runId, baseCommit: ctx.base.commit, attempts: ctx.settings.queueAttempts };
+    return new RemoteSteps(ctx.repo, ctx.remote.queue, ctx.remote.remote, run, append);
+  }
 
   /** Runs one step (or candidate) on a worker; see the class. */
   async execute(ctx: StepContext): Promise<StepOutcome> {

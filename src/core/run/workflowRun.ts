@@ -92,18 +92,9 @@ export class WorkflowRun {
     });
     this.onDidEvent = this.store.onDidAppend;
     const append = (event: NewRunEvent) => this.store.append(event);
-    const { runner, queueAttempts: attempts } = this.settings;
-    this.remote =
-      ctx.remote &&
-      new RemoteSteps(
-        this.repo,
-        ctx.remote.queue,
-        ctx.remote.remote,
-        { runId: this.runId, baseCommit: this.base.commit, attempts },
-        append,
-      );
+    this.remote = RemoteSteps.of(ctx, append);
     // Steps on workers do not load this machine: the load gate lets them through.
-    const limits = runner === 'queue' ? { minFreeMemoryMb: 0, maxLoadPerCpu: 0 } : this.settings;
+    const limits = this.settings.runner === 'queue' ? { minFreeMemoryMb: 0, maxLoadPerCpu: 0 } : this.settings;
     this.admission = new Admission(limits, (step, reason) => append({ type: 'step_waiting', step, reason }));
     const { checks, merge } = this.loaded.workflow;
     this.verifier = new Verifier({

@@ -1,11 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../../unit/helpers/cli';
 import type { TempRepo } from '../../unit/helpers/tempRepo';
 import { waitFor } from '../../unit/helpers/wait';
+import { freePort } from '../../unit/helpers/ports';
 
 /**
  * What the `queue` runner's tests stand up, as a team would have it: a real `redis-server` on a
@@ -119,17 +119,6 @@ export class WorkerProcess {
     this.child.kill(signal);
     await exited;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function portAnswers(port: number): Promise<boolean> {
