@@ -276,9 +276,14 @@ function setAsideUnknownKeys(layout: Layout): Layout {
     note(problems, ['workflow'], key, `${quoted(key)} is a setting: Tapps Flow reads it only under "settings:"; move it there`);
   const copy = own.checked;
   const extra: Record<string, unknown> = { ...layout.workflowExtra };
+  // The warnings of keys beside "workflow:", by key: looked up once per key kept, not searched each time (50,000 keys).
+  const besideAt = new Map<string, number>();
+  layout.warnings.forEach((n, i) => {
+    if (n.path.length === 0 && n.key !== undefined && !besideAt.has(n.key)) besideAt.set(n.key, i);
+  });
   const keep = (key: string, value: unknown, notKept: string) => {
-    const beside = warnings.findIndex((n) => n.path.length === 0 && n.key === key);
-    if (Object.hasOwn(extra, key) && beside >= 0) warnings[beside] = { ...warnings[beside], message: notKept };
+    const beside = besideAt.get(key);
+    if (Object.hasOwn(extra, key) && beside !== undefined) warnings[beside] = { ...warnings[beside], message: notKept };
     extra[key] = value;
   };
   for (const [key, value] of Object.entries(own.unknown)) {
