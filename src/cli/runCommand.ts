@@ -47,6 +47,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     defaults: remoteDefaults(flags),
     signal: controller.signal,
   });
+  warnUnusedQueueFlags(run, flags, 'add --runner queue to run them on workers');
   return drive(run, controller, flags.json, flags.repo);
 }
 
@@ -64,7 +65,16 @@ export async function resumeCommand(
     signal: controller.signal,
     defaults: remoteDefaults(remote),
   });
+  warnUnusedQueueFlags(run, remote, 'a run keeps the runner it started with');
   return drive(run, controller, json, repoFlag);
+}
+
+/** `--queue` or `--remote` given to a run whose steps run on this machine: said, since they change nothing. */
+function warnUnusedQueueFlags(run: WorkflowRun, flags: { readonly queueUrl?: string; readonly queueRemote?: string }, hint: string): void {
+  if (run.settings.runner === 'queue') return;
+  const given = [flags.queueUrl === undefined ? '' : '--queue', flags.queueRemote === undefined ? '' : '--remote'].filter(Boolean);
+  if (given.length > 0)
+    process.stderr.write(`warning: ${given.join(' and ')} not used: the steps of run ${run.runId} run on this machine (${hint})\n`);
 }
 
 /** Runs to the end with a live view; the first SIGINT/SIGTERM cancels, a second one leaves at once. */

@@ -306,6 +306,53 @@ describe('hostile: what travels through the queue is checked at both ends', func
     await again.kill('SIGTERM');
   });
 
+  it("a second worker given a running worker's folder is refused (exit 2), and the first one's step goes on", async () => {
+    // Without bubblewrap: were the second one to sweep the folder, it would stop the first one's step.
+    const env = { TAPPS_NO_BWRAP: '1' };
+    const owner = await team.startWorker('owner', [], env);
+    const spec: WorkflowSpec = {
+      settings: { queue_attempts: 1 },
+      steps: [{ id: 'slow', run: 'sleep 3; echo s > s.txt', creates: ['s.txt'] }],
+    };
+    const workflow = await writeWorkflow(repo, spec, 'shared-folder.yaml');
+    const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', 'shared-folder', ...team.flags]);
+    await waitFor("the step's processes on the worker", () => leftovers('shared-folder') > 0, 30_000);
+    const dir = path.join(repo.root, 'workers', 'owner');
+    const args = ['worker', '--queue', team.url, '--remote', team.remote, '--name', 'intruder', '--dir', dir];
+    const intruder = startCli(args, { env: { ...process.env, ...env } });
+    try {
+      await waitFor('the second worker to end', () => intruder.child.exitCode !== null, 20_000);
+      const refused = await intruder.done;
+      assert.equal(refused.code, 2, `${refused.stdout}\n${refused.stderr}`);
+      assert.match(
+        refused.stderr,
+        /the folder .*owner is in use by another worker, pid \d+ .*\(the worker owner, since .*give each worker a folder of its own/,
+      );
+      assert.doesNotMatch(refused.stdout, /stopped the processes/);
+      const result = await run.done;
+      assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+      assert.equal((await statusReport<Report>(repo, 'shared-folder')).steps[0].worker, 'owner');
+    } finally {
+      intruder.child.kill('SIGKILL');
+      await owner.kill('SIGTERM');
+    }
+    // Stopped, the folder is free again.
+    const next = await team.startWorker('owner', [], env);
+    await next.kill('SIGTERM');
+  });
+
+  it('--queue and --remote given to a run whose steps run here are said to be unused, and nothing is pushed', async () => {
+    const workflow = await writeWorkflow(repo, { steps: [{ id: 'here', run: 'echo h > h.txt' }] }, 'here.yaml');
+    const result = await cli(['run', workflow, '--repo', repo.dir, '--run-id', 'here', '--queue', team.url, '--remote', team.remote]);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    assert.match(
+      result.stderr,
+      /^warning: --queue and --remote not used: the steps of run here run on this machine \(add --runner queue to run them on workers\)$/m,
+    );
+    assert.equal((await statusReport<Report>(repo, 'here')).steps[0].worker, null);
+    assert.deepEqual(team.remoteRefs('here'), []);
+  });
+
   it('a job that is not a step is failed by the worker with what is wrong, and the worker goes on', async () => {
     // The queue's address given to the worker in its environment, which its steps must not see.
     const worker = await team.startWorker('strict', [], { TAPPS_QUEUE_URL: team.url, TAPPS_QUEUE_REMOTE: team.remote });

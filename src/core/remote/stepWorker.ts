@@ -13,7 +13,8 @@ import { runRef } from '../run/stateDir';
 import { DEFAULT_SANDBOX_WRITABLE, EffectiveSettingsSchema, sandboxFolders, withSandboxSupport } from '../run/settings';
 import { poolDisk } from '../setup/dependencyStore';
 import { secretValuesOf } from '../setup/resolvePlan';
-import { errorMessage } from '../util/errors';
+import { errorMessage, TappsError } from '../util/errors';
+import { describeOwner, Lock, LockBusyError } from '../util/lock';
 import type { Step, Workflow } from '../workflow/schema';
 import type { QueueAddress } from './queueUrl';
 import {
@@ -65,9 +66,20 @@ export class StepWorker {
     private readonly worker: Worker,
     private readonly subscriber: Redis,
     private readonly client: Redis,
+    private readonly folder: Lock,
   ) {}
 
   static async start(o: WorkerOptions): Promise<StepWorker> {
+    const folder = await holdFolder(o.dir, o.name);
+    try {
+      return await StepWorker.startIn(o, folder);
+    } catch (error) {
+      await folder.release();
+      throw error;
+    }
+  }
+
+  private static async startIn(o: WorkerOptions, folder: Lock): Promise<StepWorker> {
     const repoDir = path.join(o.dir, 'repo');
     if (!existsSync(path.join(repoDir, '.git'))) {
       await mkdir(repoDir, { recursive: true });
@@ -98,7 +110,7 @@ export class StepWorker {
       said = { message, at: Date.now() };
       o.say(`the queue at ${o.queue.display} does not answer (${message}); trying again`);
     });
-    const self = new StepWorker(o, repo, worker, subscriber, client);
+    const self = new StepWorker(o, repo, worker, subscriber, client, folder);
     taken.self = self;
     await subscriber.subscribe(CANCEL_CHANNEL);
     subscriber.on('message', (_channel, message) => self.onCancel(message));
@@ -112,6 +124,7 @@ export class StepWorker {
     await this.worker.close();
     this.subscriber.disconnect();
     this.client.disconnect();
+    await this.folder.release();
   }
 
   private onCancel(message: string): void {
@@ -281,6 +294,22 @@ export class StepWorker {
       case 'cancelled':
         return { worker, outcome: { status: 'cancelled', reason: outcome.reason } };
     }
+  }
+}
+
+/**
+ * The worker's folder, held while it runs. A second worker in it would take the tags of the first
+ * one's running steps for ones left by a dead worker, and stop them; and they would share a clone.
+ */
+async function holdFolder(dir: string, name: string): Promise<Lock> {
+  try {
+    return await Lock.acquire(path.join(dir, 'worker'), `the worker ${name}`);
+  } catch (error) {
+    if (!(error instanceof LockBusyError)) throw error;
+    throw new TappsError(
+      'worker-folder-busy',
+      `the folder ${dir} is in use by another worker, ${describeOwner(error.owner)}; give each worker a folder of its own (--dir, or a --name of its own)`,
+    );
   }
 }
 

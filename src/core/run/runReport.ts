@@ -178,6 +178,7 @@ const USAGE_ERRORS = new Set([
   'queue-not-set',
   'queue-unreachable',
   'remote-unreachable',
+  'worker-folder-busy',
   'workflow-invalid',
   'workflow-unreadable',
   'workflow-changed',
