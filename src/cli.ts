@@ -32,7 +32,7 @@ const USAGE = `Usage:
   tapps-flow branch <run-id> <name> [--alternative] [--repo DIR]
   tapps-flow resolve <run-id> <path> (--take STEP | --file FILE) [--repo DIR]
   tapps-flow pick <run-id> <step> <candidate> [--repo DIR]
-  tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--json]
+  tapps-flow cleanup [--repo DIR] [--older-than DAYS] [--keep N] [--dry-run] [--remote R] [--json]
   tapps-flow restore <run-id> [--path P]... [--force] [--dry-run] [--repo DIR]
 
 Exit codes: 0 succeeded, 1 a step failed or timed out, 2 invalid usage or input,
@@ -185,7 +185,11 @@ async function main(argv: string[]): Promise<number> {
       return restoreCommand(repo, needOne('a run id'), { paths: values.path, force: values.force, dryRun: values['dry-run'] });
     case 'cleanup':
       needArgs(0, 'no arguments');
-      return cleanupCommand(repo, count('older-than'), count('keep'), values['dry-run'], values.json);
+      return cleanupCommand(
+        repo,
+        { olderThanDays: count('older-than'), keep: count('keep'), dryRun: values['dry-run'], teamRemote: values.remote },
+        values.json,
+      );
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

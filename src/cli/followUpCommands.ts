@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { applyResult, branchFromResult } from '../core/apply/applyResult';
 import { resolveConflict, type Resolution } from '../core/apply/resolveConflict';
-import { cleanup } from '../core/cleanup/cleanup';
+import { cleanup, type CleanupOptions } from '../core/cleanup/cleanup';
 import { describeLinks } from '../core/findings/symlinks';
 import { openRepository, type Repository } from '../core/git/repository';
 import { DependencyStore } from '../core/setup/dependencyStore';
@@ -213,12 +213,11 @@ export async function resolveCommand(
 
 export async function cleanupCommand(
   repoDir: string,
-  olderThanDays: number | undefined,
-  keep: number | undefined,
-  dryRun: boolean,
+  options: CleanupOptions & { readonly dryRun: boolean },
   json: boolean,
 ): Promise<number> {
-  const report = await cleanup(repoDir, { olderThanDays, keep, dryRun });
+  const { dryRun } = options;
+  const report = await cleanup(repoDir, options);
   if (json) {
     print(JSON.stringify(report, null, 2));
     return EXIT.succeeded;
@@ -233,8 +232,12 @@ export async function cleanupCommand(
     print('Nothing to clean up.');
   for (const r of report.runs)
     print(
-      `${verb} run ${r.runId} (${r.status}): ${plural(r.worktrees.length, 'worktree')}, ${plural(r.refs.length, 'ref')}, its state folder`,
+      `${verb} run ${r.runId} (${r.status}): ${plural(r.worktrees.length, 'worktree')}, ${plural(r.refs.length, 'ref')}${
+        r.remoteRefs.length > 0 ? ` and ${plural(r.remoteRefs.length, 'ref')} on the team remote` : ''
+      }, its state folder`,
     );
+  // A run kept for its refs on the team remote: they hold its steps' bases, the user's uncommitted work included.
+  for (const k of report.skipped) if (k.teamRemote) warn(`Kept run ${k.runId}: ${clean(k.reason)}.`);
   for (const w of report.orphanedWorktrees) print(`${verb} orphaned worktree ${w}`);
   if (report.pooledWorktrees.length > 0)
     print(`${verb} ${plural(report.pooledWorktrees.length, 'worktree')} of the warm pool (the next run checks its worktrees out again)`);

@@ -18,6 +18,7 @@ import type { WorkflowDiagnostics } from './workflowDiagnostics';
 import { restoreMyFiles } from './restoreFiles';
 import { requireTrust } from './trust';
 import { pickWorkflowFile } from './workflowFiles';
+import { readDefaults } from './settings';
 
 const hasResult = (s: RunSnapshot) => s.aggregate !== null && s.status !== 'running';
 /** A run that resume can take further: it stopped early, or some step's result is missing (a step was cancelled). */
@@ -243,7 +244,9 @@ export function registerCommands(
     guard('cleanUpRuns', async () => {
       const roots = model.repoRoots;
       if (roots.length === 0) return;
-      const previews = await Promise.all(roots.map((r) => engine().cleanup(r, { dryRun: true })));
+      // A run on workers whose engine died left refs on the team remote: the user's own remote, never the run's word.
+      const teamRemote = readDefaults().queueRemote;
+      const previews = await Promise.all(roots.map((r) => engine().cleanup(r, { dryRun: true, teamRemote })));
       const count = previews.reduce((n, p) => n + p.runs.length + p.orphanedWorktrees.length, 0);
       if (count === 0) {
         void vscode.window.showInformationMessage('Tapps Flow: nothing to clean up (the newest 5 finished runs are kept).');
@@ -255,8 +258,11 @@ export function registerCommands(
         'Clean Up',
       );
       if (ok !== 'Clean Up') return;
-      for (const r of roots) await engine().cleanup(r, {});
+      const kept = [];
+      for (const r of roots) kept.push(...(await engine().cleanup(r, { teamRemote })).skipped.filter((k) => k.teamRemote));
       await model.reload();
+      if (kept.length > 0)
+        void vscode.window.showWarningMessage(`Tapps Flow: ${kept.map((k) => `run ${k.runId} is kept: ${k.reason}`).join('. ')}.`);
     }),
     guard('validateWorkflow', async (arg) => {
       const file =
@@ -295,7 +301,7 @@ export function registerCommands(
         'Delete Run',
       );
       if (ok !== 'Delete Run') return undefined;
-      const removed = await engine().deleteRun(entry.repoRoot, entry.snapshot.runId);
+      const removed = await engine().deleteRun(entry.repoRoot, entry.snapshot.runId, readDefaults().queueRemote);
       await model.reload();
       if (removed.archived.length > 0)
         void vscode.window.showInformationMessage(

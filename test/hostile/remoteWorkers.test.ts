@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Job, Queue, Worker } from 'bullmq';
 import { queueAddress } from '../../src/core/remote/queueUrl';
@@ -10,6 +10,7 @@ import { makeTempRepo, type TempRepo } from '../unit/helpers/tempRepo';
 import { waitFor } from '../unit/helpers/wait';
 import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
 import { taggedProcesses } from '../../src/core/process/stepProcesses';
+import { deleteRun } from '../../src/core/cleanup/cleanup';
 import { leftovers, statusReport } from './helpers/runs';
 import { Team } from './helpers/team';
 
@@ -369,6 +370,68 @@ describe('hostile: what travels through the queue is checked at both ends', func
       assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     } finally {
       await queue.close();
+      await worker.kill('SIGTERM');
+    }
+  });
+
+  it('cleanup of a run whose engine died deletes its refs from the team remote, and keeps the run while it cannot', async () => {
+    const worker = await team.startWorker('sweeper');
+    const workflow = await writeWorkflow(
+      repo,
+      { steps: [{ id: 'left', run: 'sleep 2; echo l > l.txt', creates: ['l.txt'] }] },
+      'left.yaml',
+    );
+    /** A run whose engine is killed while its step runs on the worker, which then finishes the step. */
+    const leaveRun = async (runId: string) => {
+      const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', runId, ...team.flags]);
+      const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', runId, 'events.jsonl');
+      await waitFor('the step taken by the worker', async () => (await readFile(events, 'utf8').catch(() => '')).includes('"job":'));
+      run.child.kill('SIGKILL');
+      await run.done;
+      await waitFor('the worker to push its result', () => worker.output.includes(`step left of run ${runId} (attempt 1): succeeded`));
+      return team.remoteRefs(runId);
+    };
+    const state = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'engine-gone');
+    const left = await leaveRun('engine-gone');
+    assert.ok(left.includes('refs/tapps-flow/runs/engine-gone/base') && left.length === 2, left.join(', '));
+    // Delete Run… in the editor: the same, through the remote of the user's settings.
+    const other = await leaveRun('engine-gone-too');
+    await assert.rejects(
+      deleteRun(repo.dir, 'engine-gone-too', path.join(repo.root, 'elsewhere.git')),
+      /went through the team remote origin/,
+    );
+    assert.deepEqual(team.remoteRefs('engine-gone-too'), other);
+    await deleteRun(repo.dir, 'engine-gone-too');
+    assert.deepEqual(team.remoteRefs('engine-gone-too'), []);
+    const cleanup = (...extra: string[]) => cli(['cleanup', '--repo', repo.dir, '--keep', '0', ...extra]);
+    try {
+      // A remote other than the one the run names: its refs are not there, so the run is kept.
+      const elsewhere = await cleanup('--remote', path.join(repo.root, 'elsewhere.git'));
+      assert.equal(elsewhere.code, 0, elsewhere.stderr);
+      assert.match(
+        elsewhere.stderr,
+        /^Kept run engine-gone: its steps went through the team remote origin, not .*elsewhere\.git: give that one with --remote/m,
+      );
+      // The remote does not answer: kept, and said.
+      await rename(team.remote, `${team.remote}.away`);
+      const away = await cleanup();
+      await rename(`${team.remote}.away`, team.remote);
+      assert.match(
+        away.stderr,
+        /^Kept run engine-gone: its refs on the team remote could not be deleted \(could not list refs through the team remote origin: .*\); run the cleanup again/m,
+      );
+      assert.ok(existsSync(state), 'the run is kept');
+      assert.deepEqual(team.remoteRefs('engine-gone'), left);
+      const dry = await cleanup('--dry-run');
+      assert.match(dry.stdout, /^Would remove run engine-gone \(\w+\): .* and 2 refs on the team remote, its state folder$/m);
+      assert.deepEqual(team.remoteRefs('engine-gone'), left);
+      const done = await cleanup();
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /^Removed run engine-gone \(\w+\): .* and 2 refs on the team remote, its state folder$/m);
+      assert.deepEqual(team.remoteRefs('engine-gone'), []);
+      assert.ok(!existsSync(state));
+    } finally {
+      await worker.kill('SIGTERM');
     }
   });
 });

@@ -14,7 +14,9 @@ import { idProblem } from '../util/ids';
 import { runLockPath, worktreeRoots } from '../state/runLocation';
 import { listRuns, loadRun, trackedRunIds, type RunView } from '../state/runs';
 import { RunWriter } from '../state/runWriter';
-import { TappsError } from '../util/errors';
+import { errorMessage, TappsError } from '../util/errors';
+import { deleteRemoteRefs, remoteRunRefs, userTeamRemote, type TeamRemote } from '../remote/teamRemote';
+import type { Git } from '../git/git';
 import { removeRetrying, renameRetrying } from '../util/paths';
 
 export interface CleanupOptions {
@@ -25,6 +27,8 @@ export interface CleanupOptions {
   /** List what would be removed; change nothing. */
   readonly dryRun?: boolean;
   readonly now?: () => Date;
+  /** The team remote of runs whose steps ran on workers, as the user names it (else TAPPS_QUEUE_REMOTE, else origin). */
+  readonly teamRemote?: string;
 }
 
 export interface CleanupReport {
@@ -34,6 +38,8 @@ export interface CleanupReport {
     readonly status: string;
     readonly worktrees: readonly string[];
     readonly refs: readonly string[];
+    /** Refs deleted (or that would be) from the team remote: those of a run on workers whose engine died. */
+    readonly remoteRefs: readonly string[];
   }>;
   readonly orphanedWorktrees: readonly string[];
   /** The warm pool's worktrees, deleted (or that would be): a cleanup gives their disk back. */
@@ -42,8 +48,8 @@ export interface CleanupReport {
   readonly sharedDependencies: number;
   /** Worktrees whose uncaptured changes were (or would be) saved first: path -> archive ref. */
   readonly archived: ReadonlyArray<{ readonly worktree: string; readonly ref: string }>;
-  /** Runs left alone, and why (in use by a live process, tracked by git). */
-  readonly skipped: ReadonlyArray<{ readonly runId: string; readonly reason: string }>;
+  /** Runs left alone, and why (in use by a live process, tracked by git, its refs on the team remote: `teamRemote`). */
+  readonly skipped: ReadonlyArray<{ readonly runId: string; readonly reason: string; readonly teamRemote?: true }>;
 }
 
 async function subfolders(dir: string): Promise<string[]> {
@@ -96,7 +102,7 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     skipped: [] as CleanupReport['skipped'][number][],
   };
   for (const r of runs) {
-    if (r.live) report.skipped.push({ runId: r.snapshot.runId, reason: 'in use by a live process' });
+    if (r.live) report.skipped.push({ runId: r.snapshot.runId, reason: BUSY });
     else if (r.readOnly) report.skipped.push({ runId: r.snapshot.runId, reason: 'its state is tracked by git' });
   }
   const finished = runs.filter((r) => !r.live && !r.readOnly);
@@ -112,10 +118,11 @@ export async function cleanup(repoDir: string, options: CleanupOptions = {}): Pr
     if (!dryRun) await removeWorktree(repo, worktree);
   };
 
+  const team = new TeamRefs(repo.git, userTeamRemote(options.teamRemote));
   for (const run of doomed) {
-    const removed = await removeRun(repo, run, roots, dryRun, dispose);
-    if (removed) report.runs.push(removed);
-    else report.skipped.push({ runId: run.snapshot.runId, reason: 'in use by a live process' });
+    const removed = await removeRun(repo, run, roots, dryRun, dispose, team);
+    if ('reason' in removed) report.skipped.push({ runId: run.snapshot.runId, ...removed });
+    else report.runs.push(removed);
   }
   const known = new Set(runs.map((r) => r.snapshot.runId));
   for (const root of roots) {
@@ -168,19 +175,24 @@ async function runOf(repo: Repository, runId: string, doing: string): Promise<Ru
 
 /**
  * Deletes one finished run, as cleanup does whatever its age: every worktree holding uncaptured
- * work is saved to an archive ref first, then its worktrees, refs and state are removed.
+ * work is saved to an archive ref first, then its worktrees, refs and state are removed (and, for a
+ * run on workers, its refs on `teamRemote`, the user's: refused while they cannot be).
  */
-export async function deleteRun(repoDir: string, runId: string): Promise<RemovedWork> {
+export async function deleteRun(repoDir: string, runId: string, teamRemote?: string): Promise<RemovedWork> {
   const repo = await openRepository(repoDir);
   const run = await runOf(repo, runId, `delete run ${runId}`);
   const archived: Array<{ worktree: string; ref: string }> = [];
-  const removed = await removeRun(repo, run, await worktreeRoots(repo), false, async (id, worktree) => {
+  const dispose = async (id: string, worktree: string) => {
     const ref = archiveRef(id, path.basename(worktree));
     const saved = await archiveUncaptured(repo, worktree, ref);
     if (saved) archived.push({ worktree, ref: saved });
     await removeWorktree(repo, worktree);
-  });
-  if (!removed) throw new TappsError('run-busy', `Cannot delete run ${runId}: it is in use by another process.`);
+  };
+  const team = new TeamRefs(repo.git, userTeamRemote(teamRemote));
+  const removed = await removeRun(repo, run, await worktreeRoots(repo), false, dispose, team);
+  if ('reason' in removed && !removed.teamRemote)
+    throw new TappsError('run-busy', `Cannot delete run ${runId}: it is in use by another process.`);
+  if ('reason' in removed) throw new TappsError('remote-failed', `Cannot delete run ${runId}: ${removed.reason}.`);
   await registration(repo, () => repo.git.run(['worktree', 'prune']));
   return { worktrees: removed.worktrees, archived };
 }
@@ -218,13 +230,50 @@ export async function removeKeptWorktree(repoDir: string, runId: string, stepId:
 }
 
 /** Removes one finished run as its writer, so that no one starts on it meanwhile; undefined when it is in use. */
+const BUSY = 'in use by a live process';
+
+/** A run's refs on the team remote, which its engine deletes when the run ends (see `RemoteSteps`) unless it died first. */
+class TeamRefs {
+  /** Why the remote failed: it is asked once per cleanup. */
+  private failed: string | undefined;
+
+  constructor(
+    private readonly git: Git,
+    private readonly remote: TeamRemote,
+  ) {}
+
+  /**
+   * Deletes (in a dry run, lists) the refs of `run` there when its steps ran on workers. Why not,
+   * when they cannot be: the run is then kept, for a later cleanup to delete them.
+   */
+  async clear(run: RunView, dryRun: boolean): Promise<readonly string[] | string> {
+    const { settings } = run.snapshot;
+    if (settings.runner !== 'queue') return [];
+    const recorded = typeof settings.queueRemote === 'string' ? settings.queueRemote : this.remote.display;
+    // The run's state names its remote for display only; it is never contacted on that word.
+    if (recorded !== this.remote.display)
+      return `its steps went through the team remote ${recorded}, not ${this.remote.display}: give that one with --remote (or tappsFlow.queueRemote) to delete its refs there`;
+    if (this.failed) return this.failed;
+    try {
+      const refs = await remoteRunRefs(this.git, this.remote, run.snapshot.runId);
+      if (!dryRun) await deleteRemoteRefs(this.git, this.remote, refs);
+      return refs;
+    } catch (error) {
+      this.failed = `its refs on the team remote could not be deleted (${errorMessage(error)}); run the cleanup again when the remote answers`;
+      return this.failed;
+    }
+  }
+}
+
+/** What deleting a run did; or why it was kept (`BUSY`, or its refs on the team remote: `teamRemote`). */
 async function removeRun(
   repo: Repository,
   run: RunView,
   roots: readonly string[],
   dryRun: boolean,
   dispose: (runId: string, worktree: string) => Promise<void>,
-): Promise<CleanupReport['runs'][number] | undefined> {
+  team: TeamRefs,
+): Promise<CleanupReport['runs'][number] | { readonly reason: string; readonly teamRemote?: true }> {
   const runId = run.snapshot.runId;
   const writer = dryRun
     ? undefined
@@ -232,8 +281,11 @@ async function removeRun(
         if (TappsError.is(error) && error.code === 'run-busy') return null;
         throw error;
       });
-  if (writer === null) return undefined;
+  if (writer === null) return { reason: BUSY };
   try {
+    // First: a run whose refs stay on the remote is kept, or nothing would say they are there.
+    const remoteRefs = await team.clear(run, dryRun);
+    if (typeof remoteRefs === 'string') return { reason: remoteRefs, teamRemote: true };
     const folders = (await Promise.all(roots.map((root) => runWorktrees(root, runId)))).flat();
     const refs = (await repo.git.run(['for-each-ref', '--format=%(refname)', `refs/tapps-flow/runs/${runId}/`]))
       .split('\n')
@@ -244,7 +296,7 @@ async function removeRun(
       for (const root of roots) await removeRetrying(path.join(root, runId), { recursive: true, force: true });
       await deleteStateFolder(repo, runId);
     }
-    return { runId, status: run.snapshot.status, worktrees: folders, refs };
+    return { runId, status: run.snapshot.status, worktrees: folders, refs, remoteRefs };
   } finally {
     await writer?.close().catch(() => undefined);
   }

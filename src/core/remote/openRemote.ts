@@ -1,7 +1,7 @@
 import type { Repository } from '../git/repository';
 import { queueAddress } from './queueUrl';
 import { StepQueue } from './stepQueue';
-import { checkRemote, teamRemote, type TeamRemote } from './teamRemote';
+import { checkRemote, userTeamRemote, type TeamRemote } from './teamRemote';
 
 /** The queue and the team remote of a run whose steps run on workers, both checked to answer. */
 export interface RemoteSetup {
@@ -19,7 +19,7 @@ export async function openRemote(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RemoteSetup> {
   const address = queueAddress(given.queueUrl, env);
-  const remote = teamRemote(given.queueRemote ?? (env.TAPPS_QUEUE_REMOTE?.trim() || 'origin'));
+  const remote = userTeamRemote(given.queueRemote, env);
   await checkRemote(repo.git, remote);
   return { queue: await StepQueue.open(address), remote };
 }

@@ -24,6 +24,14 @@ export function teamRemote(remote: string): TeamRemote {
   return { remote, display: withoutCredentials(remote) };
 }
 
+/**
+ * The team remote as the user names it: `given` (a flag, the editor's user setting), else
+ * TAPPS_QUEUE_REMOTE, else `origin`. Never a workflow's or a run's recorded state.
+ */
+export function userTeamRemote(given: string | undefined, env: NodeJS.ProcessEnv = process.env): TeamRemote {
+  return teamRemote(given ?? (env.TAPPS_QUEUE_REMOTE?.trim() || 'origin'));
+}
+
 /** A URL's password (and token user) left out; remote names and scp-like addresses are kept. */
 export function withoutCredentials(remote: string): string {
   return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1');
@@ -73,16 +81,29 @@ export async function fetchCommit(git: Git, remote: TeamRemote, ref: string, sig
 
 /** Deletes every ref of a run from the remote; what is already gone is no error. */
 export async function deleteRunRefs(git: Git, remote: TeamRemote, runId: string): Promise<number> {
-  const listed = await git.run(['ls-remote', '--', remote.remote, `${runRef(runId)}/*`], {
-    signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
-  });
-  const refs = listed
+  const refs = await remoteRunRefs(git, remote, runId);
+  await deleteRemoteRefs(git, remote, refs);
+  return refs.length;
+}
+
+/** The refs the remote holds under a run's namespace. */
+export async function remoteRunRefs(git: Git, remote: TeamRemote, runId: string): Promise<string[]> {
+  let listed: string;
+  try {
+    listed = await git.run(['ls-remote', '--', remote.remote, `${runRef(runId)}/*`], { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+  } catch (error) {
+    throw new TappsError('remote-failed', `could not list refs through the team remote ${remote.display}: ${reasonOf(error)}`);
+  }
+  return listed
     .split('\n')
     .map((line) => line.split('\t')[1])
     .filter((ref): ref is string => ref !== undefined && ref.startsWith(`${runRef(runId)}/`));
-  if (refs.length === 0) return 0;
+}
+
+/** Deletes these refs from the remote. */
+export async function deleteRemoteRefs(git: Git, remote: TeamRemote, refs: readonly string[]): Promise<void> {
+  if (refs.length === 0) return;
   await exchange(git, remote, ['push', '--quiet', '--no-verify', '--', remote.remote, ...refs.map((r) => `:${r}`)], 'clean up', undefined);
-  return refs.length;
 }
 
 async function exchange(git: Git, remote: TeamRemote, args: string[], what: string, signal: AbortSignal | undefined): Promise<void> {
