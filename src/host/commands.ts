@@ -19,6 +19,7 @@ import { restoreMyFiles } from './restoreFiles';
 import { requireTrust } from './trust';
 import { pickWorkflowFile } from './workflowFiles';
 import { readDefaults } from './settings';
+import { editorMessage } from './editorText';
 
 const hasResult = (s: RunSnapshot) => s.aggregate !== null && s.status !== 'running';
 /** A run that resume can take further: it stopped early, or some step's result is missing (a step was cancelled). */
@@ -262,7 +263,9 @@ export function registerCommands(
       for (const r of roots) kept.push(...(await engine().cleanup(r, { teamRemote })).skipped.filter((k) => k.teamRemote));
       await model.reload();
       if (kept.length > 0)
-        void vscode.window.showWarningMessage(`Tapps Flow: ${kept.map((k) => `run ${k.runId} is kept: ${k.reason}`).join('. ')}.`);
+        void vscode.window.showWarningMessage(
+          `Tapps Flow: ${kept.map((k) => `run ${k.runId} is kept: ${editorMessage(k.reason)}`).join('. ')}.`,
+        );
     }),
     guard('validateWorkflow', async (arg) => {
       const file =

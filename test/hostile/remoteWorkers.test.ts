@@ -410,7 +410,7 @@ describe('hostile: what travels through the queue is checked at both ends', func
       assert.equal(elsewhere.code, 0, elsewhere.stderr);
       assert.match(
         elsewhere.stderr,
-        /^Kept run engine-gone: its steps went through the team remote origin, not .*elsewhere\.git: give that one with --remote/m,
+        /^Kept run engine-gone: its steps went through the team remote origin, not .*elsewhere\.git: name that one \(--remote, tappsFlow.queueRemote\) to delete its refs there/m,
       );
       // The remote does not answer: kept, and said.
       await rename(team.remote, `${team.remote}.away`);

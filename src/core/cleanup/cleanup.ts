@@ -229,7 +229,6 @@ export async function removeKeptWorktree(repoDir: string, runId: string, stepId:
   }
 }
 
-/** Removes one finished run as its writer, so that no one starts on it meanwhile; undefined when it is in use. */
 const BUSY = 'in use by a live process';
 
 /** A run's refs on the team remote, which its engine deletes when the run ends (see `RemoteSteps`) unless it died first. */
@@ -252,7 +251,7 @@ class TeamRefs {
     const recorded = typeof settings.queueRemote === 'string' ? settings.queueRemote : this.remote.display;
     // The run's state names its remote for display only; it is never contacted on that word.
     if (recorded !== this.remote.display)
-      return `its steps went through the team remote ${recorded}, not ${this.remote.display}: give that one with --remote (or tappsFlow.queueRemote) to delete its refs there`;
+      return `its steps went through the team remote ${recorded}, not ${this.remote.display}: name that one (--remote, tappsFlow.queueRemote) to delete its refs there`;
     if (this.failed) return this.failed;
     try {
       const refs = await remoteRunRefs(this.git, this.remote, run.snapshot.runId);
@@ -265,7 +264,10 @@ class TeamRefs {
   }
 }
 
-/** What deleting a run did; or why it was kept (`BUSY`, or its refs on the team remote: `teamRemote`). */
+/**
+ * Removes one finished run as its writer, so that no one starts on it meanwhile. What it removed;
+ * or why it was kept: `BUSY`, or its refs on the team remote (`teamRemote`).
+ */
 async function removeRun(
   repo: Repository,
   run: RunView,

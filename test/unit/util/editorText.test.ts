@@ -55,6 +55,13 @@ describe("the editor's words for engine errors", () => {
       editorMessage(new TappsError('x', 'The setting a (a, tappsFlow.a, --max-parallel) is 9: too big. Change it and try again.')),
       'The setting a (a, tappsFlow.a) is 9: too big. Change it and try again.',
     );
+    // Why cleanup kept a run on workers: the remote named the editor's way.
+    assert.equal(
+      editorMessage(
+        'its steps went through the team remote origin, not up: name that one (--remote, tappsFlow.queueRemote) to delete its refs there',
+      ),
+      'its steps went through the team remote origin, not up: name that one (tappsFlow.queueRemote) to delete its refs there',
+    );
     assert.equal(
       editorMessage(new TappsError('x', 'Pick a mode. Set it with tappsFlow.isolation or --isolation.')),
       'Pick a mode. Set it with tappsFlow.isolation.',
