@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { Git } from '../core/git/git';
 import { listed, plural } from '../core/util/words';
 import type { RunSnapshot } from '../core/state/snapshot';
+import type { CleanupReport } from '../core/cleanup/cleanup';
 import { applyWithConfirmation } from './applyResult';
 import { engine } from './lazyEngine';
 import { ConflictCommands } from './conflictCommands';
@@ -249,8 +250,16 @@ export function registerCommands(
       const teamRemote = readDefaults().queueRemote;
       const previews = await Promise.all(roots.map((r) => engine().cleanup(r, { dryRun: true, teamRemote })));
       const count = previews.reduce((n, p) => n + p.runs.length + p.orphanedWorktrees.length, 0);
+      const sayKept = (reports: ReadonlyArray<{ readonly skipped: CleanupReport['skipped'] }>) => {
+        const kept = reports.flatMap((p) => p.skipped.filter((k) => k.teamRemote));
+        if (kept.length > 0)
+          void vscode.window.showWarningMessage(
+            `Tapps Flow: ${kept.map((k) => `run ${k.runId} is kept: ${editorMessage(k.reason)}`).join('. ')}.`,
+          );
+      };
       if (count === 0) {
         void vscode.window.showInformationMessage('Tapps Flow: nothing to clean up (the newest 5 finished runs are kept).');
+        sayKept(previews);
         return;
       }
       const ok = await vscode.window.showWarningMessage(
@@ -259,13 +268,10 @@ export function registerCommands(
         'Clean Up',
       );
       if (ok !== 'Clean Up') return;
-      const kept = [];
-      for (const r of roots) kept.push(...(await engine().cleanup(r, { teamRemote })).skipped.filter((k) => k.teamRemote));
+      const done = [];
+      for (const r of roots) done.push(await engine().cleanup(r, { teamRemote }));
       await model.reload();
-      if (kept.length > 0)
-        void vscode.window.showWarningMessage(
-          `Tapps Flow: ${kept.map((k) => `run ${k.runId} is kept: ${editorMessage(k.reason)}`).join('. ')}.`,
-        );
+      sayKept(done);
     }),
     guard('validateWorkflow', async (arg) => {
       const file =
