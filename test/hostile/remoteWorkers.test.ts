@@ -11,7 +11,7 @@ import { waitFor } from '../unit/helpers/wait';
 import { writeWorkflow, type WorkflowSpec } from '../unit/helpers/workflowRun';
 import { taggedProcesses } from '../../src/core/process/stepProcesses';
 import { deleteRun } from '../../src/core/cleanup/cleanup';
-import { leftovers, statusReport } from './helpers/runs';
+import { leftovers, stateOf, statusReport } from './helpers/runs';
 import { Team } from './helpers/team';
 
 interface Report {
@@ -66,7 +66,7 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
     const [a, b] = [await statusReport<Report>(repo, 'local-8'), await statusReport<Report>(repo, 'queued-8')];
     assert.equal(b.aggregate?.tree, a.aggregate?.tree, 'the same aggregate tree');
     for (const file of ['conflicts.md', 'conflicts.json']) {
-      const read = (run: string) => readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', run, file), 'utf8');
+      const read = (run: string) => readFile(stateOf(repo, run, file), 'utf8');
       assert.equal(await read('queued-8'), await read('local-8'), `${file}: the same bytes`);
     }
     const workers = new Set(b.steps.map((s) => s.worker));
@@ -75,9 +75,9 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
       `every step ran on a worker: ${[...workers].join(', ')}`,
     );
     assert.match(queued.stdout, /uncommitted work included/);
-    const events = await readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', 'queued-8', 'events.jsonl'), 'utf8');
+    const events = await readFile(stateOf(repo, 'queued-8', 'events.jsonl'), 'utf8');
     assert.match(events, /"step":"b","type":"step_progress","percent":50,"message":"half way"/, "a worker's progress is recorded");
-    const log = await readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', 'queued-8', 'steps', 'b', 'log.txt'), 'utf8');
+    const log = await readFile(stateOf(repo, 'queued-8', 'steps', 'b', 'log.txt'), 'utf8');
     assert.match(log, /::progress:: 50 half way/, "the worker's log lines are in the step's log");
     assert.deepEqual(team.remoteRefs('queued-8'), [], "the run's refs are deleted from the remote when it ends");
     assert.equal(repo.show('refs/tapps-flow/runs/queued-8/base', 'notes.txt'), 'edited, not committed\n');
@@ -104,7 +104,7 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
     assert.equal(report.aggregate?.tree, (await statusReport<Report>(repo, 'slow-local')).aggregate?.tree);
     const other = [...team.workers.values()].find((w) => w !== taker)!;
     assert.equal(report.steps[0].worker, other.name, 'the step ended on the other worker');
-    const events = await readFile(path.join(repo.dir, '.tapps-agents', 'workflow-state', 'slow-queued', 'events.jsonl'), 'utf8');
+    const events = await readFile(stateOf(repo, 'slow-queued', 'events.jsonl'), 'utf8');
     assert.match(events, new RegExp(`"step":"slow","type":"step_retried","attempt":2,"reason":"worker ${taker.name} stopped answering`));
     await team.startWorker(taker.name, ['--concurrency', '4']);
   });
@@ -129,7 +129,7 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
       'engine-dies.yaml',
     );
     const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', 'engine-dies', ...team.flags]);
-    const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'engine-dies', 'events.jsonl');
+    const events = stateOf(repo, 'engine-dies', 'events.jsonl');
     await waitFor(
       'the step started on a worker, with its job',
       async () => (await readFile(events, 'utf8').catch(() => '')).includes('"job":'),
@@ -206,7 +206,7 @@ describe('hostile: steps on workers (queue runner, real redis-server, a bare rem
       assert.equal(result.code, 2, `${c.args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, c.message);
       assert.equal(result.stderr.trim().split('\n').length, 1, 'one line');
-      assert.ok(!existsSync(path.join(repo.dir, '.tapps-agents', 'workflow-state', runId)), 'no state written');
+      assert.ok(!existsSync(stateOf(repo, runId)), 'no state written');
       assert.equal(repo.git(['for-each-ref', `refs/tapps-flow/runs/${runId}/`]), '', 'no ref written');
     }
   });
@@ -272,7 +272,7 @@ describe('hostile: what travels through the queue is checked at both ends', func
     const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', 'lone-worker', ...team.flags]);
     await waitFor('the worker to take the step', () => lone.output.includes('(attempt 1): taken'));
     await lone.kill('SIGKILL');
-    const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'lone-worker', 'events.jsonl');
+    const events = stateOf(repo, 'lone-worker', 'events.jsonl');
     await waitFor('the retry to be recorded', async () => (await readFile(events, 'utf8')).includes('"type":"step_retried"'), 30_000);
     await waitFor(
       'the run to say the step waits for a worker',
@@ -300,7 +300,7 @@ describe('hostile: what travels through the queue is checked at both ends', func
     assert.match(step.error ?? '', /worker tagged stopped answering while it ran the step, and it was tried 1 time in all/);
     assert.ok(leftovers('left-running') > 0, 'without bubblewrap they outlive their worker');
     // Beside its tag, a file it did not write whole: read as nothing, never a reason not to start.
-    await writeFile(path.join(repo.root, 'workers', 'tagged', 'running', 'torn.json'), '{"runId":"left-');
+    await writeFile(path.join(team.workerDir('tagged'), 'running', 'torn.json'), '{"runId":"left-');
     const again = await team.startWorker('tagged', [], env);
     assert.match(again.output, /stopped the processes step stuck of run left-running left running when this worker last stopped/);
     assert.equal(leftovers('left-running'), 0);
@@ -318,9 +318,7 @@ describe('hostile: what travels through the queue is checked at both ends', func
     const workflow = await writeWorkflow(repo, spec, 'shared-folder.yaml');
     const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', 'shared-folder', ...team.flags]);
     await waitFor("the step's processes on the worker", () => leftovers('shared-folder') > 0, 30_000);
-    const dir = path.join(repo.root, 'workers', 'owner');
-    const args = ['worker', '--queue', team.url, '--remote', team.remote, '--name', 'intruder', '--dir', dir];
-    const intruder = startCli(args, { env: { ...process.env, ...env } });
+    const intruder = startCli(team.workerArgs('intruder', team.workerDir('owner')), { env: { ...process.env, ...env } });
     try {
       await waitFor('the second worker to end', () => intruder.child.exitCode !== null, 20_000);
       const refused = await intruder.done;
@@ -384,14 +382,14 @@ describe('hostile: what travels through the queue is checked at both ends', func
     /** A run whose engine is killed while its step runs on the worker, which then finishes the step. */
     const leaveRun = async (runId: string) => {
       const run = startCli(['run', workflow, '--repo', repo.dir, '--run-id', runId, ...team.flags]);
-      const events = path.join(repo.dir, '.tapps-agents', 'workflow-state', runId, 'events.jsonl');
+      const events = stateOf(repo, runId, 'events.jsonl');
       await waitFor('the step taken by the worker', async () => (await readFile(events, 'utf8').catch(() => '')).includes('"job":'));
       run.child.kill('SIGKILL');
       await run.done;
       await waitFor('the worker to push its result', () => worker.output.includes(`step left of run ${runId} (attempt 1): succeeded`));
       return team.remoteRefs(runId);
     };
-    const state = path.join(repo.dir, '.tapps-agents', 'workflow-state', 'engine-gone');
+    const state = stateOf(repo, 'engine-gone');
     const left = await leaveRun('engine-gone');
     assert.ok(left.includes('refs/tapps-flow/runs/engine-gone/base') && left.length === 2, left.join(', '));
     // Delete Run… in the editor: the same, through the remote of the user's settings.

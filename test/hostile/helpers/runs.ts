@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { taggedProcesses } from '../../../src/core/process/stepProcesses';
+import { runDir } from '../../../src/core/run/stateDir';
 import { cli } from '../../unit/helpers/cli';
 import type { TempRepo } from '../../unit/helpers/tempRepo';
 import { writeWorkflow, type WorkflowSpec } from '../../unit/helpers/workflowRun';
@@ -16,6 +17,11 @@ export const CONTAINMENT_MODES = [
 /** The processes of a run (its steps', candidates' and checks') still alive, by their tag. */
 export function leftovers(runId: string): number {
   return taggedProcesses().filter((t) => t.runId === runId).length;
+}
+
+/** A path in a run's state folder: `stateOf(repo, 'r1', 'events.jsonl')`; the folder itself without parts. */
+export function stateOf(repo: TempRepo, runId: string, ...parts: string[]): string {
+  return path.join(runDir(repo.dir, runId), ...parts);
 }
 
 /** `status <run> --json`, which must succeed. */

@@ -67,14 +67,22 @@ export class Team {
     await exited;
   }
 
+  /** The folder of the worker of that name. */
+  workerDir(name: string): string {
+    return path.join(this.repo.root, 'workers', name);
+  }
+
+  /** The CLI's arguments for a worker of this team: its name, and its folder (its own by default). */
+  workerArgs(name: string, dir = this.workerDir(name)): string[] {
+    return ['worker', '--queue', this.url, '--remote', this.remote, '--name', name, '--dir', dir];
+  }
+
   /** Starts a worker; resolves once it says it is ready. */
   async startWorker(name: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-    const dir = path.join(this.repo.root, 'workers', name);
-    const child = spawn(
-      process.execPath,
-      [CLI, 'worker', '--queue', this.url, '--remote', this.remote, '--name', name, '--dir', dir, '--lock-seconds', '2', ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
-    );
+    const child = spawn(process.execPath, [CLI, ...this.workerArgs(name), '--lock-seconds', '2', ...extra], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     const worker = new WorkerProcess(name, child);
     this.workers.set(name, worker);
     await waitFor(
